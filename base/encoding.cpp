@@ -1,0 +1,103 @@
+#include "base/encoding.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+
+namespace lienthong {
+namespace {
+
+constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+constexpr std::array<std::int8_t, 256> make_reverse() {
+  std::array<std::int8_t, 256> r{};
+  for (auto& v : r) v = -1;
+  for (int i = 0; i < 64; ++i) r[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+  return r;
+}
+constexpr auto kReverse = make_reverse();
+
+}  // namespace
+
+std::string base64_encode(std::string_view in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  std::size_t i = 0;
+  for (; i + 3 <= in.size(); i += 3) {
+    std::uint32_t v = (std::uint32_t(std::uint8_t(in[i])) << 16) |
+                      (std::uint32_t(std::uint8_t(in[i + 1])) << 8) | std::uint8_t(in[i + 2]);
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += kAlphabet[(v >> 6) & 63];
+    out += kAlphabet[v & 63];
+  }
+  std::size_t rest = in.size() - i;
+  if (rest) {
+    std::uint32_t v = std::uint32_t(std::uint8_t(in[i])) << 16;
+    if (rest == 2) v |= std::uint32_t(std::uint8_t(in[i + 1])) << 8;
+    out += kAlphabet[(v >> 18) & 63];
+    out += kAlphabet[(v >> 12) & 63];
+    out += rest == 2 ? kAlphabet[(v >> 6) & 63] : '=';
+    out += '=';
+  }
+  return out;
+}
+
+Expected<std::string> base64_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() / 4 * 3);
+  std::uint32_t acc = 0;
+  int bits = 0;
+  int pad = 0;
+  std::size_t symbols = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
+    if (c == '=') {
+      ++pad;
+      ++symbols;
+      if (pad > 2) return Error{"base64.invalid", "too much '=' padding"};
+      continue;
+    }
+    if (pad) return Error{"base64.invalid", "data after '=' padding at offset " + std::to_string(i)};
+    std::int8_t v = kReverse[c];
+    if (v < 0) {
+      return Error{"base64.invalid",
+                   "character '" + std::string(1, char(c)) + "' at offset " + std::to_string(i) +
+                       " is not base64"};
+    }
+    ++symbols;
+    acc = (acc << 6) | std::uint32_t(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((acc >> bits) & 0xFF);
+    }
+  }
+  if (symbols % 4 != 0 && pad == 0 && symbols % 4 == 1) {
+    return Error{"base64.invalid", "truncated base64 data"};
+  }
+  if (pad && symbols % 4 != 0) return Error{"base64.invalid", "misplaced '=' padding"};
+  return out;
+}
+
+std::string to_hex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (unsigned char c : bytes) {
+    out += kDigits[c >> 4];
+    out += kDigits[c & 15];
+  }
+  return out;
+}
+
+std::string sha256(std::string_view bytes) {
+  std::string out(32, '\0');
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
+             EVP_sha256(), nullptr);
+  return out;
+}
+
+}  // namespace lienthong

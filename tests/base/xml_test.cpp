@@ -1,0 +1,100 @@
+#include "base/xml.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace lienthong {
+namespace {
+
+TEST(ParseXml, ReadsWellFormedDocumentsWithLines) {
+  auto doc = parse_xml("<?xml version=\"1.0\"?>\n<a>\n  <b x=\"1\">text</b>\n</a>");
+  ASSERT_TRUE(doc) << doc.error().message;
+  xmlNode* b = xml_first_element(xmlDocGetRootElement(doc->get()));
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(xml_local_name(b), "b");
+  EXPECT_EQ(xml_line(b), 3);
+  EXPECT_EQ(xml_text(b), "text");
+  std::string x;
+  EXPECT_TRUE(xml_attribute(b, "x", x));
+  EXPECT_EQ(x, "1");
+}
+
+TEST(ParseXml, RefusesAnyDoctype) {
+  const char* xxe =
+      "<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<a>&x;</a>";
+  auto r = parse_xml(xxe);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "xml.doctype_forbidden");
+  // Comments before the DOCTYPE do not hide it.
+  auto r2 = parse_xml("<!-- hi --><?pi x?>\n<!DOCTYPE a><a/>");
+  ASSERT_FALSE(r2);
+  EXPECT_EQ(r2.error().code, "xml.doctype_forbidden");
+}
+
+TEST(ParseXml, RefusesBillionLaughs) {
+  std::string lol = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">";
+  for (int i = 1; i < 10; ++i) {
+    lol += "<!ENTITY lol" + std::to_string(i) + " \"";
+    for (int k = 0; k < 10; ++k) lol += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
+    lol += "\">";
+  }
+  lol += "]><lolz>&lol9;</lolz>";
+  auto r = parse_xml(lol);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "xml.doctype_forbidden");
+}
+
+TEST(ParseXml, RefusesUndeclaredEntities) {
+  auto r = parse_xml("<a>&undeclared;</a>");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "xml.malformed");
+  EXPECT_NE(r.error().message.find("line 1"), std::string::npos);
+}
+
+TEST(ParseXml, EnforcesSizeDepthAndNodeLimits) {
+  XmlLimits limits;
+  limits.max_bytes = 10;
+  EXPECT_EQ(parse_xml("<a>0123456789</a>", limits).error().code, "xml.too_large");
+
+  std::string deep;
+  for (int i = 0; i < 100'000; ++i) deep += "<a>";
+  for (int i = 0; i < 100'000; ++i) deep += "</a>";
+  auto r = parse_xml(deep, XmlLimits{.max_bytes = 1 << 20});
+  ASSERT_FALSE(r);  // libxml2's own depth guard stops it before ours
+  std::string nested = "<r>";
+  for (int i = 0; i < 70; ++i) nested += "<a>";
+  for (int i = 0; i < 70; ++i) nested += "</a>";
+  nested += "</r>";
+  auto r2 = parse_xml(nested);
+  ASSERT_FALSE(r2);
+  EXPECT_EQ(r2.error().code, "xml.too_deep");
+
+  std::string wide = "<r>";
+  for (int i = 0; i < 50; ++i) wide += "<a/>";
+  wide += "</r>";
+  EXPECT_EQ(parse_xml(wide, XmlLimits{.max_nodes = 20}).error().code, "xml.too_many_nodes");
+  EXPECT_TRUE(parse_xml(wide));
+}
+
+TEST(ParseXml, ReportsMalformedWithLine) {
+  auto r = parse_xml("<a>\n<b>\n</a>");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "xml.malformed");
+  EXPECT_NE(r.error().message.find("line 3"), std::string::npos) << r.error().message;
+  EXPECT_EQ(parse_xml("").error().code, "xml.malformed");
+}
+
+TEST(ParseXml, DoesNotFetchExternalResources) {
+  // XInclude is never processed: the include element stays an element, nothing is read.
+  auto doc = parse_xml(
+      "<a xmlns:xi=\"http://www.w3.org/2001/XInclude\"><xi:include href=\"/etc/passwd\"/></a>");
+  ASSERT_TRUE(doc);
+  xmlNode* inc = xml_first_element(xmlDocGetRootElement(doc->get()));
+  ASSERT_NE(inc, nullptr);
+  EXPECT_EQ(xml_local_name(inc), "include");
+  EXPECT_EQ(xml_text(xmlDocGetRootElement(doc->get())), "");
+}
+
+}  // namespace
+}  // namespace lienthong
