@@ -1,0 +1,769 @@
+#include "signing/xmldsig.hpp"
+
+#include <utility>
+
+#include <libxml/tree.h>
+#include <libxml/valid.h>
+#include <openssl/x509v3.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/errors.h>
+#include <xmlsec/templates.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/xmlsec.h>
+#include <xmlsec/openssl/evp.h>
+
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <vector>
+
+#include "base/encoding.hpp"
+
+namespace lienthong {
+namespace {
+
+// ---- algorithm allow-lists ----------------------------------------------------------------
+
+constexpr std::string_view kEnveloped = "http://www.w3.org/2000/09/xmldsig#enveloped-signature";
+constexpr std::string_view kExcC14n = "http://www.w3.org/2001/10/xml-exc-c14n#";
+constexpr std::string_view kC14n = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+constexpr std::string_view kC14n11 = "http://www.w3.org/2006/12/xml-c14n11";
+
+bool is_c14n(std::string_view alg) { return alg == kExcC14n || alg == kC14n || alg == kC14n11; }
+
+struct Algorithm {
+  std::string_view uri;
+  const char* name;
+  bool sha1;
+};
+
+constexpr Algorithm kSignatureAlgorithms[] = {
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "ECDSA-SHA256", false},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", "ECDSA-SHA384", false},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", "ECDSA-SHA512", false},
+    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "RSA-SHA256", false},
+    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", "RSA-SHA384", false},
+    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", "RSA-SHA512", false},
+    {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "RSA-SHA1", true},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1", "ECDSA-SHA1", true},
+};
+constexpr Algorithm kDigestAlgorithms[] = {
+    {"http://www.w3.org/2001/04/xmlenc#sha256", "SHA-256", false},
+    {"http://www.w3.org/2001/04/xmldsig-more#sha384", "SHA-384", false},
+    {"http://www.w3.org/2001/04/xmlenc#sha512", "SHA-512", false},
+    {"http://www.w3.org/2000/09/xmldsig#sha1", "SHA-1", true},
+};
+
+template <std::size_t N>
+const Algorithm* find_algorithm(const Algorithm (&table)[N], std::string_view uri) {
+  for (const auto& a : table) {
+    if (a.uri == uri) return &a;
+  }
+  return nullptr;
+}
+
+// ---- xmlsec plumbing ----------------------------------------------------------------------
+
+thread_local std::string t_xmlsec_error;
+
+void capture_xmlsec_error(const char* /*file*/, int /*line*/, const char* func,
+                          const char* /*object*/, const char* subject, int /*reason*/,
+                          const char* msg) {
+  if (!t_xmlsec_error.empty()) return;  // the first error is the cause
+  t_xmlsec_error = std::string(func ? func : "") + (subject ? std::string(" ") + subject : "") +
+                   (msg ? std::string(": ") + msg : "");
+}
+
+struct DsigCtxFree {
+  void operator()(xmlSecDSigCtx* c) const noexcept { xmlSecDSigCtxDestroy(c); }
+};
+using DsigCtx = std::unique_ptr<xmlSecDSigCtx, DsigCtxFree>;
+
+xmlSecKeyPtr make_xmlsec_key(EVP_PKEY* pkey) {
+  EVP_PKEY_up_ref(pkey);
+  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(pkey);
+  if (!data) {
+    EVP_PKEY_free(pkey);
+    return nullptr;
+  }
+  xmlSecKeyPtr key = xmlSecKeyCreate();
+  if (!key || xmlSecKeySetValue(key, data) < 0) {
+    xmlSecKeyDataDestroy(data);
+    if (key) xmlSecKeyDestroy(key);
+    return nullptr;
+  }
+  return key;
+}
+
+// Only what our allow-lists name may run inside xmlsec, whatever the document says.
+bool lock_down(xmlSecDSigCtx* ctx) {
+  ctx->enabledReferenceUris = xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument;
+  const xmlSecTransformId reference_transforms[] = {
+      xmlSecTransformEnvelopedId, xmlSecTransformExclC14NId, xmlSecTransformInclC14NId,
+      xmlSecTransformInclC14N11Id, xmlSecTransformSha1Id,    xmlSecTransformSha256Id,
+      xmlSecTransformSha384Id,    xmlSecTransformSha512Id};
+  const xmlSecTransformId signature_transforms[] = {
+      xmlSecTransformExclC14NId,     xmlSecTransformInclC14NId,     xmlSecTransformInclC14N11Id,
+      xmlSecTransformEcdsaSha1Id,    xmlSecTransformEcdsaSha256Id,  xmlSecTransformEcdsaSha384Id,
+      xmlSecTransformEcdsaSha512Id,  xmlSecTransformRsaSha1Id,      xmlSecTransformRsaSha256Id,
+      xmlSecTransformRsaSha384Id,    xmlSecTransformRsaSha512Id};
+  for (auto id : reference_transforms) {
+    if (xmlSecDSigCtxEnableReferenceTransform(ctx, id) < 0) return false;
+  }
+  for (auto id : signature_transforms) {
+    if (xmlSecDSigCtxEnableSignatureTransform(ctx, id) < 0) return false;
+  }
+  return true;
+}
+
+// ---- tree helpers -------------------------------------------------------------------------
+
+bool is_dsig(const xmlNode* n, std::string_view name) {
+  return n && n->type == XML_ELEMENT_NODE && xml_ns_uri(n) == kDsigNs && xml_local_name(n) == name;
+}
+
+bool is_edxml(const xmlNode* n, std::string_view name) {
+  if (!n || n->type != XML_ELEMENT_NODE || xml_local_name(n) != name) return false;
+  auto ns = xml_ns_uri(n);
+  return ns == kEdxmlNs || ns.empty();
+}
+
+xmlNode* child_edxml(xmlNode* parent, std::string_view name) {
+  for (xmlNode* c = xml_first_element(parent); c; c = xml_next_element(c)) {
+    if (is_edxml(c, name)) return c;
+  }
+  return nullptr;
+}
+
+xmlNode* find_header(xmlDoc* doc) {
+  xmlNode* root = xmlDocGetRootElement(doc);
+  if (!is_edxml(root, "edXML")) return nullptr;
+  return child_edxml(child_edxml(root, "edXMLEnvelope"), "edXMLHeader");
+}
+
+std::vector<xmlNode*> header_signatures(xmlNode* header) {
+  std::vector<xmlNode*> out;
+  for (xmlNode* c = xml_first_element(header); c; c = xml_next_element(c)) {
+    if (is_dsig(c, "Signature")) out.push_back(c);
+  }
+  return out;
+}
+
+std::string attr(const xmlNode* n, const char* name) {
+  std::string v;
+  xml_attribute(n, name, v);
+  return v;
+}
+
+std::string at_line(const xmlNode* n) { return "line " + std::to_string(xml_line(n)) + ": "; }
+
+const char* id_for(SignatureRole role) {
+  return role == SignatureRole::signer ? "lienthong-signer" : "lienthong-organisation";
+}
+
+// Registers `value` of `node`'s Id attribute as an XML ID so xmlsec can resolve "#value".
+void register_id(xmlDoc* doc, xmlNode* node, const std::string& value) {
+  xmlAttr* a = xmlHasProp(node, to_xml("Id"));
+  if (!a) return;
+  if (xmlAttr* existing = xmlGetID(doc, to_xml(value.c_str())); existing == a) return;
+  xmlAddID(nullptr, doc, to_xml(value.c_str()), a);
+}
+
+}  // namespace
+
+void xmldsig_init() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    xml_init();
+    if (xmlSecInit() < 0 || xmlSecCheckVersion() != 1 || xmlSecCryptoAppInit(nullptr) < 0 ||
+        xmlSecCryptoInit() < 0) {
+      throw std::runtime_error("cannot initialise xmlsec with its OpenSSL backend");
+    }
+    xmlSecErrorsSetCallback(capture_xmlsec_error);
+  });
+}
+
+// ================================ signing ==================================================
+
+Expected<void> sign_package_doc(xmlDoc* doc, const SigningKey& key, const SignOptions& options) {
+  xmldsig_init();
+  xmlNode* header = find_header(doc);
+  if (!header) {
+    return Error{"edxml.missing_element",
+                 "not an edXML package: edXML/edXMLEnvelope/edXMLHeader is missing"};
+  }
+  auto existing = header_signatures(header);
+  const char* id = id_for(options.role);
+  if (options.role == SignatureRole::signer && !existing.empty()) {
+    return Error{"sign.order",
+                 "the package is already signed; the authorised signer's signature must come first"};
+  }
+  for (xmlNode* s : existing) {
+    if (attr(s, "Id") == id_for(SignatureRole::organisation)) {
+      return Error{"sign.order", "the package already carries the organisation's signature"};
+    }
+  }
+  if (existing.size() >= 2) return Error{"sign.order", "the package already carries two signatures"};
+
+  const bool ec = EVP_PKEY_get_base_id(key.key.get()) == EVP_PKEY_EC;
+  const xmlSecTransformId sign_method =
+      options.legacy_sha1 ? (ec ? xmlSecTransformEcdsaSha1Id : xmlSecTransformRsaSha1Id)
+                          : (ec ? xmlSecTransformEcdsaSha256Id : xmlSecTransformRsaSha256Id);
+  const xmlSecTransformId digest = options.legacy_sha1 ? xmlSecTransformSha1Id : xmlSecTransformSha256Id;
+  xmlNode* sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, sign_method, to_xml(id));
+  if (!sig) return Error{"sign.internal", "cannot create the signature template"};
+  xmlAddChild(header, sig);
+  auto fail = [&](const char* what) {
+    xmlUnlinkNode(sig);
+    xmlFreeNode(sig);
+    std::string detail = std::exchange(t_xmlsec_error, {});
+    return Error{"sign.failed", std::string(what) + (detail.empty() ? "" : ": " + detail)};
+  };
+
+  xmlNode* ref = xmlSecTmplSignatureAddReference(sig, digest, nullptr, to_xml(""), nullptr);
+  if (!ref || !xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId) ||
+      !xmlSecTmplReferenceAddTransform(ref, xmlSecTransformExclC14NId)) {
+    return fail("cannot add the document reference");
+  }
+  const std::string props_id = std::string(id) + "-properties";
+  xmlNode* props_ref = xmlSecTmplSignatureAddReference(
+      sig, digest, nullptr, to_xml(("#" + props_id).c_str()), nullptr);
+  if (!props_ref || !xmlSecTmplReferenceAddTransform(props_ref, xmlSecTransformExclC14NId)) {
+    return fail("cannot add the properties reference");
+  }
+  xmlNode* object = xmlSecTmplSignatureAddObject(sig, nullptr, nullptr, nullptr);
+  if (!object) return fail("cannot add the signature object");
+  xmlNode* props = xmlNewChild(object, sig->ns, to_xml("SignatureProperties"), nullptr);
+  xmlSetProp(props, to_xml("Id"), to_xml(props_id.c_str()));
+  xmlNode* prop = xmlNewChild(props, sig->ns, to_xml("SignatureProperty"), nullptr);
+  xmlSetProp(prop, to_xml("Target"), to_xml((std::string("#") + id).c_str()));
+  const std::string when = format_utc(options.at ? *options.at : std::time(nullptr));
+  xmlNode* signing_time = xmlNewChild(prop, nullptr, to_xml("SigningTime"), to_xml(when.c_str()));
+  xmlSetNs(signing_time, xmlNewNs(signing_time, to_xml(kSigningTimeNs), nullptr));
+  register_id(doc, props, props_id);
+
+  // KeyInfo written by hand so the signer's certificate is always first, then its chain.
+  xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(sig, nullptr);
+  xmlNode* x509_data = xmlNewChild(key_info, sig->ns, to_xml("X509Data"), nullptr);
+  xmlNewChild(x509_data, sig->ns, to_xml("X509Certificate"),
+              to_xml(base64_encode(to_der(key.cert.get())).c_str()));
+  for (const auto& c : key.chain) {
+    xmlNewChild(x509_data, sig->ns, to_xml("X509Certificate"),
+                to_xml(base64_encode(to_der(c.get())).c_str()));
+  }
+
+  DsigCtx ctx(xmlSecDSigCtxCreate(nullptr));
+  if (!ctx || !lock_down(ctx.get())) return fail("cannot create the signature context");
+  ctx->signKey = make_xmlsec_key(key.key.get());
+  if (!ctx->signKey) return fail("the key cannot be used by xmlsec");
+  t_xmlsec_error.clear();
+  if (xmlSecDSigCtxSign(ctx.get(), sig) < 0) return fail("signing failed");
+  return {};
+}
+
+Expected<std::string> sign_package(std::string_view xml, const SigningKey& key,
+                                   const SignOptions& options) {
+  auto doc = parse_xml(xml, options.limits);
+  if (!doc) return doc.error();
+  if (auto ok = sign_package_doc(doc->get(), key, options); !ok) return ok.error();
+  return serialize_xml(doc->get(), false);
+}
+
+// ================================ verification =============================================
+
+namespace {
+
+struct Failure {
+  VerdictCode code;
+  std::string reason;
+};
+
+// What the structural check learnt about one Signature element.
+struct Shape {
+  const Algorithm* signature_algorithm = nullptr;
+  const Algorithm* digest_algorithm = nullptr;
+  std::vector<std::string> certificates_der;
+  xmlNode* properties = nullptr;  // SignatureProperties, when referenced
+  std::string properties_id;
+  std::optional<std::time_t> signing_time;
+  bool weak = false;
+};
+
+std::optional<Failure> check_digest(xmlNode* method, const VerifyPolicy& policy, Shape& shape) {
+  const std::string alg = attr(method, "Algorithm");
+  const Algorithm* a = find_algorithm(kDigestAlgorithms, alg);
+  if (!a) {
+    return Failure{VerdictCode::algorithm_not_allowed,
+                   at_line(method) + "digest algorithm '" + alg + "' is not allowed"};
+  }
+  if (a->sha1 && !policy.allow_sha1) {
+    return Failure{VerdictCode::algorithm_not_allowed,
+                   at_line(method) + "SHA-1 digests are refused by this node's policy"};
+  }
+  if (xml_first_element(method)) {
+    return Failure{VerdictCode::malformed_signature, at_line(method) + "<DigestMethod> has children"};
+  }
+  shape.weak |= a->sha1;
+  if (!shape.digest_algorithm || a->sha1) shape.digest_algorithm = a;
+  return std::nullopt;
+}
+
+// Transforms of a reference: `whole_document` references need enveloped-signature first.
+std::optional<Failure> check_transforms(xmlNode* transforms, bool whole_document) {
+  std::vector<std::string> algs;
+  for (xmlNode* t = xml_first_element(transforms); t; t = xml_next_element(t)) {
+    if (!is_dsig(t, "Transform")) {
+      return Failure{VerdictCode::malformed_signature,
+                     at_line(t) + "unexpected <" + std::string(xml_local_name(t)) +
+                         "> in <Transforms>"};
+    }
+    std::string alg = attr(t, "Algorithm");
+    for (xmlNode* c = xml_first_element(t); c; c = xml_next_element(c)) {
+      bool prefix_list = alg == kExcC14n && xml_local_name(c) == "InclusiveNamespaces" &&
+                         xml_ns_uri(c) == kExcC14n;
+      if (!prefix_list) {
+        return Failure{VerdictCode::transform_not_allowed,
+                       at_line(c) + "transform parameters <" + std::string(xml_local_name(c)) +
+                           "> are not allowed"};
+      }
+    }
+    if (alg != kEnveloped && !is_c14n(alg)) {
+      return Failure{VerdictCode::transform_not_allowed,
+                     at_line(t) + "transform '" + alg + "' is not allowed"};
+    }
+    algs.push_back(std::move(alg));
+  }
+  bool ok = whole_document
+                ? (!algs.empty() && algs[0] == kEnveloped &&
+                   (algs.size() == 1 || (algs.size() == 2 && is_c14n(algs[1]))))
+                : (algs.size() <= 1 && (algs.empty() || is_c14n(algs[0])));
+  if (!ok) {
+    return Failure{VerdictCode::transform_not_allowed,
+                   at_line(transforms) +
+                       (whole_document
+                            ? "the document reference must use enveloped-signature then at most "
+                              "one canonicalization"
+                            : "the properties reference may use one canonicalization only")};
+  }
+  return std::nullopt;
+}
+
+std::optional<Failure> check_object(xmlNode* sig, xmlNode* object, Shape& shape) {
+  auto bad = [&](xmlNode* at, const std::string& why) {
+    return Failure{VerdictCode::unexpected_structure, at_line(at) + why};
+  };
+  xmlNode* props = xml_first_element(object);
+  if (!is_dsig(props, "SignatureProperties") || xml_next_element(props)) {
+    return bad(object, "<Object> may hold only one <SignatureProperties>");
+  }
+  shape.properties = props;
+  shape.properties_id = attr(props, "Id");
+  xmlNode* prop = xml_first_element(props);
+  if (!is_dsig(prop, "SignatureProperty") || xml_next_element(prop)) {
+    return bad(props, "<SignatureProperties> must hold one <SignatureProperty>");
+  }
+  std::string sig_id = attr(sig, "Id");
+  if (sig_id.empty() || attr(prop, "Target") != "#" + sig_id) {
+    return bad(prop, "<SignatureProperty> does not target its own signature");
+  }
+  xmlNode* time = xml_first_element(prop);
+  if (!time || xml_local_name(time) != "SigningTime" || xml_ns_uri(time) != kSigningTimeNs ||
+      xml_next_element(time)) {
+    return bad(prop, "<SignatureProperty> must hold one SigningTime");
+  }
+  auto t = parse_utc(xml_text(time));
+  if (!t) return Failure{VerdictCode::malformed_signature, at_line(time) + t.error().message};
+  shape.signing_time = *t;
+  return std::nullopt;
+}
+
+std::optional<Failure> check_key_info(xmlNode* key_info, Shape& shape) {
+  for (xmlNode* c = xml_first_element(key_info); c; c = xml_next_element(c)) {
+    if (is_dsig(c, "X509Data")) {
+      if (!shape.certificates_der.empty()) {
+        return Failure{VerdictCode::malformed_signature, at_line(c) + "more than one <X509Data>"};
+      }
+      for (xmlNode* x = xml_first_element(c); x; x = xml_next_element(x)) {
+        if (!is_dsig(x, "X509Certificate")) continue;  // names and serials are informational
+        auto der = base64_decode(xml_text(x));
+        if (!der || der->empty()) {
+          return Failure{VerdictCode::certificate_invalid,
+                         at_line(x) + "<X509Certificate> is not valid base64"};
+        }
+        shape.certificates_der.push_back(std::move(*der));
+      }
+    } else if (is_dsig(c, "RetrievalMethod")) {
+      return Failure{VerdictCode::unexpected_reference,
+                     at_line(c) + "<RetrievalMethod> would fetch a key from elsewhere"};
+    } else if (!is_dsig(c, "KeyName") && !is_dsig(c, "KeyValue")) {
+      return Failure{VerdictCode::malformed_signature,
+                     at_line(c) + "unexpected <" + std::string(xml_local_name(c)) + "> in <KeyInfo>"};
+    }
+  }
+  if (shape.certificates_der.empty()) {
+    return Failure{VerdictCode::certificate_invalid,
+                   at_line(key_info) + "<KeyInfo> carries no <X509Certificate>"};
+  }
+  return std::nullopt;
+}
+
+// The structure of one Signature against the allow-lists, before any cryptography.
+std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Shape& shape) {
+  auto malformed = [](xmlNode* at, const std::string& why) {
+    return Failure{VerdictCode::malformed_signature, at_line(at) + why};
+  };
+  xmlNode* signed_info = xml_first_element(sig);
+  if (!is_dsig(signed_info, "SignedInfo")) return malformed(sig, "<Signature> must start with <SignedInfo>");
+  xmlNode* value = xml_next_element(signed_info);
+  if (!is_dsig(value, "SignatureValue")) return malformed(sig, "<SignatureValue> is missing");
+  xmlNode* key_info = xml_next_element(value);
+  if (!is_dsig(key_info, "KeyInfo")) {
+    return Failure{VerdictCode::certificate_invalid,
+                   at_line(sig) + "<KeyInfo> with the signer's certificate is missing"};
+  }
+  xmlNode* object = nullptr;
+  for (xmlNode* c = xml_next_element(key_info); c; c = xml_next_element(c)) {
+    if (!is_dsig(c, "Object") || object) {
+      return Failure{VerdictCode::unexpected_structure,
+                     at_line(c) + "unexpected <" + std::string(xml_local_name(c)) +
+                         "> in <Signature>"};
+    }
+    object = c;
+  }
+  if (object) {
+    if (auto f = check_object(sig, object, shape)) return f;
+  }
+
+  xmlNode* c14n = xml_first_element(signed_info);
+  if (!is_dsig(c14n, "CanonicalizationMethod")) {
+    return malformed(signed_info, "<CanonicalizationMethod> is missing");
+  }
+  if (std::string alg = attr(c14n, "Algorithm"); !is_c14n(alg) || xml_first_element(c14n)) {
+    return Failure{VerdictCode::transform_not_allowed,
+                   at_line(c14n) + "canonicalization '" + alg + "' is not allowed"};
+  }
+  xmlNode* method = xml_next_element(c14n);
+  if (!is_dsig(method, "SignatureMethod")) return malformed(signed_info, "<SignatureMethod> is missing");
+  const std::string alg = attr(method, "Algorithm");
+  shape.signature_algorithm = find_algorithm(kSignatureAlgorithms, alg);
+  if (!shape.signature_algorithm || xml_first_element(method)) {
+    return Failure{VerdictCode::algorithm_not_allowed,
+                   at_line(method) + "signature algorithm '" + alg + "' is not allowed"};
+  }
+  if (shape.signature_algorithm->sha1 && !policy.allow_sha1) {
+    return Failure{VerdictCode::algorithm_not_allowed,
+                   at_line(method) + "SHA-1 signatures (" + alg +
+                       ") are refused by this node's policy"};
+  }
+  shape.weak |= shape.signature_algorithm->sha1;
+
+  int whole_document_refs = 0;
+  bool properties_referenced = false;
+  for (xmlNode* ref = xml_next_element(method); ref; ref = xml_next_element(ref)) {
+    if (!is_dsig(ref, "Reference")) {
+      return malformed(ref, "unexpected <" + std::string(xml_local_name(ref)) + "> in <SignedInfo>");
+    }
+    xmlChar* uri_raw = xmlGetNoNsProp(ref, to_xml("URI"));
+    if (!uri_raw) {
+      return Failure{VerdictCode::unexpected_reference,
+                     at_line(ref) + "a <Reference> without URI is not allowed"};
+    }
+    std::string uri(reinterpret_cast<char*>(uri_raw));
+    xmlFree(uri_raw);
+    bool whole = uri.empty();
+    bool to_props = !whole && object && !shape.properties_id.empty() &&
+                    uri == "#" + shape.properties_id && !properties_referenced;
+    if (!whole && !to_props) {
+      return Failure{VerdictCode::unexpected_reference,
+                     at_line(ref) + "reference URI '" + uri +
+                         "' is not allowed; only the whole document (URI=\"\") is signed"};
+    }
+    if (whole && ++whole_document_refs > 1) {
+      return Failure{VerdictCode::unexpected_reference, at_line(ref) + "the document is referenced twice"};
+    }
+    properties_referenced |= to_props;
+    xmlNode* c = xml_first_element(ref);
+    if (is_dsig(c, "Transforms")) {
+      if (auto f = check_transforms(c, whole)) return f;
+      c = xml_next_element(c);
+    } else if (whole) {
+      return Failure{VerdictCode::transform_not_allowed,
+                     at_line(ref) + "the document reference lacks the enveloped-signature transform"};
+    }
+    if (!is_dsig(c, "DigestMethod")) return malformed(ref, "<DigestMethod> is missing");
+    if (auto f = check_digest(c, policy, shape)) return f;
+    c = xml_next_element(c);
+    if (!is_dsig(c, "DigestValue") || xml_next_element(c)) {
+      return malformed(ref, "<Reference> must end with one <DigestValue>");
+    }
+  }
+  if (whole_document_refs == 0) {
+    return Failure{VerdictCode::unexpected_reference,
+                   at_line(signed_info) + "no <Reference URI=\"\"> covers the document"};
+  }
+  if (object && !properties_referenced) {
+    return Failure{VerdictCode::unexpected_structure,
+                   at_line(object) + "<Object> is not covered by the signature"};
+  }
+  return check_key_info(key_info, shape);
+}
+
+struct StackFree {
+  void operator()(STACK_OF(X509) * s) const noexcept { sk_X509_pop_free(s, X509_free); }
+};
+struct StoreCtxFree {
+  void operator()(X509_STORE_CTX* c) const noexcept { X509_STORE_CTX_free(c); }
+};
+
+std::optional<Failure> check_certificate(X509* leaf, const std::vector<Cert>& intermediates,
+                                         const TrustStore& trust, std::time_t at) {
+  if (auto strong = check_key_strength(X509_get0_pubkey(leaf)); !strong) {
+    return Failure{VerdictCode::algorithm_not_allowed, strong.error().message};
+  }
+  if (trust.empty()) {
+    return Failure{VerdictCode::certificate_untrusted, "no trust anchor is configured"};
+  }
+  std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
+  for (const auto& c : intermediates) sk_X509_push(untrusted.get(), share(c.get()).release());
+  std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
+  if (!ctx || X509_STORE_CTX_init(ctx.get(), trust.store(), leaf, untrusted.get()) != 1) {
+    return Failure{VerdictCode::certificate_untrusted, openssl_error("cannot check the chain")};
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, at);
+  if (trust.checks_revocation()) X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    std::string what = std::string("certificate of '") + common_name(leaf) + "': " +
+                       X509_verify_cert_error_string(err);
+    ERR_clear_error();
+    switch (err) {
+      case X509_V_ERR_CERT_HAS_EXPIRED:
+        return Failure{VerdictCode::certificate_expired, what};
+      case X509_V_ERR_CERT_NOT_YET_VALID:
+        return Failure{VerdictCode::certificate_not_yet_valid, what};
+      case X509_V_ERR_CERT_REVOKED:
+        return Failure{VerdictCode::certificate_revoked, what};
+      case X509_V_ERR_UNABLE_TO_GET_CRL:
+      case X509_V_ERR_CRL_HAS_EXPIRED:
+      case X509_V_ERR_CRL_NOT_YET_VALID:
+      case X509_V_ERR_CRL_SIGNATURE_FAILURE:
+      case X509_V_ERR_UNABLE_TO_GET_CRL_ISSUER:
+        return Failure{VerdictCode::revocation_unknown, what};
+      default:
+        return Failure{VerdictCode::certificate_untrusted, what};
+    }
+  }
+  if (!(X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) ||
+      !(X509_get_key_usage(leaf) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
+    return Failure{VerdictCode::key_usage_not_signing,
+                   "certificate of '" + common_name(leaf) +
+                       "' does not allow digital signatures (key usage)"};
+  }
+  if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
+    return Failure{VerdictCode::key_usage_not_signing,
+                   "certificate of '" + common_name(leaf) + "' is a CA certificate"};
+  }
+  return std::nullopt;
+}
+
+// Runs xmlsec on signature `index` of `doc`, with the signatures after it removed.
+std::optional<Failure> check_cryptography(xmlDoc* doc, std::size_t index, std::size_t count,
+                                          const Shape& shape, EVP_PKEY* key) {
+  std::unique_ptr<xmlDoc, XmlDocDeleter> copy;
+  xmlDoc* target = doc;
+  if (index + 1 < count) {
+    copy.reset(xmlCopyDoc(doc, 1));
+    if (!copy) return Failure{VerdictCode::malformed_signature, "out of memory"};
+    target = copy.get();
+  }
+  auto sigs = header_signatures(find_header(target));
+  for (std::size_t i = index + 1; i < sigs.size(); ++i) {
+    xmlUnlinkNode(sigs[i]);
+    xmlFreeNode(sigs[i]);
+  }
+  xmlNode* sig = sigs[index];
+  if (shape.properties) {
+    xmlNode* props = xml_first_element(xml_first_element(
+        xml_next_element(xml_next_element(xml_next_element(xml_first_element(sig))))));
+    if (props) register_id(target, props, shape.properties_id);
+  }
+  DsigCtx ctx(xmlSecDSigCtxCreate(nullptr));
+  if (!ctx || !lock_down(ctx.get())) {
+    return Failure{VerdictCode::malformed_signature, "cannot create the verification context"};
+  }
+  ctx->signKey = make_xmlsec_key(key);
+  if (!ctx->signKey) return Failure{VerdictCode::certificate_invalid, "unusable public key"};
+  t_xmlsec_error.clear();
+  if (xmlSecDSigCtxVerify(ctx.get(), sig) < 0) {
+    return Failure{VerdictCode::malformed_signature,
+                   "the signature cannot be processed: " + std::exchange(t_xmlsec_error, {})};
+  }
+  if (ctx->status == xmlSecDSigStatusSucceeded) return std::nullopt;
+  xmlSecSize refs = xmlSecPtrListGetSize(&ctx->signedInfoReferences);
+  for (xmlSecSize i = 0; i < refs; ++i) {
+    auto* r = static_cast<xmlSecDSigReferenceCtxPtr>(xmlSecPtrListGetItem(&ctx->signedInfoReferences, i));
+    if (r && r->status != xmlSecDSigStatusSucceeded) {
+      std::string uri = r->uri ? reinterpret_cast<const char*>(r->uri) : "";
+      return Failure{VerdictCode::digest_mismatch,
+                     uri.empty() ? "the signed content was altered (digest mismatch)"
+                                 : "the signature properties were altered (digest mismatch)"};
+    }
+  }
+  return Failure{VerdictCode::bad_signature_value,
+                 "the signature value does not match the signed information and key"};
+}
+
+// Elements that make a tree unsafe to accept whatever the signatures say.
+std::optional<Failure> check_tree(xmlDoc* doc, xmlNode* header, Verdict& verdict) {
+  std::vector<xmlNode*> stack;
+  for (xmlNode* n = doc->children; n; n = n->next) stack.push_back(n);
+  while (!stack.empty()) {
+    xmlNode* n = stack.back();
+    stack.pop_back();
+    if (n->type == XML_COMMENT_NODE) {
+      return Failure{VerdictCode::comment_in_signed_content,
+                     at_line(n) + "comments are not signed by XML-DSig and are refused"};
+    }
+    if (n->type != XML_ELEMENT_NODE) continue;
+    if (xml_ns_uri(n) == kDsigNs) {
+      if (!is_dsig(n, "Signature") || n->parent != header) {
+        return Failure{VerdictCode::unexpected_structure,
+                       at_line(n) + "XML-DSig <" + std::string(xml_local_name(n)) +
+                           "> stands outside edXMLHeader (signature wrapping?)"};
+      }
+      continue;  // its inside is checked by check_shape
+    }
+    if (xml_local_name(n) == "Signature" && xml_ns_uri(n) != kDsigNs) {
+      verdict.notes.push_back(at_line(n) +
+                              "a <Signature> outside the XML-DSig namespace is not a signature "
+                              "and was treated as content");
+    }
+    for (xmlNode* c = n->children; c; c = c->next) stack.push_back(c);
+  }
+  return std::nullopt;
+}
+
+// Every Id attribute value in the document, for the duplicate check.
+int count_id(xmlDoc* doc, const std::string& value) {
+  int count = 0;
+  std::vector<xmlNode*> stack{xmlDocGetRootElement(doc)};
+  while (!stack.empty()) {
+    xmlNode* n = stack.back();
+    stack.pop_back();
+    if (!n || n->type != XML_ELEMENT_NODE) continue;
+    for (xmlAttr* a = n->properties; a; a = a->next) {
+      std::string_view name = reinterpret_cast<const char*>(a->name);
+      if ((name == "Id" || name == "ID" || name == "id") && a->children &&
+          value == reinterpret_cast<const char*>(a->children->content)) {
+        ++count;
+      }
+    }
+    for (xmlNode* c = n->children; c; c = c->next) stack.push_back(c);
+  }
+  return count;
+}
+
+}  // namespace
+
+Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPolicy& policy) {
+  xmldsig_init();
+  Verdict verdict;
+  auto refuse = [&](VerdictCode code, std::string reason) {
+    verdict.code = code;
+    verdict.reason = std::move(reason);
+    return verdict;
+  };
+  xmlNode* header = find_header(doc);
+  if (!header) {
+    return refuse(VerdictCode::unexpected_structure,
+                  "not an edXML package: edXML/edXMLEnvelope/edXMLHeader is missing");
+  }
+  if (auto f = check_tree(doc, header, verdict)) return refuse(f->code, f->reason);
+  auto sigs = header_signatures(header);
+  if (sigs.empty()) {
+    return refuse(VerdictCode::no_signature, verdict.notes.empty()
+                                                 ? "the package carries no XML-DSig signature"
+                                                 : "the package carries no XML-DSig signature; " +
+                                                       verdict.notes.front());
+  }
+  if (sigs.size() > 2) {
+    return refuse(VerdictCode::unexpected_structure,
+                  at_line(sigs[2]) + "more than two signatures (signer and organisation)");
+  }
+  const std::time_t at = policy.at ? *policy.at : std::time(nullptr);
+  for (std::size_t i = 0; i < sigs.size(); ++i) {
+    SignatureVerdict sv;
+    sv.index = static_cast<int>(i) + 1;
+    sv.line = xml_line(sigs[i]);
+    const std::string id = attr(sigs[i], "Id");
+    sv.role = id == id_for(SignatureRole::organisation) ? SignatureRole::organisation
+              : id == id_for(SignatureRole::signer)       ? SignatureRole::signer
+              : i == 0                                    ? SignatureRole::signer
+                                                          : SignatureRole::organisation;
+    auto judge = [&]() -> std::optional<Failure> {
+      const auto expected = i == 0 ? SignatureRole::signer : SignatureRole::organisation;
+      if (sigs.size() == 2 && sv.role != expected) {
+        return Failure{VerdictCode::unexpected_structure,
+                       at_line(sigs[i]) + "the " + to_string(sv.role) +
+                           "'s signature stands in the wrong place"};
+      }
+      Shape shape;
+      if (auto f = check_shape(sigs[i], policy, shape)) return f;
+      sv.signature_algorithm = shape.signature_algorithm->name;
+      sv.digest_algorithm = shape.digest_algorithm ? shape.digest_algorithm->name : "";
+      sv.weak = shape.weak;
+      sv.signing_time = shape.signing_time;
+      if (!shape.properties_id.empty() && count_id(doc, shape.properties_id) != 1) {
+        return Failure{VerdictCode::unexpected_structure,
+                       at_line(sigs[i]) + "Id '" + shape.properties_id + "' is not unique"};
+      }
+      auto leaf = load_certificate_der(shape.certificates_der.front());
+      if (!leaf) return Failure{VerdictCode::certificate_invalid, leaf.error().message};
+      std::vector<Cert> intermediates;
+      for (std::size_t k = 1; k < shape.certificates_der.size(); ++k) {
+        auto c = load_certificate_der(shape.certificates_der[k]);
+        if (!c) return Failure{VerdictCode::certificate_invalid, c.error().message};
+        intermediates.push_back(std::move(*c));
+      }
+      X509* cert = leaf->get();
+      sv.subject = name_to_string(X509_get_subject_name(cert));
+      sv.common_name = common_name(cert);
+      sv.issuer = name_to_string(X509_get_issuer_name(cert));
+      sv.serial = serial_hex(cert);
+      sv.fingerprint_sha256 = cert_fingerprint_sha256(cert);
+      if (auto f = check_certificate(cert, intermediates, trust, at)) return f;
+      return check_cryptography(doc, i, sigs.size(), shape, X509_get0_pubkey(cert));
+    };
+    if (auto f = judge()) {
+      sv.code = f->code;
+      sv.reason = f->reason;
+    } else {
+      sv.reason = sv.weak ? "valid, but with a weak (SHA-1) algorithm allowed by policy" : "valid";
+    }
+    verdict.weak |= sv.weak;
+    verdict.signatures.push_back(std::move(sv));
+  }
+  for (const auto& sv : verdict.signatures) {
+    if (sv.code != VerdictCode::valid) {
+      return refuse(sv.code, std::string(to_string(sv.role)) + " signature #" +
+                                 std::to_string(sv.index) + ": " + sv.reason);
+    }
+  }
+  verdict.reason = verdict.weak ? "all signatures valid; SHA-1 accepted by policy (weak)"
+                                : "all signatures valid";
+  return verdict;
+}
+
+Verdict verify_package(std::string_view xml, const TrustStore& trust, const VerifyPolicy& policy) {
+  auto doc = parse_xml(xml, policy.limits);
+  if (!doc) {
+    Verdict v;
+    v.code = VerdictCode::xml_rejected;
+    v.reason = doc.error().message;
+    return v;
+  }
+  return verify_package_doc(doc->get(), trust, policy);
+}
+
+}  // namespace lienthong

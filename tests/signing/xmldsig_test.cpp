@@ -1,0 +1,477 @@
+#include "signing/xmldsig.hpp"
+
+#include <gtest/gtest.h>
+#include <xmlsec/templates.h>
+#include <xmlsec/xmldsig.h>
+#include <xmlsec/crypto.h>
+#include <xmlsec/openssl/evp.h>
+
+#include <functional>
+#include <string>
+
+#include "base/encoding.hpp"
+#include "test_pki.hpp"
+
+namespace lienthong {
+namespace {
+
+using testing::kDay;
+using testing::kNow;
+using testing::TestPki;
+
+std::string sample(const char* name) {
+  auto bytes = read_file(std::string(LIENTHONG_TEST_DATA) + "/edxml/" + name);
+  EXPECT_TRUE(bytes) << name;
+  return bytes ? *bytes : std::string();
+}
+
+void replace_once(std::string& s, const std::string& from, const std::string& to) {
+  auto pos = s.find(from);
+  ASSERT_NE(pos, std::string::npos) << "missing: " << from;
+  s.replace(pos, from.size(), to);
+}
+
+class XmlDsig : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pki_ = new TestPki(); }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+  }
+  void SetUp() override {
+    signer_ = pki_->issue("Trần Thị Bình (Giám đốc)", 100);
+    organisation_ = pki_->issue("Sở Tài chính tỉnh Tây Ninh", 101);
+    trust_ = pki_->trust();
+    package_ = sample("status_processing_05.edxml");
+  }
+
+  std::string sign(const std::string& xml, const SigningKey& key,
+                   SignatureRole role = SignatureRole::signer, bool sha1 = false) {
+    SignOptions o;
+    o.role = role;
+    o.at = kNow - 3600;
+    o.legacy_sha1 = sha1;
+    auto signed_xml = sign_package(xml, key, o);
+    EXPECT_TRUE(signed_xml) << signed_xml.error().message;
+    return signed_xml ? *signed_xml : std::string();
+  }
+  std::string sign_both(const std::string& xml) {
+    return sign(sign(xml, signer_), organisation_, SignatureRole::organisation);
+  }
+  Verdict verify(const std::string& xml, VerifyPolicy policy = {}) {
+    if (!policy.at) policy.at = kNow;
+    return verify_package(xml, trust_, policy);
+  }
+
+  static TestPki* pki_;
+  SigningKey signer_;
+  SigningKey organisation_;
+  TrustStore trust_;
+  std::string package_;
+};
+TestPki* XmlDsig::pki_ = nullptr;
+
+// Signs the way an attacker's tool would, with any transforms and URI, so that the signature is
+// mathematically valid and only the verifier's policy can refuse it.
+std::string forge(const std::string& xml, const SigningKey& key,
+                  const std::function<void(xmlNode*)>& add_transforms, const char* uri = "") {
+  xmldsig_init();
+  auto doc = parse_xml(xml);
+  EXPECT_TRUE(doc);
+  xmlNode* root = xmlDocGetRootElement(doc->get());
+  xmlNode* header = xml_first_element(xml_first_element(root));
+  const bool ec = EVP_PKEY_get_base_id(key.key.get()) == EVP_PKEY_EC;
+  xmlNode* sig = xmlSecTmplSignatureCreate(
+      doc->get(), xmlSecTransformExclC14NId,
+      ec ? xmlSecTransformEcdsaSha256Id : xmlSecTransformRsaSha256Id, nullptr);
+  xmlAddChild(header, sig);
+  xmlNode* ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, nullptr,
+                                                 to_xml(uri), nullptr);
+  add_transforms(ref);
+  xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(sig, nullptr);
+  xmlNode* x509 = xmlNewChild(key_info, sig->ns, to_xml("X509Data"), nullptr);
+  xmlNewChild(x509, sig->ns, to_xml("X509Certificate"),
+              to_xml(base64_encode(to_der(key.cert.get())).c_str()));
+  xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
+  EVP_PKEY_up_ref(key.key.get());
+  ctx->signKey = xmlSecKeyCreate();
+  xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key.key.get()));
+  EXPECT_EQ(xmlSecDSigCtxSign(ctx, sig), 0);
+  xmlSecDSigCtxDestroy(ctx);
+  return serialize_xml(doc->get(), false);
+}
+
+// Plain xmlsec with no allow-lists, as a naive verifier would run it: proves that a hostile test
+// package really carries a mathematically valid signature, so only our policy refuses it.
+bool naive_xmlsec_accepts(const std::string& xml, const SigningKey& key) {
+  auto doc = parse_xml(xml);
+  if (!doc) return false;
+  xmlNode* header = xml_first_element(xml_first_element(xmlDocGetRootElement(doc->get())));
+  xmlNode* sig = nullptr;
+  for (xmlNode* c = xml_first_element(header); c; c = xml_next_element(c)) {
+    if (xml_local_name(c) == "Signature" && xml_ns_uri(c) == kDsigNs) sig = c;
+  }
+  if (!sig) return false;
+  xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
+  EVP_PKEY_up_ref(key.key.get());
+  ctx->signKey = xmlSecKeyCreate();
+  xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key.key.get()));
+  bool ok = xmlSecDSigCtxVerify(ctx, sig) == 0 && ctx->status == xmlSecDSigStatusSucceeded;
+  xmlSecDSigCtxDestroy(ctx);
+  return ok;
+}
+
+TEST_F(XmlDsig, SignerSignatureVerifiesWithWhoAndWhen) {
+  auto v = verify(sign(package_, signer_));
+  ASSERT_TRUE(v.valid()) << v.reason;
+  ASSERT_EQ(v.signatures.size(), 1u);
+  const auto& s = v.signatures[0];
+  EXPECT_EQ(s.role, SignatureRole::signer);
+  EXPECT_EQ(s.common_name, "Trần Thị Bình (Giám đốc)");
+  EXPECT_NE(s.subject.find("OU=000.00.11.H53"), std::string::npos) << s.subject;
+  EXPECT_NE(s.issuer.find("CN=Test CA"), std::string::npos);
+  ASSERT_TRUE(s.signing_time);
+  EXPECT_EQ(*s.signing_time, kNow - 3600);
+  EXPECT_EQ(s.signature_algorithm, "ECDSA-SHA256");
+  EXPECT_EQ(s.digest_algorithm, "SHA-256");
+  EXPECT_FALSE(v.weak);
+}
+
+TEST_F(XmlDsig, SignerThenOrganisationBothVerifyIndependently) {
+  auto both = sign_both(package_);
+  auto v = verify(both);
+  ASSERT_TRUE(v.valid()) << v.reason;
+  ASSERT_EQ(v.signatures.size(), 2u);
+  EXPECT_EQ(v.signatures[0].role, SignatureRole::signer);
+  EXPECT_EQ(v.signatures[1].role, SignatureRole::organisation);
+  EXPECT_EQ(v.signatures[1].common_name, "Sở Tài chính tỉnh Tây Ninh");
+}
+
+TEST_F(XmlDsig, RsaKeysSignWithSha256) {
+  SigningKey rsa = pki_->issue("RSA signer", 102, KeyType::rsa_2048);
+  auto v = verify(sign(package_, rsa));
+  ASSERT_TRUE(v.valid()) << v.reason;
+  EXPECT_EQ(v.signatures[0].signature_algorithm, "RSA-SHA256");
+}
+
+TEST_F(XmlDsig, SigningOrderIsEnforced) {
+  auto once = sign(package_, signer_);
+  SignOptions again;
+  auto twice = sign_package(once, signer_, again);
+  ASSERT_FALSE(twice);
+  EXPECT_EQ(twice.error().code, "sign.order");
+  auto both = sign_both(package_);
+  SignOptions org;
+  org.role = SignatureRole::organisation;
+  EXPECT_EQ(sign_package(both, organisation_, org).error().code, "sign.order");
+  EXPECT_EQ(sign_package("<not-edxml/>", signer_).error().code, "edxml.missing_element");
+}
+
+TEST_F(XmlDsig, AlteredContentBreaksBothSignatures) {
+  auto both = sign_both(package_);
+  replace_once(both, "Đang xử lý văn bản đến", "Đã hoàn thành");
+  auto v = verify(both);
+  EXPECT_EQ(v.code, VerdictCode::digest_mismatch) << v.reason;
+  ASSERT_EQ(v.signatures.size(), 2u);
+  EXPECT_EQ(v.signatures[0].code, VerdictCode::digest_mismatch);
+  EXPECT_EQ(v.signatures[1].code, VerdictCode::digest_mismatch);
+}
+
+TEST_F(XmlDsig, AlteredFirstSignatureBreaksTheSecond) {
+  auto both = sign_both(package_);
+  // Replace the signer's signature with another valid signature by the same signer, made later:
+  // the first still verifies on its own, the organisation's no longer does.
+  auto other_first = sign(package_ + "", signer_, SignatureRole::signer);
+  auto value_of = [](const std::string& xml) {
+    auto b = xml.find("<SignatureValue>");
+    auto e = xml.find("</SignatureValue>", b);
+    return xml.substr(b, e - b);
+  };
+  std::string first_value = value_of(both);
+  std::string changed = value_of(other_first);
+  if (changed == first_value) {  // ECDSA is randomised, but be sure the test changes something
+    changed[changed.size() - 2] = changed[changed.size() - 2] == 'A' ? 'B' : 'A';
+  }
+  replace_once(both, first_value, changed);
+  auto v = verify(both);
+  ASSERT_EQ(v.signatures.size(), 2u);
+  EXPECT_EQ(v.signatures[0].code, VerdictCode::valid) << v.signatures[0].reason;
+  EXPECT_EQ(v.signatures[1].code, VerdictCode::digest_mismatch) << v.signatures[1].reason;
+  EXPECT_FALSE(v.valid());
+}
+
+TEST_F(XmlDsig, BadSignatureValueIsNamed) {
+  auto signed_xml = sign(package_, signer_);
+  auto b = signed_xml.find("<SignatureValue>") + 16;
+  signed_xml[b + 5] = signed_xml[b + 5] == 'A' ? 'B' : 'A';
+  auto v = verify(signed_xml);
+  EXPECT_EQ(v.code, VerdictCode::bad_signature_value) << v.reason;
+}
+
+TEST_F(XmlDsig, AlteredSigningTimeIsCaught) {
+  auto signed_xml = sign(package_, signer_);
+  replace_once(signed_xml, format_utc(kNow - 3600), format_utc(kNow - 7200));
+  auto v = verify(signed_xml);
+  EXPECT_EQ(v.code, VerdictCode::digest_mismatch) << v.reason;
+  EXPECT_NE(v.reason.find("properties"), std::string::npos);
+}
+
+TEST_F(XmlDsig, NoSignature) {
+  auto v = verify(package_);
+  EXPECT_EQ(v.code, VerdictCode::no_signature);
+}
+
+TEST_F(XmlDsig, SampleWithLegacySignatureElement) {
+  // The production sample carries a <Signature> in the edXML namespace (not XML-DSig) with a
+  // truncated certificate: it is not a signature, and the verdict says so.
+  std::string edoc = sample("edoc_new.edxml");
+  auto unsigned_verdict = verify(edoc);
+  EXPECT_EQ(unsigned_verdict.code, VerdictCode::no_signature);
+  EXPECT_NE(unsigned_verdict.reason.find("outside the XML-DSig namespace"), std::string::npos)
+      << unsigned_verdict.reason;
+  auto v = verify(sign_both(edoc));
+  ASSERT_TRUE(v.valid()) << v.reason;
+  EXPECT_EQ(v.notes.size(), 1u);
+}
+
+// ---- certificates -------------------------------------------------------------------------
+
+TEST_F(XmlDsig, UntrustedCertificate) {
+  SigningKey stranger = pki_->issue("Stranger", 200, KeyType::ec_p256, kNow - kDay, kNow + kDay,
+                                    /*trusted=*/false);
+  auto v = verify(sign(package_, stranger));
+  EXPECT_EQ(v.code, VerdictCode::certificate_untrusted) << v.reason;
+  EXPECT_EQ(v.signatures[0].common_name, "Stranger");
+  TrustStore empty;
+  EXPECT_EQ(verify_package(sign(package_, signer_), empty, {}).code,
+            VerdictCode::certificate_untrusted);
+}
+
+TEST_F(XmlDsig, ExpiredAndNotYetValidCertificates) {
+  SigningKey expired = pki_->issue("Expired", 201, KeyType::ec_p256, kNow - 400 * kDay, kNow - kDay);
+  EXPECT_EQ(verify(sign(package_, expired)).code, VerdictCode::certificate_expired);
+  SigningKey future = pki_->issue("Future", 202, KeyType::ec_p256, kNow + kDay, kNow + 400 * kDay);
+  EXPECT_EQ(verify(sign(package_, future)).code, VerdictCode::certificate_not_yet_valid);
+  // The same certificate is fine at a time when it was valid (the clock is injected).
+  VerifyPolicy then;
+  then.at = kNow - 2 * kDay;
+  EXPECT_TRUE(verify(sign(package_, expired), then).valid());
+}
+
+TEST_F(XmlDsig, RevokedCertificateByCrl) {
+  SigningKey revoked = pki_->issue("Revoked", 203);
+  auto signed_xml = sign(package_, revoked);
+  trust_.add_crl(issue_crl(pki_->ca.get(), pki_->ca_key.get(), {{203, kNow - kDay}},
+                           kNow - kDay, kNow + 7 * kDay));
+  auto v = verify(signed_xml);
+  EXPECT_EQ(v.code, VerdictCode::certificate_revoked) << v.reason;
+  EXPECT_TRUE(verify(sign(package_, signer_)).valid());  // not on the list
+}
+
+TEST_F(XmlDsig, ExpiredCrlMeansRevocationUnknown) {
+  trust_.add_crl(issue_crl(pki_->ca.get(), pki_->ca_key.get(), {}, kNow - 30 * kDay, kNow - kDay));
+  EXPECT_EQ(verify(sign(package_, signer_)).code, VerdictCode::revocation_unknown);
+}
+
+TEST_F(XmlDsig, KeyUsageMustAllowSigning) {
+  SigningKey encipher = pki_->issue("Encipher only", 204, KeyType::ec_p256, kNow - kDay,
+                                    kNow + kDay, true, /*signing_usage=*/false);
+  EXPECT_EQ(verify(sign(package_, encipher)).code, VerdictCode::key_usage_not_signing);
+  SigningKey no_ext = pki_->issue("No key usage", 205, KeyType::ec_p256, kNow - kDay, kNow + kDay,
+                                  true, true, /*usage_ext=*/false);
+  EXPECT_EQ(verify(sign(package_, no_ext)).code, VerdictCode::key_usage_not_signing);
+}
+
+// ---- algorithms ---------------------------------------------------------------------------
+
+TEST_F(XmlDsig, Sha1RefusedUnlessPolicyAllowsThenWeak) {
+  SigningKey rsa = pki_->issue("Legacy RSA", 206, KeyType::rsa_2048);
+  auto legacy = sign(package_, rsa, SignatureRole::signer, /*sha1=*/true);
+  auto refused = verify(legacy);
+  EXPECT_EQ(refused.code, VerdictCode::algorithm_not_allowed) << refused.reason;
+  EXPECT_NE(refused.reason.find("SHA-1"), std::string::npos);
+  VerifyPolicy allow;
+  allow.allow_sha1 = true;
+  auto accepted = verify(legacy, allow);
+  ASSERT_TRUE(accepted.valid()) << accepted.reason;
+  EXPECT_TRUE(accepted.weak);
+  EXPECT_TRUE(accepted.signatures[0].weak);
+  EXPECT_EQ(accepted.signatures[0].signature_algorithm, "RSA-SHA1");
+}
+
+TEST_F(XmlDsig, HmacAndUnknownAlgorithmsRefused) {
+  auto signed_xml = sign(package_, signer_);
+  replace_once(signed_xml, "http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256",
+               "http://www.w3.org/2000/09/xmldsig#hmac-sha1");
+  EXPECT_EQ(verify(signed_xml).code, VerdictCode::algorithm_not_allowed);
+}
+
+TEST_F(XmlDsig, WeakRsaKeyRefused) {
+  SigningKey weak;
+  weak.key = generate_key(KeyType::rsa_1024);
+  CertSpec spec;
+  spec.common_name = "Weak";
+  spec.not_before = kNow - kDay;
+  spec.not_after = kNow + kDay;
+  spec.serial = 207;
+  weak.cert = issue_certificate(spec, weak.key.get(), pki_->ca.get(), pki_->ca_key.get());
+  auto forged = forge(package_, weak, [](xmlNode* ref) {
+    xmlSecTmplReferenceAddTransform(ref, xmlSecTransformEnvelopedId);
+  });
+  ASSERT_TRUE(naive_xmlsec_accepts(forged, weak));  // the 1024-bit key is refused by policy
+  EXPECT_EQ(verify(forged).code, VerdictCode::algorithm_not_allowed);
+}
+
+// ---- hostile packages ---------------------------------------------------------------------
+
+TEST_F(XmlDsig, XxeIsRefusedBeforeAnythingElse) {
+  std::string xxe = sign(package_, signer_);
+  replace_once(xxe, "<edXML ", "<!DOCTYPE edXML [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<edXML ");
+  auto v = verify(xxe);
+  EXPECT_EQ(v.code, VerdictCode::xml_rejected);
+  EXPECT_NE(v.reason.find("DOCTYPE"), std::string::npos);
+}
+
+TEST_F(XmlDsig, BillionLaughsIsRefused) {
+  std::string lol = "<?xml version=\"1.0\"?><!DOCTYPE edXML [<!ENTITY a \"aaaaaaaaaa\">";
+  std::string prev = "a";
+  for (int i = 0; i < 9; ++i) {
+    std::string name = prev + "a";
+    lol += "<!ENTITY " + name + " \"" + std::string() ;
+    for (int k = 0; k < 10; ++k) lol += "&" + prev + ";";
+    lol += "\">";
+    prev = name;
+  }
+  lol += "]><edXML>&" + prev + ";</edXML>";
+  auto v = verify(lol);
+  EXPECT_EQ(v.code, VerdictCode::xml_rejected) << v.reason;
+}
+
+TEST_F(XmlDsig, DeepNestingIsRefused) {
+  std::string deep = "<edXML>";
+  for (int i = 0; i < 100'000; ++i) deep += "<a>";
+  for (int i = 0; i < 100'000; ++i) deep += "</a>";
+  deep += "</edXML>";
+  EXPECT_EQ(verify(deep).code, VerdictCode::xml_rejected);
+}
+
+TEST_F(XmlDsig, ExternalReferenceIsRefused) {
+  for (const char* uri : {"file:///dev/zero", "http://example.invalid/doc.xml", "#xpointer(/)"}) {
+    auto signed_xml = sign(package_, signer_);
+    replace_once(signed_xml, "<Reference URI=\"\">", std::string("<Reference URI=\"") + uri + "\">");
+    auto v = verify(signed_xml);
+    EXPECT_EQ(v.code, VerdictCode::unexpected_reference) << uri << ": " << v.reason;
+  }
+}
+
+TEST_F(XmlDsig, RetrievalMethodIsRefused) {
+  auto signed_xml = sign(package_, signer_);
+  replace_once(signed_xml, "<X509Data>",
+               "<RetrievalMethod URI=\"http://example.invalid/key\"/><X509Data>");
+  EXPECT_EQ(verify(signed_xml).code, VerdictCode::unexpected_reference);
+}
+
+TEST_F(XmlDsig, ValidXPathTransformIsStillRefused) {
+  auto forged = forge(package_, signer_, [](xmlNode* ref) {
+    xmlNode* t = xmlSecTmplReferenceAddTransform(ref, xmlSecTransformXPathId);
+    const xmlChar* ns[] = {to_xml("dsig"), to_xml(kDsigNs), nullptr};
+    ASSERT_EQ(xmlSecTmplTransformAddXPath(t, to_xml("not(ancestor-or-self::dsig:Signature)"), ns), 0);
+  });
+  ASSERT_TRUE(naive_xmlsec_accepts(forged, signer_));
+  auto v = verify(forged);
+  EXPECT_EQ(v.code, VerdictCode::transform_not_allowed) << v.reason;
+}
+
+TEST_F(XmlDsig, XsltTransformIsRefused) {
+  auto signed_xml = sign(package_, signer_);
+  replace_once(signed_xml,
+               "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+               "<Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\"/>");
+  EXPECT_EQ(verify(signed_xml).code, VerdictCode::transform_not_allowed);
+}
+
+TEST_F(XmlDsig, CanonicalizationWithCommentsIsRefused) {
+  auto signed_xml = sign(package_, signer_);
+  replace_once(signed_xml, "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+               "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#WithComments\"/>");
+  EXPECT_EQ(verify(signed_xml).code, VerdictCode::transform_not_allowed);
+}
+
+TEST_F(XmlDsig, CommentInSignedContentIsRefusedThoughTheMathHolds) {
+  auto signed_xml = sign(package_, signer_);
+  // URI="" drops comments before digesting, so this still verifies in xmlsec (the SAML
+  // comment-truncation attack); the verdict must refuse it.
+  replace_once(signed_xml, "<edXML:StatusCode>05", "<edXML:StatusCode>0<!-- -->5");
+  ASSERT_TRUE(naive_xmlsec_accepts(signed_xml, signer_));
+  auto v = verify(signed_xml);
+  EXPECT_EQ(v.code, VerdictCode::comment_in_signed_content) << v.reason;
+}
+
+TEST_F(XmlDsig, SecondForgedSignatureIsRefused) {
+  SigningKey stranger = pki_->issue("Forger", 300, KeyType::ec_p256, kNow - kDay, kNow + kDay, false);
+  auto forged = sign(sign(package_, signer_), stranger, SignatureRole::organisation);
+  auto v = verify(forged);
+  EXPECT_EQ(v.code, VerdictCode::certificate_untrusted) << v.reason;
+  EXPECT_EQ(v.signatures[0].code, VerdictCode::valid);
+  EXPECT_EQ(v.signatures[1].code, VerdictCode::certificate_untrusted);
+
+  // A copy of the signer's own signature pasted in as a second one does not verify either.
+  auto once = sign(package_, signer_);
+  auto b = once.find("<Signature ");
+  auto e = once.find("</Signature>") + 12;
+  std::string dup = once;
+  dup.insert(e, once.substr(b, e - b));
+  EXPECT_FALSE(verify(dup).valid());
+}
+
+TEST_F(XmlDsig, ThreeSignaturesAreRefused) {
+  auto both = sign_both(package_);
+  auto b = both.find("<Signature ");
+  auto e = both.find("</Signature>") + 12;
+  both.insert(both.rfind("</Signature>") + 12, both.substr(b, e - b));
+  EXPECT_EQ(verify(both).code, VerdictCode::unexpected_structure);
+}
+
+TEST_F(XmlDsig, MovedElementIsCaught) {
+  auto signed_xml = sign(package_, signer_);
+  // Move the Description before the StatusCode: same content, different document.
+  std::string desc = "<edXML:Description>Đang xử lý văn bản đến</edXML:Description>";
+  replace_once(signed_xml, desc, "");
+  replace_once(signed_xml, "<edXML:StatusCode>", desc + "<edXML:StatusCode>");
+  EXPECT_EQ(verify(signed_xml).code, VerdictCode::digest_mismatch);
+}
+
+TEST_F(XmlDsig, SignatureMovedOutOfTheHeaderIsRefused) {
+  auto signed_xml = sign(package_, signer_);
+  auto b = signed_xml.find("<Signature ");
+  auto e = signed_xml.find("</Signature>") + 12;
+  std::string sig = signed_xml.substr(b, e - b);
+  signed_xml.erase(b, e - b);
+  replace_once(signed_xml, "</edXML:edXMLEnvelope>", "<edXML:edXMLBody>" + sig + "</edXML:edXMLBody></edXML:edXMLEnvelope>");
+  auto v = verify(signed_xml);
+  EXPECT_EQ(v.code, VerdictCode::unexpected_structure) << v.reason;
+}
+
+TEST_F(XmlDsig, WrappedContentInObjectIsRefused) {
+  auto signed_xml = sign(package_, signer_);
+  replace_once(signed_xml, "</KeyInfo>", "</KeyInfo><Object><edXML:MessageHeader/></Object>");
+  EXPECT_EQ(verify(signed_xml).code, VerdictCode::unexpected_structure);
+}
+
+TEST_F(XmlDsig, DuplicatePropertiesIdIsRefused) {
+  auto signed_xml = sign(package_, signer_);
+  replace_once(signed_xml, "<edXML:Description>",
+               "<edXML:Description Id=\"lienthong-signer-properties\">");
+  EXPECT_EQ(verify(signed_xml).code, VerdictCode::unexpected_structure);
+}
+
+TEST_F(XmlDsig, MissingCertificateIsNamed) {
+  auto signed_xml = sign(package_, signer_);
+  auto b = signed_xml.find("<KeyInfo>");
+  auto e = signed_xml.find("</KeyInfo>") + 10;
+  signed_xml.erase(b, e - b);
+  EXPECT_EQ(verify(signed_xml).code, VerdictCode::certificate_invalid);
+}
+
+}  // namespace
+}  // namespace lienthong
