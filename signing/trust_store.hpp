@@ -2,6 +2,7 @@
 
 #include <openssl/x509_vfy.h>
 
+#include <cstdint>
 #include <ctime>
 #include <memory>
 #include <vector>
@@ -9,8 +10,6 @@
 #include "signing/crypto.hpp"
 
 namespace lienthong {
-
-struct ChainResult;
 
 // Trust anchors and CRLs. Built once, then shared read-only by every verification.
 class TrustStore {
@@ -28,7 +27,27 @@ class TrustStore {
   bool checks_revocation() const { return crls_ > 0; }
   X509_STORE* store() const { return store_.get(); }
 
+  // Parsed certificates by their DER bytes: parsing is pure, and OpenSSL 3 decodes public keys
+  // slowly, so a certificate seen on every package is parsed once.
+  Expected<Cert> certificate(std::string_view der) const;
+
+  // A chain that validated stays valid while the time stays inside every certificate's validity
+  // and every CRL's [thisUpdate, nextUpdate], with anchors and CRLs unchanged (adding either
+  // forgets all results). `chain_key` names the leaf and intermediates.
+  bool chain_known_valid(const std::string& chain_key, std::time_t at) const;
+  void remember_valid_chain(const std::string& chain_key, std::time_t from, std::time_t until) const;
+  // The interval in which every CRL of the store is current.
+  std::time_t crl_from() const { return crl_from_; }
+  std::time_t crl_until() const { return crl_until_; }
+
  private:
+  struct Cache;
+  struct CacheFree {
+    void operator()(Cache* c) const noexcept;
+  };
+  std::unique_ptr<Cache, CacheFree> cache_;
+  std::time_t crl_from_ = 0;
+  std::time_t crl_until_ = INT64_MAX;
   struct StoreFree {
     void operator()(X509_STORE* s) const noexcept { X509_STORE_free(s); }
   };

@@ -12,6 +12,8 @@
 #include <xmlsec/xmlsec.h>
 #include <xmlsec/openssl/evp.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -515,14 +517,10 @@ struct StoreCtxFree {
   void operator()(X509_STORE_CTX* c) const noexcept { X509_STORE_CTX_free(c); }
 };
 
-std::optional<Failure> check_certificate(X509* leaf, const std::vector<Cert>& intermediates,
-                                         const TrustStore& trust, std::time_t at) {
-  if (auto strong = check_key_strength(X509_get0_pubkey(leaf)); !strong) {
-    return Failure{VerdictCode::algorithm_not_allowed, strong.error().message};
-  }
-  if (trust.empty()) {
-    return Failure{VerdictCode::certificate_untrusted, "no trust anchor is configured"};
-  }
+std::optional<Failure> check_chain(X509* leaf, const std::vector<Cert>& intermediates,
+                                   const std::string& chain_key, const TrustStore& trust,
+                                   std::time_t at) {
+  if (trust.chain_known_valid(chain_key, at)) return std::nullopt;
   std::unique_ptr<STACK_OF(X509), StackFree> untrusted(sk_X509_new_null());
   for (const auto& c : intermediates) sk_X509_push(untrusted.get(), share(c.get()).release());
   std::unique_ptr<X509_STORE_CTX, StoreCtxFree> ctx(X509_STORE_CTX_new());
@@ -554,6 +552,28 @@ std::optional<Failure> check_certificate(X509* leaf, const std::vector<Cert>& in
         return Failure{VerdictCode::certificate_untrusted, what};
     }
   }
+  std::time_t from = trust.checks_revocation() ? trust.crl_from() : 0;
+  std::time_t until = trust.checks_revocation() ? trust.crl_until() : INT64_MAX;
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(ctx.get());
+  for (int i = 0; i < sk_X509_num(chain); ++i) {
+    X509* c = sk_X509_value(chain, i);
+    from = std::max(from, asn1_to_time(X509_get0_notBefore(c)));
+    until = std::min(until, asn1_to_time(X509_get0_notAfter(c)));
+  }
+  trust.remember_valid_chain(chain_key, from, until);
+  return std::nullopt;
+}
+
+std::optional<Failure> check_certificate(X509* leaf, const std::vector<Cert>& intermediates,
+                                         const std::string& chain_key, const TrustStore& trust,
+                                         std::time_t at) {
+  if (auto strong = check_key_strength(X509_get0_pubkey(leaf)); !strong) {
+    return Failure{VerdictCode::algorithm_not_allowed, strong.error().message};
+  }
+  if (trust.empty()) {
+    return Failure{VerdictCode::certificate_untrusted, "no trust anchor is configured"};
+  }
+  if (auto f = check_chain(leaf, intermediates, chain_key, trust, at)) return f;
   if (!(X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) ||
       !(X509_get_key_usage(leaf) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
     return Failure{VerdictCode::key_usage_not_signing,
@@ -718,13 +738,15 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
         return Failure{VerdictCode::unexpected_structure,
                        at_line(sigs[i]) + "Id '" + shape.properties_id + "' is not unique"};
       }
-      auto leaf = load_certificate_der(shape.certificates_der.front());
+      auto leaf = trust.certificate(shape.certificates_der.front());
       if (!leaf) return Failure{VerdictCode::certificate_invalid, leaf.error().message};
+      std::string chain_key = sha256(shape.certificates_der.front());
       std::vector<Cert> intermediates;
       for (std::size_t k = 1; k < shape.certificates_der.size(); ++k) {
-        auto c = load_certificate_der(shape.certificates_der[k]);
+        auto c = trust.certificate(shape.certificates_der[k]);
         if (!c) return Failure{VerdictCode::certificate_invalid, c.error().message};
         intermediates.push_back(std::move(*c));
+        chain_key += sha256(shape.certificates_der[k]);
       }
       X509* cert = leaf->get();
       sv.subject = name_to_string(X509_get_subject_name(cert));
@@ -732,7 +754,7 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
       sv.issuer = name_to_string(X509_get_issuer_name(cert));
       sv.serial = serial_hex(cert);
       sv.fingerprint_sha256 = cert_fingerprint_sha256(cert);
-      if (auto f = check_certificate(cert, intermediates, trust, at)) return f;
+      if (auto f = check_certificate(cert, intermediates, chain_key, trust, at)) return f;
       return check_cryptography(doc, i, sigs.size(), shape, X509_get0_pubkey(cert));
     };
     if (auto f = judge()) {
