@@ -12,7 +12,8 @@ constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 constexpr std::array<std::int8_t, 256> make_reverse() {
   std::array<std::int8_t, 256> r{};
   for (auto& v : r) v = -1;
-  for (int i = 0; i < 64; ++i) r[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
+  for (int i = 0; i < 64; ++i)
+    r[static_cast<unsigned char>(kAlphabet[i])] = static_cast<std::int8_t>(i);
   return r;
 }
 constexpr auto kReverse = make_reverse();
@@ -59,12 +60,12 @@ Expected<std::string> base64_decode(std::string_view text) {
       if (pad > 2) return Error{"base64.invalid", "too much '=' padding"};
       continue;
     }
-    if (pad) return Error{"base64.invalid", "data after '=' padding at offset " + std::to_string(i)};
+    if (pad)
+      return Error{"base64.invalid", "data after '=' padding at offset " + std::to_string(i)};
     std::int8_t v = kReverse[c];
     if (v < 0) {
-      return Error{"base64.invalid",
-                   "character '" + std::string(1, char(c)) + "' at offset " + std::to_string(i) +
-                       " is not base64"};
+      return Error{"base64.invalid", "character '" + std::string(1, char(c)) + "' at offset " +
+                                         std::to_string(i) + " is not base64"};
     }
     ++symbols;
     acc = (acc << 6) | std::uint32_t(v);

@@ -15,6 +15,8 @@ Expected<std::string> base64_decode(std::string_view text);
 std::string to_hex(std::string_view bytes);
 // Raw 32-byte SHA-256 digest.
 std::string sha256(std::string_view bytes);
-inline std::string sha256_hex(std::string_view bytes) { return to_hex(sha256(bytes)); }
+inline std::string sha256_hex(std::string_view bytes) {
+  return to_hex(sha256(bytes));
+}
 
 }  // namespace lienthong

@@ -74,12 +74,19 @@ Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits) {
   if (!ctxt) return Error{"xml.internal", "cannot allocate an XML parser"};
   constexpr int options = XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOERROR |
                           XML_PARSE_NOWARNING | XML_PARSE_NOXINCNODE;
-  XmlDoc doc(xmlCtxtReadMemory(ctxt, bytes.data(), static_cast<int>(bytes.size()), nullptr,
-                               nullptr, options));
+  XmlDoc doc(xmlCtxtReadMemory(ctxt, bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                               options));
   if (!doc) {
     const xmlError* err = xmlCtxtGetLastError(ctxt);
     std::string msg = err ? "line " + std::to_string(err->line) + ": " + trim_message(err->message)
                           : "document is not well-formed XML";
+    xmlFreeParserCtxt(ctxt);
+    return Error{"xml.malformed", msg};
+  }
+  if (!ctxt->nsWellFormed) {  // libxml2 keeps going after a namespace error; we do not
+    const xmlError* err = xmlCtxtGetLastError(ctxt);
+    std::string msg = err ? "line " + std::to_string(err->line) + ": " + trim_message(err->message)
+                          : "namespace error";
     xmlFreeParserCtxt(ctxt);
     return Error{"xml.malformed", msg};
   }
@@ -104,13 +111,14 @@ Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits) {
                    "document has more than " + std::to_string(limits.max_nodes) + " nodes"};
     }
     if (node->type == XML_ENTITY_REF_NODE || node->type == XML_ENTITY_NODE) {
-      return Error{"xml.entity_forbidden",
-                   "line " + std::to_string(xml_line(node)) + ": entity references are not accepted"};
+      return Error{"xml.entity_forbidden", "line " + std::to_string(xml_line(node)) +
+                                               ": entity references are not accepted"};
     }
     if (node->type != XML_ELEMENT_NODE) continue;
     if (depth > limits.max_depth) {
       return Error{"xml.too_deep", "line " + std::to_string(xml_line(node)) + ": element <" +
-                                       std::string(xml_local_name(node)) + "> is nested deeper than " +
+                                       std::string(xml_local_name(node)) +
+                                       "> is nested deeper than " +
                                        std::to_string(limits.max_depth) + " levels"};
     }
     for (xmlNode* c = node->children; c; c = c->next) stack.push_back({c, depth + 1});

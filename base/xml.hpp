@@ -41,7 +41,9 @@ inline std::string_view xml_ns_uri(const xmlNode* node) {
   return node->ns && node->ns->href ? reinterpret_cast<const char*>(node->ns->href)
                                     : std::string_view{};
 }
-inline long xml_line(const xmlNode* node) { return xmlGetLineNo(node); }
+inline long xml_line(const xmlNode* node) {
+  return xmlGetLineNo(node);
+}
 
 // Concatenated text content of a node (its descendants' text), as UTF-8.
 std::string xml_text(const xmlNode* node);
@@ -52,6 +54,8 @@ bool xml_attribute(const xmlNode* node, const char* name, std::string& out);
 xmlNode* xml_first_element(xmlNode* parent);
 xmlNode* xml_next_element(xmlNode* node);
 
-inline const xmlChar* to_xml(const char* s) { return reinterpret_cast<const xmlChar*>(s); }
+inline const xmlChar* to_xml(const char* s) {
+  return reinterpret_cast<const xmlChar*>(s);
+}
 
 }  // namespace lienthong

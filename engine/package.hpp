@@ -1,10 +1,10 @@
 #pragma once
 
 #include <compare>
-#include <string_view>
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace lienthong {
@@ -28,10 +28,10 @@ struct DateTime {
 
 // An element the codec does not model, kept whole so nothing a sender wrote is dropped.
 struct ExtraElement {
-  std::string name;          // local name
-  std::string ns;            // namespace URI, empty when none
+  std::string name;  // local name
+  std::string ns;    // namespace URI, empty when none
   std::vector<std::pair<std::string, std::string>> attributes;
-  std::string text;          // direct text content
+  std::string text;  // direct text content
   std::vector<ExtraElement> children;
   friend bool operator==(const ExtraElement&, const ExtraElement&) = default;
 };
@@ -90,7 +90,7 @@ struct DocumentHeader {
   std::optional<Date> due_date;
   std::vector<std::string> to_places;
   OtherInfo other_info;
-  std::optional<int> steering_type;  // 0 none, 1 directive, 2 report on a directive
+  std::optional<int> steering_type;        // 0 none, 1 directive, 2 report on a directive
   std::vector<ExtraElement> response_for;  // ResponseFor elements of a document, kept as written
   std::vector<ExtraElement> extra;
   friend bool operator==(const DocumentHeader&, const DocumentHeader&) = default;
@@ -157,8 +157,8 @@ struct Attachment {
   std::string attachment_name;
   std::string description;
   std::string content_type;
-  std::string data;           // decoded bytes
-  std::string sha256_hex;     // of data
+  std::string data;        // decoded bytes
+  std::string sha256_hex;  // of data
   std::vector<ExtraElement> extra;
   friend bool operator==(const Attachment&, const Attachment&) = default;
 };

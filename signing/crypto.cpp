@@ -51,8 +51,8 @@ Expected<std::string> read_file(const std::filesystem::path& path, std::size_t m
   while (in.read(buf, sizeof buf) || in.gcount() > 0) {
     out.append(buf, static_cast<std::size_t>(in.gcount()));
     if (out.size() > max_bytes) {
-      return Error{"io.too_large", path.string() + " is larger than " + std::to_string(max_bytes) +
-                                       " bytes"};
+      return Error{"io.too_large",
+                   path.string() + " is larger than " + std::to_string(max_bytes) + " bytes"};
     }
   }
   return out;
@@ -68,15 +68,15 @@ Expected<void> write_file(const std::filesystem::path& path, std::string_view by
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return Error{"io.write_failed", "cannot write " + tmp.string()};
     if (private_file) {
-      std::filesystem::permissions(tmp, std::filesystem::perms::owner_read |
-                                            std::filesystem::perms::owner_write,
-                                   ec);
+      std::filesystem::permissions(
+          tmp, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write, ec);
     }
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out.flush()) return Error{"io.write_failed", "cannot write " + tmp.string()};
   }
   std::filesystem::rename(tmp, path, ec);
-  if (ec) return Error{"io.write_failed", "cannot move " + tmp.string() + " into place: " + ec.message()};
+  if (ec)
+    return Error{"io.write_failed", "cannot move " + tmp.string() + " into place: " + ec.message()};
   return {};
 }
 
@@ -109,7 +109,8 @@ Expected<Cert> load_certificate_der(std::string_view der) {
 Expected<Crl> load_crl(std::string_view bytes) {
   {
     auto bio = mem_bio(bytes);
-    if (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr)) return Crl(crl);
+    if (X509_CRL* crl = PEM_read_bio_X509_CRL(bio.get(), nullptr, nullptr, nullptr))
+      return Crl(crl);
   }
   ERR_clear_error();
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
@@ -126,12 +127,14 @@ Expected<void> check_key_strength(EVP_PKEY* key) {
     EVP_PKEY_get_utf8_string_param(key, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &len);
     std::string_view g(group);
     if (g == "prime256v1" || g == "P-256" || g == "secp384r1" || g == "P-384") return {};
-    return Error{"key.weak", "EC key on curve '" + std::string(g) + "' is not allowed (P-256 or P-384)"};
+    return Error{"key.weak",
+                 "EC key on curve '" + std::string(g) + "' is not allowed (P-256 or P-384)"};
   }
   if (id == EVP_PKEY_RSA) {
     int bits = EVP_PKEY_get_bits(key);
     if (bits >= 2048) return {};
-    return Error{"key.weak", "RSA key of " + std::to_string(bits) + " bits is too short (2048 at least)"};
+    return Error{"key.weak",
+                 "RSA key of " + std::to_string(bits) + " bits is too short (2048 at least)"};
   }
   return Error{"key.weak", "key type is not allowed (ECDSA P-256/P-384 or RSA 2048+)"};
 }

@@ -46,7 +46,8 @@ struct SigningKey {
 // The last OpenSSL error as a sentence (and clears the queue).
 std::string openssl_error(std::string_view what);
 
-Expected<std::string> read_file(const std::filesystem::path& path, std::size_t max_bytes = 64 << 20);
+Expected<std::string> read_file(const std::filesystem::path& path,
+                                std::size_t max_bytes = 64 << 20);
 Expected<void> write_file(const std::filesystem::path& path, std::string_view bytes,
                           bool private_file = false);
 

@@ -57,8 +57,7 @@ Cert issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer
   add_entry(name, "O", spec.organization);
   add_entry(name, "OU", spec.organizational_unit);
   add_entry(name, "CN", spec.common_name);
-  X509_set_issuer_name(cert.get(),
-                       issuer_cert ? X509_get_subject_name(issuer_cert) : name);
+  X509_set_issuer_name(cert.get(), issuer_cert ? X509_get_subject_name(issuer_cert) : name);
   X509* issuer = issuer_cert ? issuer_cert : cert.get();
   if (spec.is_ca) {
     add_ext(cert.get(), issuer, NID_basic_constraints, "critical,CA:TRUE");
@@ -69,7 +68,8 @@ Cert issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer
     if (spec.digital_signature) usage += ",digitalSignature";
     if (spec.non_repudiation) usage += ",nonRepudiation";
     if (usage.empty()) usage = ",keyEncipherment";
-    if (spec.key_usage_extension) add_ext(cert.get(), issuer, NID_key_usage, ("critical" + usage).c_str());
+    if (spec.key_usage_extension)
+      add_ext(cert.get(), issuer, NID_key_usage, ("critical" + usage).c_str());
   }
   add_ext(cert.get(), issuer, NID_subject_key_identifier, "hash");
   if (issuer_cert) add_ext(cert.get(), issuer, NID_authority_key_identifier, "keyid:always");
@@ -151,7 +151,8 @@ Expected<void> write_demo_pki(const std::filesystem::path& dir, std::time_t now)
       spec.not_after = to;
       spec.serial = serial++;
       Cert cert = issue_certificate(spec, key.get(), ca.get(), ca_key.get());
-      if (auto r = write_file(folder / (std::string(h.file) + ".key"), to_pem(key.get()), true); !r) {
+      if (auto r = write_file(folder / (std::string(h.file) + ".key"), to_pem(key.get()), true);
+          !r) {
         return r;
       }
       if (auto r = write_file(folder / (std::string(h.file) + ".pem"), to_pem(cert.get())); !r) {

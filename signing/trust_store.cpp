@@ -15,7 +15,9 @@ struct TrustStore::Cache {
   std::unordered_map<std::string, std::pair<std::time_t, std::time_t>> chains;
 };
 
-void TrustStore::CacheFree::operator()(Cache* c) const noexcept { delete c; }
+void TrustStore::CacheFree::operator()(Cache* c) const noexcept {
+  delete c;
+}
 
 TrustStore::TrustStore() : cache_(new Cache), store_(X509_STORE_new()) {}
 

@@ -35,7 +35,8 @@ class TrustStore {
   // and every CRL's [thisUpdate, nextUpdate], with anchors and CRLs unchanged (adding either
   // forgets all results). `chain_key` names the leaf and intermediates.
   bool chain_known_valid(const std::string& chain_key, std::time_t at) const;
-  void remember_valid_chain(const std::string& chain_key, std::time_t from, std::time_t until) const;
+  void remember_valid_chain(const std::string& chain_key, std::time_t from,
+                            std::time_t until) const;
   // The interval in which every CRL of the store is current.
   std::time_t crl_from() const { return crl_from_; }
   std::time_t crl_until() const { return crl_until_; }

@@ -9,20 +9,20 @@ namespace lienthong {
 
 enum class VerdictCode {
   valid,
-  xml_rejected,              // not parsed: malformed, DTD, too large, too deep
+  xml_rejected,  // not parsed: malformed, DTD, too large, too deep
   no_signature,
-  malformed_signature,       // a Signature that does not follow XML-DSig
-  unexpected_structure,      // signature in the wrong place, wrapped, duplicated ids, too many
-  unexpected_reference,      // a Reference other than the whole document
-  transform_not_allowed,     // XPath, XSLT, c14n with comments, ...
-  algorithm_not_allowed,     // by policy: SHA-1 without allow_sha1, HMAC, weak keys
+  malformed_signature,    // a Signature that does not follow XML-DSig
+  unexpected_structure,   // signature in the wrong place, wrapped, duplicated ids, too many
+  unexpected_reference,   // a Reference other than the whole document
+  transform_not_allowed,  // XPath, XSLT, c14n with comments, ...
+  algorithm_not_allowed,  // by policy: SHA-1 without allow_sha1, HMAC, weak keys
   comment_in_signed_content,
-  certificate_invalid,       // not decodable, or missing from KeyInfo
+  certificate_invalid,  // not decodable, or missing from KeyInfo
   certificate_untrusted,
   certificate_expired,
   certificate_not_yet_valid,
   certificate_revoked,
-  revocation_unknown,        // CRL checking is on and no valid CRL covers the certificate
+  revocation_unknown,  // CRL checking is on and no valid CRL covers the certificate
   key_usage_not_signing,
   digest_mismatch,
   bad_signature_value,

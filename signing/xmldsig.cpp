@@ -7,10 +7,10 @@
 #include <openssl/x509v3.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
+#include <xmlsec/openssl/evp.h>
 #include <xmlsec/templates.h>
 #include <xmlsec/xmldsig.h>
 #include <xmlsec/xmlsec.h>
-#include <xmlsec/openssl/evp.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -31,7 +31,9 @@ constexpr std::string_view kExcC14n = "http://www.w3.org/2001/10/xml-exc-c14n#";
 constexpr std::string_view kC14n = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
 constexpr std::string_view kC14n11 = "http://www.w3.org/2006/12/xml-c14n11";
 
-bool is_c14n(std::string_view alg) { return alg == kExcC14n || alg == kC14n || alg == kC14n11; }
+bool is_c14n(std::string_view alg) {
+  return alg == kExcC14n || alg == kC14n || alg == kC14n11;
+}
 
 struct Algorithm {
   std::string_view uri;
@@ -101,14 +103,14 @@ xmlSecKeyPtr make_xmlsec_key(EVP_PKEY* pkey) {
 bool lock_down(xmlSecDSigCtx* ctx) {
   ctx->enabledReferenceUris = xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument;
   const xmlSecTransformId reference_transforms[] = {
-      xmlSecTransformEnvelopedId, xmlSecTransformExclC14NId, xmlSecTransformInclC14NId,
-      xmlSecTransformInclC14N11Id, xmlSecTransformSha1Id,    xmlSecTransformSha256Id,
-      xmlSecTransformSha384Id,    xmlSecTransformSha512Id};
+      xmlSecTransformEnvelopedId,  xmlSecTransformExclC14NId, xmlSecTransformInclC14NId,
+      xmlSecTransformInclC14N11Id, xmlSecTransformSha1Id,     xmlSecTransformSha256Id,
+      xmlSecTransformSha384Id,     xmlSecTransformSha512Id};
   const xmlSecTransformId signature_transforms[] = {
-      xmlSecTransformExclC14NId,     xmlSecTransformInclC14NId,     xmlSecTransformInclC14N11Id,
-      xmlSecTransformEcdsaSha1Id,    xmlSecTransformEcdsaSha256Id,  xmlSecTransformEcdsaSha384Id,
-      xmlSecTransformEcdsaSha512Id,  xmlSecTransformRsaSha1Id,      xmlSecTransformRsaSha256Id,
-      xmlSecTransformRsaSha384Id,    xmlSecTransformRsaSha512Id};
+      xmlSecTransformExclC14NId,    xmlSecTransformInclC14NId,    xmlSecTransformInclC14N11Id,
+      xmlSecTransformEcdsaSha1Id,   xmlSecTransformEcdsaSha256Id, xmlSecTransformEcdsaSha384Id,
+      xmlSecTransformEcdsaSha512Id, xmlSecTransformRsaSha1Id,     xmlSecTransformRsaSha256Id,
+      xmlSecTransformRsaSha384Id,   xmlSecTransformRsaSha512Id};
   for (auto id : reference_transforms) {
     if (xmlSecDSigCtxEnableReferenceTransform(ctx, id) < 0) return false;
   }
@@ -157,7 +159,9 @@ std::string attr(const xmlNode* n, const char* name) {
   return v;
 }
 
-std::string at_line(const xmlNode* n) { return "line " + std::to_string(xml_line(n)) + ": "; }
+std::string at_line(const xmlNode* n) {
+  return "line " + std::to_string(xml_line(n)) + ": ";
+}
 
 const char* id_for(SignatureRole role) {
   return role == SignatureRole::signer ? "lienthong-signer" : "lienthong-organisation";
@@ -197,21 +201,24 @@ Expected<void> sign_package_doc(xmlDoc* doc, const SigningKey& key, const SignOp
   auto existing = header_signatures(header);
   const char* id = id_for(options.role);
   if (options.role == SignatureRole::signer && !existing.empty()) {
-    return Error{"sign.order",
-                 "the package is already signed; the authorised signer's signature must come first"};
+    return Error{
+        "sign.order",
+        "the package is already signed; the authorised signer's signature must come first"};
   }
   for (xmlNode* s : existing) {
     if (attr(s, "Id") == id_for(SignatureRole::organisation)) {
       return Error{"sign.order", "the package already carries the organisation's signature"};
     }
   }
-  if (existing.size() >= 2) return Error{"sign.order", "the package already carries two signatures"};
+  if (existing.size() >= 2)
+    return Error{"sign.order", "the package already carries two signatures"};
 
   const bool ec = EVP_PKEY_get_base_id(key.key.get()) == EVP_PKEY_EC;
   const xmlSecTransformId sign_method =
       options.legacy_sha1 ? (ec ? xmlSecTransformEcdsaSha1Id : xmlSecTransformRsaSha1Id)
                           : (ec ? xmlSecTransformEcdsaSha256Id : xmlSecTransformRsaSha256Id);
-  const xmlSecTransformId digest = options.legacy_sha1 ? xmlSecTransformSha1Id : xmlSecTransformSha256Id;
+  const xmlSecTransformId digest =
+      options.legacy_sha1 ? xmlSecTransformSha1Id : xmlSecTransformSha256Id;
   xmlNode* sig = xmlSecTmplSignatureCreate(doc, xmlSecTransformExclC14NId, sign_method, to_xml(id));
   if (!sig) return Error{"sign.internal", "cannot create the signature template"};
   xmlAddChild(header, sig);
@@ -228,8 +235,8 @@ Expected<void> sign_package_doc(xmlDoc* doc, const SigningKey& key, const SignOp
     return fail("cannot add the document reference");
   }
   const std::string props_id = std::string(id) + "-properties";
-  xmlNode* props_ref = xmlSecTmplSignatureAddReference(
-      sig, digest, nullptr, to_xml(("#" + props_id).c_str()), nullptr);
+  xmlNode* props_ref = xmlSecTmplSignatureAddReference(sig, digest, nullptr,
+                                                       to_xml(("#" + props_id).c_str()), nullptr);
   if (!props_ref || !xmlSecTmplReferenceAddTransform(props_ref, xmlSecTransformExclC14NId)) {
     return fail("cannot add the properties reference");
   }
@@ -303,7 +310,8 @@ std::optional<Failure> check_digest(xmlNode* method, const VerifyPolicy& policy,
                    at_line(method) + "SHA-1 digests are refused by this node's policy"};
   }
   if (xml_first_element(method)) {
-    return Failure{VerdictCode::malformed_signature, at_line(method) + "<DigestMethod> has children"};
+    return Failure{VerdictCode::malformed_signature,
+                   at_line(method) + "<DigestMethod> has children"};
   }
   shape.weak |= a->sha1;
   if (!shape.digest_algorithm || a->sha1) shape.digest_algorithm = a;
@@ -315,18 +323,18 @@ std::optional<Failure> check_transforms(xmlNode* transforms, bool whole_document
   std::vector<std::string> algs;
   for (xmlNode* t = xml_first_element(transforms); t; t = xml_next_element(t)) {
     if (!is_dsig(t, "Transform")) {
-      return Failure{VerdictCode::malformed_signature,
-                     at_line(t) + "unexpected <" + std::string(xml_local_name(t)) +
-                         "> in <Transforms>"};
+      return Failure{
+          VerdictCode::malformed_signature,
+          at_line(t) + "unexpected <" + std::string(xml_local_name(t)) + "> in <Transforms>"};
     }
     std::string alg = attr(t, "Algorithm");
     for (xmlNode* c = xml_first_element(t); c; c = xml_next_element(c)) {
       bool prefix_list = alg == kExcC14n && xml_local_name(c) == "InclusiveNamespaces" &&
                          xml_ns_uri(c) == kExcC14n;
       if (!prefix_list) {
-        return Failure{VerdictCode::transform_not_allowed,
-                       at_line(c) + "transform parameters <" + std::string(xml_local_name(c)) +
-                           "> are not allowed"};
+        return Failure{VerdictCode::transform_not_allowed, at_line(c) + "transform parameters <" +
+                                                               std::string(xml_local_name(c)) +
+                                                               "> are not allowed"};
       }
     }
     if (alg != kEnveloped && !is_c14n(alg)) {
@@ -335,15 +343,14 @@ std::optional<Failure> check_transforms(xmlNode* transforms, bool whole_document
     }
     algs.push_back(std::move(alg));
   }
-  bool ok = whole_document
-                ? (!algs.empty() && algs[0] == kEnveloped &&
-                   (algs.size() == 1 || (algs.size() == 2 && is_c14n(algs[1]))))
-                : (algs.size() <= 1 && (algs.empty() || is_c14n(algs[0])));
+  bool ok = whole_document ? (!algs.empty() && algs[0] == kEnveloped &&
+                              (algs.size() == 1 || (algs.size() == 2 && is_c14n(algs[1]))))
+                           : (algs.size() <= 1 && (algs.empty() || is_c14n(algs[0])));
   if (!ok) {
-    return Failure{VerdictCode::transform_not_allowed,
-                   at_line(transforms) +
-                       (whole_document
-                            ? "the document reference must use enveloped-signature then at most "
+    return Failure{
+        VerdictCode::transform_not_allowed,
+        at_line(transforms) +
+            (whole_document ? "the document reference must use enveloped-signature then at most "
                               "one canonicalization"
                             : "the properties reference may use one canonicalization only")};
   }
@@ -398,8 +405,9 @@ std::optional<Failure> check_key_info(xmlNode* key_info, Shape& shape) {
       return Failure{VerdictCode::unexpected_reference,
                      at_line(c) + "<RetrievalMethod> would fetch a key from elsewhere"};
     } else if (!is_dsig(c, "KeyName") && !is_dsig(c, "KeyValue")) {
-      return Failure{VerdictCode::malformed_signature,
-                     at_line(c) + "unexpected <" + std::string(xml_local_name(c)) + "> in <KeyInfo>"};
+      return Failure{
+          VerdictCode::malformed_signature,
+          at_line(c) + "unexpected <" + std::string(xml_local_name(c)) + "> in <KeyInfo>"};
     }
   }
   if (shape.certificates_der.empty()) {
@@ -415,7 +423,8 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
     return Failure{VerdictCode::malformed_signature, at_line(at) + why};
   };
   xmlNode* signed_info = xml_first_element(sig);
-  if (!is_dsig(signed_info, "SignedInfo")) return malformed(sig, "<Signature> must start with <SignedInfo>");
+  if (!is_dsig(signed_info, "SignedInfo"))
+    return malformed(sig, "<Signature> must start with <SignedInfo>");
   xmlNode* value = xml_next_element(signed_info);
   if (!is_dsig(value, "SignatureValue")) return malformed(sig, "<SignatureValue> is missing");
   xmlNode* key_info = xml_next_element(value);
@@ -426,9 +435,9 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
   xmlNode* object = nullptr;
   for (xmlNode* c = xml_next_element(key_info); c; c = xml_next_element(c)) {
     if (!is_dsig(c, "Object") || object) {
-      return Failure{VerdictCode::unexpected_structure,
-                     at_line(c) + "unexpected <" + std::string(xml_local_name(c)) +
-                         "> in <Signature>"};
+      return Failure{
+          VerdictCode::unexpected_structure,
+          at_line(c) + "unexpected <" + std::string(xml_local_name(c)) + "> in <Signature>"};
     }
     object = c;
   }
@@ -445,7 +454,8 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
                    at_line(c14n) + "canonicalization '" + alg + "' is not allowed"};
   }
   xmlNode* method = xml_next_element(c14n);
-  if (!is_dsig(method, "SignatureMethod")) return malformed(signed_info, "<SignatureMethod> is missing");
+  if (!is_dsig(method, "SignatureMethod"))
+    return malformed(signed_info, "<SignatureMethod> is missing");
   const std::string alg = attr(method, "Algorithm");
   shape.signature_algorithm = find_algorithm(kSignatureAlgorithms, alg);
   if (!shape.signature_algorithm || xml_first_element(method)) {
@@ -453,9 +463,9 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
                    at_line(method) + "signature algorithm '" + alg + "' is not allowed"};
   }
   if (shape.signature_algorithm->sha1 && !policy.allow_sha1) {
-    return Failure{VerdictCode::algorithm_not_allowed,
-                   at_line(method) + "SHA-1 signatures (" + alg +
-                       ") are refused by this node's policy"};
+    return Failure{
+        VerdictCode::algorithm_not_allowed,
+        at_line(method) + "SHA-1 signatures (" + alg + ") are refused by this node's policy"};
   }
   shape.weak |= shape.signature_algorithm->sha1;
 
@@ -463,7 +473,8 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
   bool properties_referenced = false;
   for (xmlNode* ref = xml_next_element(method); ref; ref = xml_next_element(ref)) {
     if (!is_dsig(ref, "Reference")) {
-      return malformed(ref, "unexpected <" + std::string(xml_local_name(ref)) + "> in <SignedInfo>");
+      return malformed(ref,
+                       "unexpected <" + std::string(xml_local_name(ref)) + "> in <SignedInfo>");
     }
     xmlChar* uri_raw = xmlGetNoNsProp(ref, to_xml("URI"));
     if (!uri_raw) {
@@ -481,7 +492,8 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
                          "' is not allowed; only the whole document (URI=\"\") is signed"};
     }
     if (whole && ++whole_document_refs > 1) {
-      return Failure{VerdictCode::unexpected_reference, at_line(ref) + "the document is referenced twice"};
+      return Failure{VerdictCode::unexpected_reference,
+                     at_line(ref) + "the document is referenced twice"};
     }
     properties_referenced |= to_props;
     xmlNode* c = xml_first_element(ref);
@@ -489,8 +501,9 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
       if (auto f = check_transforms(c, whole)) return f;
       c = xml_next_element(c);
     } else if (whole) {
-      return Failure{VerdictCode::transform_not_allowed,
-                     at_line(ref) + "the document reference lacks the enveloped-signature transform"};
+      return Failure{
+          VerdictCode::transform_not_allowed,
+          at_line(ref) + "the document reference lacks the enveloped-signature transform"};
     }
     if (!is_dsig(c, "DigestMethod")) return malformed(ref, "<DigestMethod> is missing");
     if (auto f = check_digest(c, policy, shape)) return f;
@@ -532,8 +545,8 @@ std::optional<Failure> check_chain(X509* leaf, const std::vector<Cert>& intermed
   if (trust.checks_revocation()) X509_VERIFY_PARAM_set_flags(param, X509_V_FLAG_CRL_CHECK);
   if (X509_verify_cert(ctx.get()) != 1) {
     int err = X509_STORE_CTX_get_error(ctx.get());
-    std::string what = std::string("certificate of '") + common_name(leaf) + "': " +
-                       X509_verify_cert_error_string(err);
+    std::string what = std::string("certificate of '") + common_name(leaf) +
+                       "': " + X509_verify_cert_error_string(err);
     ERR_clear_error();
     switch (err) {
       case X509_V_ERR_CERT_HAS_EXPIRED:
@@ -576,9 +589,9 @@ std::optional<Failure> check_certificate(X509* leaf, const std::vector<Cert>& in
   if (auto f = check_chain(leaf, intermediates, chain_key, trust, at)) return f;
   if (!(X509_get_extension_flags(leaf) & EXFLAG_KUSAGE) ||
       !(X509_get_key_usage(leaf) & (KU_DIGITAL_SIGNATURE | KU_NON_REPUDIATION))) {
-    return Failure{VerdictCode::key_usage_not_signing,
-                   "certificate of '" + common_name(leaf) +
-                       "' does not allow digital signatures (key usage)"};
+    return Failure{
+        VerdictCode::key_usage_not_signing,
+        "certificate of '" + common_name(leaf) + "' does not allow digital signatures (key usage)"};
   }
   if (X509_get_extension_flags(leaf) & EXFLAG_CA) {
     return Failure{VerdictCode::key_usage_not_signing,
@@ -622,7 +635,8 @@ std::optional<Failure> check_cryptography(xmlDoc* doc, std::size_t index, std::s
   if (ctx->status == xmlSecDSigStatusSucceeded) return std::nullopt;
   xmlSecSize refs = xmlSecPtrListGetSize(&ctx->signedInfoReferences);
   for (xmlSecSize i = 0; i < refs; ++i) {
-    auto* r = static_cast<xmlSecDSigReferenceCtxPtr>(xmlSecPtrListGetItem(&ctx->signedInfoReferences, i));
+    auto* r =
+        static_cast<xmlSecDSigReferenceCtxPtr>(xmlSecPtrListGetItem(&ctx->signedInfoReferences, i));
     if (r && r->status != xmlSecDSigStatusSucceeded) {
       std::string uri = r->uri ? reinterpret_cast<const char*>(r->uri) : "";
       return Failure{VerdictCode::digest_mismatch,
@@ -702,10 +716,10 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
   if (auto f = check_tree(doc, header, verdict)) return refuse(f->code, f->reason);
   auto sigs = header_signatures(header);
   if (sigs.empty()) {
-    return refuse(VerdictCode::no_signature, verdict.notes.empty()
-                                                 ? "the package carries no XML-DSig signature"
-                                                 : "the package carries no XML-DSig signature; " +
-                                                       verdict.notes.front());
+    return refuse(VerdictCode::no_signature,
+                  verdict.notes.empty()
+                      ? "the package carries no XML-DSig signature"
+                      : "the package carries no XML-DSig signature; " + verdict.notes.front());
   }
   if (sigs.size() > 2) {
     return refuse(VerdictCode::unexpected_structure,
@@ -718,9 +732,9 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
     sv.line = xml_line(sigs[i]);
     const std::string id = attr(sigs[i], "Id");
     sv.role = id == id_for(SignatureRole::organisation) ? SignatureRole::organisation
-              : id == id_for(SignatureRole::signer)       ? SignatureRole::signer
-              : i == 0                                    ? SignatureRole::signer
-                                                          : SignatureRole::organisation;
+              : id == id_for(SignatureRole::signer)     ? SignatureRole::signer
+              : i == 0                                  ? SignatureRole::signer
+                                                        : SignatureRole::organisation;
     auto judge = [&]() -> std::optional<Failure> {
       const auto expected = i == 0 ? SignatureRole::signer : SignatureRole::organisation;
       if (sigs.size() == 2 && sv.role != expected) {

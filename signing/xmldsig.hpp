@@ -39,17 +39,19 @@ struct SignOptions {
 // the second.
 Expected<std::string> sign_package(std::string_view xml, const SigningKey& key,
                                    const SignOptions& options = {});
-Expected<void> sign_package_doc(xmlDoc* doc, const SigningKey& key, const SignOptions& options = {});
+Expected<void> sign_package_doc(xmlDoc* doc, const SigningKey& key,
+                                const SignOptions& options = {});
 
 struct VerifyPolicy {
-  bool allow_sha1 = false;          // accept SHA-1 (deployed systems still send it), reported weak
-  std::optional<std::time_t> at;    // when certificates must be valid; now when absent
+  bool allow_sha1 = false;        // accept SHA-1 (deployed systems still send it), reported weak
+  std::optional<std::time_t> at;  // when certificates must be valid; now when absent
   XmlLimits limits;
 };
 
 // Checks every signature of the package: structure, algorithms, references and transforms against
 // the allow-lists, the certificate chain (validity, CRLs, key usage), and the cryptography.
-Verdict verify_package(std::string_view xml, const TrustStore& trust, const VerifyPolicy& policy = {});
+Verdict verify_package(std::string_view xml, const TrustStore& trust,
+                       const VerifyPolicy& policy = {});
 Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPolicy& policy = {});
 
 }  // namespace lienthong

@@ -22,7 +22,8 @@ TEST(ParseXml, ReadsWellFormedDocumentsWithLines) {
 
 TEST(ParseXml, RefusesAnyDoctype) {
   const char* xxe =
-      "<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<a>&x;</a>";
+      "<?xml version=\"1.0\"?>\n<!DOCTYPE a [<!ENTITY x SYSTEM "
+      "\"file:///etc/passwd\">]>\n<a>&x;</a>";
   auto r = parse_xml(xxe);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "xml.doctype_forbidden");
@@ -36,7 +37,8 @@ TEST(ParseXml, RefusesBillionLaughs) {
   std::string lol = "<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">";
   for (int i = 1; i < 10; ++i) {
     lol += "<!ENTITY lol" + std::to_string(i) + " \"";
-    for (int k = 0; k < 10; ++k) lol += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
+    for (int k = 0; k < 10; ++k)
+      lol += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
     lol += "\">";
   }
   lol += "]><lolz>&lol9;</lolz>";
@@ -83,6 +85,13 @@ TEST(ParseXml, ReportsMalformedWithLine) {
   EXPECT_EQ(r.error().code, "xml.malformed");
   EXPECT_NE(r.error().message.find("line 3"), std::string::npos) << r.error().message;
   EXPECT_EQ(parse_xml("").error().code, "xml.malformed");
+}
+
+TEST(ParseXml, RefusesUndeclaredNamespacePrefixes) {
+  auto r = parse_xml("<a>\n<p:b/></a>");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "xml.malformed");
+  EXPECT_NE(r.error().message.find("line 2"), std::string::npos) << r.error().message;
 }
 
 TEST(ParseXml, DoesNotFetchExternalResources) {

@@ -36,7 +36,8 @@ TEST(Crypto, LoadsKeyAndCertificateFromPemFiles) {
 TEST(Crypto, LoadsPkcs12) {
   TestPki pki;
   SigningKey k = pki.issue("PKCS12 holder", 12, KeyType::rsa_2048);
-  PKCS12* p12 = PKCS12_create("secret", "holder", k.key.get(), k.cert.get(), nullptr, 0, 0, 0, 0, 0);
+  PKCS12* p12 =
+      PKCS12_create("secret", "holder", k.key.get(), k.cert.get(), nullptr, 0, 0, 0, 0, 0);
   ASSERT_NE(p12, nullptr);
   int len = i2d_PKCS12(p12, nullptr);
   std::string der(static_cast<std::size_t>(len), '\0');

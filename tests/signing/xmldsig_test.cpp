@@ -1,10 +1,10 @@
 #include "signing/xmldsig.hpp"
 
 #include <gtest/gtest.h>
-#include <xmlsec/templates.h>
-#include <xmlsec/xmldsig.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/openssl/evp.h>
+#include <xmlsec/templates.h>
+#include <xmlsec/xmldsig.h>
 
 #include <functional>
 #include <string>
@@ -85,8 +85,8 @@ std::string forge(const std::string& xml, const SigningKey& key,
       doc->get(), xmlSecTransformExclC14NId,
       ec ? xmlSecTransformEcdsaSha256Id : xmlSecTransformRsaSha256Id, nullptr);
   xmlAddChild(header, sig);
-  xmlNode* ref = xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, nullptr,
-                                                 to_xml(uri), nullptr);
+  xmlNode* ref =
+      xmlSecTmplSignatureAddReference(sig, xmlSecTransformSha256Id, nullptr, to_xml(uri), nullptr);
   add_transforms(ref);
   xmlNode* key_info = xmlSecTmplSignatureEnsureKeyInfo(sig, nullptr);
   xmlNode* x509 = xmlNewChild(key_info, sig->ns, to_xml("X509Data"), nullptr);
@@ -248,7 +248,8 @@ TEST_F(XmlDsig, UntrustedCertificate) {
 }
 
 TEST_F(XmlDsig, ExpiredAndNotYetValidCertificates) {
-  SigningKey expired = pki_->issue("Expired", 201, KeyType::ec_p256, kNow - 400 * kDay, kNow - kDay);
+  SigningKey expired =
+      pki_->issue("Expired", 201, KeyType::ec_p256, kNow - 400 * kDay, kNow - kDay);
   EXPECT_EQ(verify(sign(package_, expired)).code, VerdictCode::certificate_expired);
   SigningKey future = pki_->issue("Future", 202, KeyType::ec_p256, kNow + kDay, kNow + 400 * kDay);
   EXPECT_EQ(verify(sign(package_, future)).code, VerdictCode::certificate_not_yet_valid);
@@ -261,8 +262,8 @@ TEST_F(XmlDsig, ExpiredAndNotYetValidCertificates) {
 TEST_F(XmlDsig, RevokedCertificateByCrl) {
   SigningKey revoked = pki_->issue("Revoked", 203);
   auto signed_xml = sign(package_, revoked);
-  trust_.add_crl(issue_crl(pki_->ca.get(), pki_->ca_key.get(), {{203, kNow - kDay}},
-                           kNow - kDay, kNow + 7 * kDay));
+  trust_.add_crl(issue_crl(pki_->ca.get(), pki_->ca_key.get(), {{203, kNow - kDay}}, kNow - kDay,
+                           kNow + 7 * kDay));
   auto v = verify(signed_xml);
   EXPECT_EQ(v.code, VerdictCode::certificate_revoked) << v.reason;
   EXPECT_TRUE(verify(sign(package_, signer_)).valid());  // not on the list
@@ -326,7 +327,8 @@ TEST_F(XmlDsig, WeakRsaKeyRefused) {
 
 TEST_F(XmlDsig, XxeIsRefusedBeforeAnythingElse) {
   std::string xxe = sign(package_, signer_);
-  replace_once(xxe, "<edXML ", "<!DOCTYPE edXML [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<edXML ");
+  replace_once(xxe, "<edXML ",
+               "<!DOCTYPE edXML [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>\n<edXML ");
   auto v = verify(xxe);
   EXPECT_EQ(v.code, VerdictCode::xml_rejected);
   EXPECT_NE(v.reason.find("DOCTYPE"), std::string::npos);
@@ -337,7 +339,7 @@ TEST_F(XmlDsig, BillionLaughsIsRefused) {
   std::string prev = "a";
   for (int i = 0; i < 9; ++i) {
     std::string name = prev + "a";
-    lol += "<!ENTITY " + name + " \"" + std::string() ;
+    lol += "<!ENTITY " + name + " \"" + std::string();
     for (int k = 0; k < 10; ++k) lol += "&" + prev + ";";
     lol += "\">";
     prev = name;
@@ -358,7 +360,8 @@ TEST_F(XmlDsig, DeepNestingIsRefused) {
 TEST_F(XmlDsig, ExternalReferenceIsRefused) {
   for (const char* uri : {"file:///dev/zero", "http://example.invalid/doc.xml", "#xpointer(/)"}) {
     auto signed_xml = sign(package_, signer_);
-    replace_once(signed_xml, "<Reference URI=\"\">", std::string("<Reference URI=\"") + uri + "\">");
+    replace_once(signed_xml, "<Reference URI=\"\">",
+                 std::string("<Reference URI=\"") + uri + "\">");
     auto v = verify(signed_xml);
     EXPECT_EQ(v.code, VerdictCode::unexpected_reference) << uri << ": " << v.reason;
   }
@@ -375,7 +378,8 @@ TEST_F(XmlDsig, ValidXPathTransformIsStillRefused) {
   auto forged = forge(package_, signer_, [](xmlNode* ref) {
     xmlNode* t = xmlSecTmplReferenceAddTransform(ref, xmlSecTransformXPathId);
     const xmlChar* ns[] = {to_xml("dsig"), to_xml(kDsigNs), nullptr};
-    ASSERT_EQ(xmlSecTmplTransformAddXPath(t, to_xml("not(ancestor-or-self::dsig:Signature)"), ns), 0);
+    ASSERT_EQ(xmlSecTmplTransformAddXPath(t, to_xml("not(ancestor-or-self::dsig:Signature)"), ns),
+              0);
   });
   ASSERT_TRUE(naive_xmlsec_accepts(forged, signer_));
   auto v = verify(forged);
@@ -384,16 +388,17 @@ TEST_F(XmlDsig, ValidXPathTransformIsStillRefused) {
 
 TEST_F(XmlDsig, XsltTransformIsRefused) {
   auto signed_xml = sign(package_, signer_);
-  replace_once(signed_xml,
-               "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+  replace_once(signed_xml, "<Transform Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
                "<Transform Algorithm=\"http://www.w3.org/TR/1999/REC-xslt-19991116\"/>");
   EXPECT_EQ(verify(signed_xml).code, VerdictCode::transform_not_allowed);
 }
 
 TEST_F(XmlDsig, CanonicalizationWithCommentsIsRefused) {
   auto signed_xml = sign(package_, signer_);
-  replace_once(signed_xml, "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
-               "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#WithComments\"/>");
+  replace_once(signed_xml,
+               "<CanonicalizationMethod Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#\"/>",
+               "<CanonicalizationMethod "
+               "Algorithm=\"http://www.w3.org/2001/10/xml-exc-c14n#WithComments\"/>");
   EXPECT_EQ(verify(signed_xml).code, VerdictCode::transform_not_allowed);
 }
 
@@ -408,7 +413,8 @@ TEST_F(XmlDsig, CommentInSignedContentIsRefusedThoughTheMathHolds) {
 }
 
 TEST_F(XmlDsig, SecondForgedSignatureIsRefused) {
-  SigningKey stranger = pki_->issue("Forger", 300, KeyType::ec_p256, kNow - kDay, kNow + kDay, false);
+  SigningKey stranger =
+      pki_->issue("Forger", 300, KeyType::ec_p256, kNow - kDay, kNow + kDay, false);
   auto forged = sign(sign(package_, signer_), stranger, SignatureRole::organisation);
   auto v = verify(forged);
   EXPECT_EQ(v.code, VerdictCode::certificate_untrusted) << v.reason;
@@ -447,7 +453,8 @@ TEST_F(XmlDsig, SignatureMovedOutOfTheHeaderIsRefused) {
   auto e = signed_xml.find("</Signature>") + 12;
   std::string sig = signed_xml.substr(b, e - b);
   signed_xml.erase(b, e - b);
-  replace_once(signed_xml, "</edXML:edXMLEnvelope>", "<edXML:edXMLBody>" + sig + "</edXML:edXMLBody></edXML:edXMLEnvelope>");
+  replace_once(signed_xml, "</edXML:edXMLEnvelope>",
+               "<edXML:edXMLBody>" + sig + "</edXML:edXMLBody></edXML:edXMLEnvelope>");
   auto v = verify(signed_xml);
   EXPECT_EQ(v.code, VerdictCode::unexpected_structure) << v.reason;
 }

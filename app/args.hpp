@@ -1,0 +1,32 @@
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/expected.hpp"
+
+namespace lienthong::cli {
+
+// Parsed command-line options of one subcommand: `--name value`, `--name=value`, flags, repeats.
+struct Args {
+  std::map<std::string, std::vector<std::string>> options;
+  std::set<std::string> flags;
+  std::vector<std::string> positional;
+
+  bool flag(const std::string& name) const { return flags.count(name) > 0; }
+  std::string get(const std::string& name, const std::string& fallback = {}) const;
+  const std::vector<std::string>& all(const std::string& name) const;
+  bool has(const std::string& name) const { return options.count(name) > 0; }
+};
+
+struct ArgSpec {
+  std::set<std::string> with_value;  // e.g. "key", "o"
+  std::set<std::string> flags;       // e.g. "json"
+};
+
+// Unknown options are errors; `-o` and `--o` are the same; `--` ends the options.
+Expected<Args> parse_args(const std::vector<std::string>& argv, const ArgSpec& spec);
+
+}  // namespace lienthong::cli

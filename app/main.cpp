@@ -1,0 +1,48 @@
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "app/commands.hpp"
+
+namespace {
+
+constexpr const char* kHelp =
+    R"(lienthong — signed e-documents between government agencies (edXML, QCVN 102:2016)
+
+usage: lienthong COMMAND [OPTIONS]
+
+commands:
+  demo       make a demo PKI, sign the sample packages, verify them
+  pki demo   write a demo PKI (CA, organisation and signer certificates per agency)
+  sign       add the signer's or the organisation's XML-DSig signature to a package
+  verify     check every signature of a package and print the verdict
+  inspect    decode a package and print its fields
+  help       this text
+
+Every command takes --help.
+)";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lienthong::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+    std::cout << kHelp;
+    return args.empty() ? 2 : 0;
+  }
+  const std::string command = args[0];
+  args.erase(args.begin());
+  try {
+    if (command == "demo") return cmd_demo(args);
+    if (command == "pki") return cmd_pki(args);
+    if (command == "sign") return cmd_sign(args);
+    if (command == "verify") return cmd_verify(args);
+    if (command == "inspect") return cmd_inspect(args);
+  } catch (const std::exception& e) {
+    std::cerr << "lienthong " << command << ": " << e.what() << "\n";
+    return 2;
+  }
+  std::cerr << "lienthong: unknown command '" << command << "'\n\n" << kHelp;
+  return 2;
+}

@@ -1,0 +1,147 @@
+// Runs the real `lienthong` executable as a user would.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code;
+  std::string out;  // stdout and stderr together
+};
+
+Run run(const std::string& args) {
+  std::string cmd = std::string(LIENTHONG_BIN) + " " + args + " 2>&1";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
+  int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("lt-cli-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+  fs::path dir_;
+};
+
+const std::string kSample = std::string(LIENTHONG_TEST_DATA) + "/edxml/edoc_new.edxml";
+const std::string kStatus = std::string(LIENTHONG_TEST_DATA) + "/edxml/status_processing_05.edxml";
+
+TEST_F(Cli, PkiSignVerifyRoundTrip) {
+  ASSERT_EQ(run("pki demo " + path("pki")).exit_code, 0);
+  const std::string agency = path("pki/000.00.11.H53/");
+  auto s1 = run("sign --key " + agency + "signer.key --cert " + agency + "signer.pem " + kSample +
+                " -o " + path("one.edxml"));
+  ASSERT_EQ(s1.exit_code, 0) << s1.out;
+  auto s2 = run("sign --role organisation --key " + agency + "organisation.key --cert " + agency +
+                "organisation.pem " + path("one.edxml") + " -o " + path("two.edxml"));
+  ASSERT_EQ(s2.exit_code, 0) << s2.out;
+
+  auto v = run("verify --trust " + path("pki/ca.pem") + " --crl " + path("pki/crl.pem") + " " +
+               path("two.edxml"));
+  EXPECT_EQ(v.exit_code, 0) << v.out;
+  EXPECT_NE(v.out.find("VALID (valid)"), std::string::npos) << v.out;
+  EXPECT_NE(v.out.find("#2 organisation: valid"), std::string::npos) << v.out;
+
+  auto j = run("verify --json --trust " + path("pki/ca.pem") + " " + path("two.edxml"));
+  EXPECT_EQ(j.exit_code, 0);
+  EXPECT_NE(j.out.find("\"valid\":true"), std::string::npos) << j.out;
+  EXPECT_NE(j.out.find("\"role\":\"organisation\""), std::string::npos) << j.out;
+
+  // Without the trust anchor the same package is not accepted.
+  auto untrusted = run("verify " + path("two.edxml"));
+  EXPECT_EQ(untrusted.exit_code, 1);
+  EXPECT_NE(untrusted.out.find("certificate_untrusted"), std::string::npos) << untrusted.out;
+
+  std::string tampered = slurp(path("two.edxml"));
+  tampered.replace(tampered.find("Báo cáo tài chính tỉnh"), 6, "Bao ca");
+  std::ofstream(path("tampered.edxml"), std::ios::binary) << tampered;
+  auto t = run("verify --json --trust " + path("pki/ca.pem") + " " + path("tampered.edxml"));
+  EXPECT_EQ(t.exit_code, 1);
+  EXPECT_NE(t.out.find("\"verdict\":\"digest_mismatch\""), std::string::npos) << t.out;
+}
+
+TEST_F(Cli, SignRefusesOutOfOrderAndBadInput) {
+  ASSERT_EQ(run("pki demo " + path("pki")).exit_code, 0);
+  const std::string agency = path("pki/000.00.00.H41/");
+  auto r = run("sign --key " + agency + "signer.key --cert " + agency + "organisation.pem " +
+               kStatus + " -o " + path("x.edxml"));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("does not belong to the certificate"), std::string::npos) << r.out;
+  EXPECT_FALSE(fs::exists(path("x.edxml")));
+  std::ofstream(path("junk.xml")) << "<a><b></a>";
+  auto junk = run("sign --key " + agency + "signer.key --cert " + agency + "signer.pem " +
+                  path("junk.xml") + " -o " + path("y.edxml"));
+  EXPECT_EQ(junk.exit_code, 2);
+  EXPECT_NE(junk.out.find("line 1"), std::string::npos) << junk.out;
+}
+
+TEST_F(Cli, InspectPrintsFieldsAndJson) {
+  auto text = run("inspect " + kSample);
+  ASSERT_EQ(text.exit_code, 0) << text.out;
+  EXPECT_NE(text.out.find("000.00.11.H53,2020/10/30,2491/STC-BCTC"), std::string::npos);
+  EXPECT_NE(text.out.find("1896_QD-TTg_m_294779.doc"), std::string::npos);
+  auto json = run("inspect --json " + kStatus);
+  ASSERT_EQ(json.exit_code, 0);
+  EXPECT_NE(json.out.find("\"status_code\":\"05\""), std::string::npos) << json.out;
+  EXPECT_NE(json.out.find("\"status_meaning\":\"processing\""), std::string::npos);
+  std::ofstream(path("bad.edxml")) << "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"/>";
+  auto bad = run("inspect " + path("bad.edxml"));
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.out.find("edxml."), std::string::npos) << bad.out;
+}
+
+TEST_F(Cli, HelpAndUsageErrors) {
+  for (const char* cmd : {"demo", "pki", "sign", "verify", "inspect"}) {
+    auto h = run(std::string(cmd) + " --help");
+    EXPECT_EQ(h.exit_code, 0) << cmd;
+    EXPECT_NE(h.out.find("usage: lienthong"), std::string::npos) << cmd;
+  }
+  EXPECT_EQ(run("").exit_code, 2);
+  EXPECT_EQ(run("help").exit_code, 0);
+  auto unknown = run("frobnicate");
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.out.find("unknown command"), std::string::npos);
+  auto bad_opt = run("verify --nope " + kSample);
+  EXPECT_EQ(bad_opt.exit_code, 2);
+  EXPECT_NE(bad_opt.out.find("unknown option --nope"), std::string::npos);
+  EXPECT_EQ(run("verify --at yesterday " + kSample).exit_code, 2);
+  EXPECT_EQ(run("verify " + path("missing.edxml")).exit_code, 2);
+}
+
+TEST_F(Cli, DemoSignsAndVerifiesTheSamples) {
+  auto d = run("demo --dir " + path("demo"));
+  EXPECT_EQ(d.exit_code, 0) << d.out;
+  EXPECT_TRUE(fs::exists(path("demo/signed/edoc_new.edxml")));
+  EXPECT_TRUE(fs::exists(path("demo/signed/status_processing_05.edxml")));
+  EXPECT_NE(d.out.find("tampered copy (one space added to the header): INVALID (digest_mismatch)"),
+            std::string::npos)
+      << d.out;
+}
+
+}  // namespace
