@@ -616,10 +616,10 @@ std::optional<Failure> check_cryptography(xmlDoc* doc, std::size_t index, std::s
     xmlFreeNode(sigs[i]);
   }
   xmlNode* sig = sigs[index];
-  if (shape.properties) {
-    xmlNode* props = xml_first_element(xml_first_element(
-        xml_next_element(xml_next_element(xml_next_element(xml_first_element(sig))))));
-    if (props) register_id(target, props, shape.properties_id);
+  if (shape.properties) {  // the same SignatureProperties, found again in the copy
+    for (xmlNode* c = xml_first_element(sig); c; c = xml_next_element(c)) {
+      if (is_dsig(c, "Object")) register_id(target, xml_first_element(c), shape.properties_id);
+    }
   }
   DsigCtx ctx(xmlSecDSigCtxCreate(nullptr));
   if (!ctx || !lock_down(ctx.get())) {

@@ -2,6 +2,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <libxml/parser.h>
 
 #include <fstream>
 #include <sstream>
@@ -797,12 +798,33 @@ TEST(EdxmlMalformed, KnownNameInAFlattenedContainer) {
 
 // libxml2 accepts an undeclared prefix (the name keeps it, in no namespace); the codec does not.
 TEST(EdxmlMalformed, UndeclaredPrefix) {
-  expect_error(replaced(std::string(kMinimal), "<OtherInfo>",
-                        "<edXML:Subject>s</edXML:Subject>\n<OtherInfo>"),
-               "edxml.undeclared_prefix", "edXML:Subject", "<edXML:Subject>",
-               "uses the prefix 'edXML', which is not declared");
-  expect_error(replaced(std::string(kMinimal), "<OtherInfo>", "<Foo p:a=\"1\"/>\n<OtherInfo>"),
-               "edxml.undeclared_prefix", "Foo", "<Foo", "attribute 'p:a'");
+  // From bytes, parse_xml refuses the namespace error first, naming the line.
+  const std::string element = replaced(std::string(kMinimal), "<OtherInfo>",
+                                       "<edXML:Subject>s</edXML:Subject>\n<OtherInfo>");
+  auto from_bytes = decode_edxml(element);
+  ASSERT_FALSE(from_bytes);
+  EXPECT_EQ(from_bytes.error().code, "xml.malformed");
+  EXPECT_THAT(from_bytes.error().message,
+              HasSubstr("line " + std::to_string(line_of(element, "<edXML:Subject>"))));
+
+  // A tree parsed elsewhere, without that check, is refused by the codec itself.
+  auto lax = [](const std::string& xml) {
+    return XmlDoc(xmlReadMemory(xml.data(), static_cast<int>(xml.size()), nullptr, nullptr,
+                                XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING));
+  };
+  auto tree = lax(element);
+  ASSERT_TRUE(tree);
+  auto r = decode_edxml(tree.get());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "edxml.undeclared_prefix");
+  EXPECT_THAT(r.error().message, HasSubstr("uses the prefix 'edXML', which is not declared"));
+  auto attr_tree =
+      lax(replaced(std::string(kMinimal), "<OtherInfo>", "<Foo p:a=\"1\"/>\n<OtherInfo>"));
+  ASSERT_TRUE(attr_tree);
+  auto a = decode_edxml(attr_tree.get());
+  ASSERT_FALSE(a);
+  EXPECT_EQ(a.error().code, "edxml.undeclared_prefix");
+  EXPECT_THAT(a.error().message, HasSubstr("attribute 'p:a'"));
 }
 
 TEST(EdxmlMalformed, XmlErrorsPassThroughUnchanged) {
