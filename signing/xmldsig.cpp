@@ -13,6 +13,7 @@
 #include <xmlsec/xmlsec.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstring>
 #include <mutex>
@@ -270,12 +271,106 @@ Expected<void> sign_package_doc(xmlDoc* doc, const SigningKey& key, const SignOp
   return {};
 }
 
+namespace {
+
+std::string qualified_name(const xmlNode* n) {
+  std::string q =
+      n->ns && n->ns->prefix ? reinterpret_cast<const char*>(n->ns->prefix) + std::string(":") : "";
+  return q + std::string(xml_local_name(n));
+}
+
+// Where the end tag of `target` starts in `bytes`, the text `doc` was parsed from; npos when it
+// cannot be known for certain. Without CDATA, comments or PIs, "</name" occurs only in end tags,
+// so the end tag of `target` is the k-th "</name", k its rank among same-named elements in the
+// order they close (post-order).
+std::size_t end_tag_offset(xmlDoc* doc, xmlNode* target, std::string_view bytes) {
+  const std::string name = qualified_name(target);
+  std::size_t rank = 0;
+  bool found = false;
+  bool plain = true;
+  // Iterative post-order walk.
+  struct Frame {
+    xmlNode* node;
+    bool expanded;
+  };
+  std::vector<Frame> stack;
+  for (xmlNode* n = doc->children; n; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE) continue;
+    stack.push_back({n, false});
+  }
+  while (!stack.empty() && plain && !found) {
+    Frame& f = stack.back();
+    if (!f.expanded) {
+      f.expanded = true;
+      xmlNode* node = f.node;
+      std::vector<xmlNode*> kids;
+      for (xmlNode* c = node->children; c; c = c->next) {
+        if (c->type == XML_CDATA_SECTION_NODE || c->type == XML_COMMENT_NODE ||
+            c->type == XML_PI_NODE) {
+          plain = false;
+        } else if (c->type == XML_ELEMENT_NODE) {
+          kids.push_back(c);
+        }
+      }
+      for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.push_back({*it, false});
+      continue;
+    }
+    xmlNode* node = f.node;
+    stack.pop_back();
+    if (qualified_name(node) == name) {
+      ++rank;
+      found = node == target;
+    }
+  }
+  for (xmlNode* n = doc->children; n; n = n->next) {
+    if (n->type == XML_COMMENT_NODE || n->type == XML_PI_NODE) plain = false;
+  }
+  if (!plain || !found) return std::string_view::npos;
+  const std::string needle = "</" + name;
+  std::size_t pos = 0;
+  for (std::size_t seen = 0;; ++pos) {
+    pos = bytes.find(needle, pos);
+    if (pos == std::string_view::npos) return pos;
+    std::size_t after = pos + needle.size();
+    while (after < bytes.size() && (bytes[after] == ' ' || bytes[after] == '\t' ||
+                                    bytes[after] == '\r' || bytes[after] == '\n')) {
+      ++after;
+    }
+    if (after < bytes.size() && bytes[after] == '>' && ++seen == rank) return pos;
+  }
+}
+
+bool utf8_compatible(const xmlDoc* doc) {
+  if (!doc->encoding) return true;
+  std::string enc = reinterpret_cast<const char*>(doc->encoding);
+  for (auto& c : enc) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return enc == "UTF-8" || enc == "UTF8" || enc == "US-ASCII" || enc == "ASCII";
+}
+
+}  // namespace
+
 Expected<std::string> sign_package(std::string_view xml, const SigningKey& key,
                                    const SignOptions& options) {
   auto doc = parse_xml(xml, options.limits);
   if (!doc) return doc.error();
   if (auto ok = sign_package_doc(doc->get(), key, options); !ok) return ok.error();
-  return serialize_xml(doc->get(), false);
+  // The sender's bytes stay as they were, with the new Signature spliced in before the header's
+  // end tag: cheaper than re-serialising (attachments dominate) and kinder to diffs. The
+  // signature's own namespace declarations make it independent of where it stands.
+  xmlNode* header = find_header(doc->get());
+  xmlNode* sig = header ? header->last : nullptr;
+  std::size_t at = utf8_compatible(doc->get()) && sig ? end_tag_offset(doc->get(), header, xml)
+                                                      : std::string_view::npos;
+  if (at == std::string_view::npos) return serialize_xml(doc->get(), false);
+  std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buf(xmlBufferCreate(), xmlBufferFree);
+  xmlNodeDump(buf.get(), doc->get(), sig, 0, 0);
+  std::string out;
+  out.reserve(xml.size() + static_cast<std::size_t>(xmlBufferLength(buf.get())));
+  out.append(xml.substr(0, at));
+  out.append(reinterpret_cast<const char*>(xmlBufferContent(buf.get())),
+             static_cast<std::size_t>(xmlBufferLength(buf.get())));
+  out.append(xml.substr(at));
+  return out;
 }
 
 // ================================ verification =============================================
@@ -601,26 +696,43 @@ std::optional<Failure> check_certificate(X509* leaf, const std::vector<Cert>& in
 }
 
 // Runs xmlsec on signature `index` of `doc`, with the signatures after it removed.
-std::optional<Failure> check_cryptography(xmlDoc* doc, std::size_t index, std::size_t count,
-                                          const Shape& shape, EVP_PKEY* key) {
-  std::unique_ptr<xmlDoc, XmlDocDeleter> copy;
-  xmlDoc* target = doc;
-  if (index + 1 < count) {
-    copy.reset(xmlCopyDoc(doc, 1));
-    if (!copy) return Failure{VerdictCode::malformed_signature, "out of memory"};
-    target = copy.get();
-  }
-  auto sigs = header_signatures(find_header(target));
-  for (std::size_t i = index + 1; i < sigs.size(); ++i) {
-    xmlUnlinkNode(sigs[i]);
-    xmlFreeNode(sigs[i]);
-  }
-  xmlNode* sig = sigs[index];
-  if (shape.properties) {  // the same SignatureProperties, found again in the copy
-    for (xmlNode* c = xml_first_element(sig); c; c = xml_next_element(c)) {
-      if (is_dsig(c, "Object")) register_id(target, xml_first_element(c), shape.properties_id);
+// Takes the signatures after `index` out of the tree for the lifetime of this object, and puts
+// each back where it stood: signature k is verified on the document as it was when k was made.
+class LaterSignaturesRemoved {
+ public:
+  LaterSignaturesRemoved(const std::vector<xmlNode*>& sigs, std::size_t index) {
+    for (std::size_t i = sigs.size(); i-- > index + 1;) {
+      removed_.push_back({sigs[i], sigs[i]->parent, sigs[i]->next});
+      xmlUnlinkNode(sigs[i]);
     }
   }
+  ~LaterSignaturesRemoved() {
+    for (auto it = removed_.rbegin(); it != removed_.rend(); ++it) {
+      if (it->next) {
+        xmlAddPrevSibling(it->next, it->node);
+      } else {
+        xmlAddChild(it->parent, it->node);
+      }
+    }
+  }
+  LaterSignaturesRemoved(const LaterSignaturesRemoved&) = delete;
+  LaterSignaturesRemoved& operator=(const LaterSignaturesRemoved&) = delete;
+
+ private:
+  struct Removed {
+    xmlNode* node;
+    xmlNode* parent;
+    xmlNode* next;
+  };
+  std::vector<Removed> removed_;
+};
+
+// Runs xmlsec on signature `index` of `sigs`, with the signatures after it removed.
+std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode*>& sigs,
+                                          std::size_t index, const Shape& shape, EVP_PKEY* key) {
+  LaterSignaturesRemoved later(sigs, index);
+  xmlNode* sig = sigs[index];
+  if (shape.properties) register_id(doc, shape.properties, shape.properties_id);
   DsigCtx ctx(xmlSecDSigCtxCreate(nullptr));
   if (!ctx || !lock_down(ctx.get())) {
     return Failure{VerdictCode::malformed_signature, "cannot create the verification context"};
@@ -769,7 +881,7 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
       sv.serial = serial_hex(cert);
       sv.fingerprint_sha256 = cert_fingerprint_sha256(cert);
       if (auto f = check_certificate(cert, intermediates, chain_key, trust, at)) return f;
-      return check_cryptography(doc, i, sigs.size(), shape, X509_get0_pubkey(cert));
+      return check_cryptography(doc, sigs, i, shape, X509_get0_pubkey(cert));
     };
     if (auto f = judge()) {
       sv.code = f->code;

@@ -28,7 +28,9 @@ struct SignOptions {
   bool legacy_sha1 = false;
 };
 
-// Adds an enveloped XML-DSig signature as the last child of edXMLHeader.
+// Adds an enveloped XML-DSig signature as the last child of edXMLHeader. sign_package returns the
+// input bytes with the signature spliced in before the header's end tag (the whole document is
+// re-serialised only when CDATA, comments or a non-UTF-8 encoding make the splice uncertain).
 //
 // Construction (NĐ 30/2020, two signatures): the authorised signer signs first; the organisation
 // signs second. Each signature has one Reference URI="" (enveloped-signature + exc-c14n, SHA-256)

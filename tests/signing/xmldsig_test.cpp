@@ -147,6 +147,34 @@ TEST_F(XmlDsig, SignerThenOrganisationBothVerifyIndependently) {
   EXPECT_EQ(v.signatures[1].common_name, "Sở Tài chính tỉnh Tây Ninh");
 }
 
+TEST_F(XmlDsig, SigningKeepsTheSendersBytes) {
+  auto signed_xml = sign(package_, signer_);
+  const auto end = package_.find("</edXML:edXMLHeader>");
+  ASSERT_NE(end, std::string::npos);
+  EXPECT_EQ(signed_xml.substr(0, end), package_.substr(0, end));
+  EXPECT_EQ(signed_xml.substr(signed_xml.size() - (package_.size() - end)), package_.substr(end));
+  EXPECT_TRUE(verify(signed_xml).valid());
+}
+
+TEST_F(XmlDsig, SigningFindsTheHeaderAmongSameNamedElements) {
+  // An unknown element named like the header, before and inside it, must not fool the splice.
+  std::string tricky = package_;
+  replace_once(tricky, "<edXML:MessageHeader>",
+               "<edXML:MessageHeader><edXML:edXMLHeader>x</edXML:edXMLHeader >");
+  replace_once(tricky, "</edXML:edXMLHeader>",
+               "<edXML:edXMLHeader/><edXML:edXMLHeader></edXML:edXMLHeader\n></edXML:edXMLHeader>");
+  auto v = verify(sign_both(tricky));
+  EXPECT_TRUE(v.valid()) << v.reason;
+}
+
+TEST_F(XmlDsig, SigningDocumentsWithCdataFallsBackToSerialising) {
+  std::string cdata = package_;
+  replace_once(cdata, "<edXML:Description>Đang xử lý văn bản đến",
+               "<edXML:Description><![CDATA[</edXML:edXMLHeader>]]>Đang xử lý văn bản đến");
+  auto v = verify(sign_both(cdata));
+  EXPECT_TRUE(v.valid()) << v.reason;
+}
+
 TEST_F(XmlDsig, RsaKeysSignWithSha256) {
   SigningKey rsa = pki_->issue("RSA signer", 102, KeyType::rsa_2048);
   auto v = verify(sign(package_, rsa));
