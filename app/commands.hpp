@@ -12,5 +12,6 @@ int cmd_sign(const std::vector<std::string>& args);
 int cmd_verify(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_demo(const std::vector<std::string>& args);
+int cmd_workflow(const std::vector<std::string>& args);
 
 }  // namespace lienthong::cli

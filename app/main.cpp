@@ -17,6 +17,7 @@ commands:
   sign       add the signer's or the organisation's XML-DSig signature to a package
   verify     check every signature of a package and print the verdict
   inspect    decode a package and print its fields
+  workflow   validate, show (text or Graphviz) and simulate workflow definitions
   help       this text
 
 Every command takes --help.
@@ -39,6 +40,7 @@ int main(int argc, char** argv) {
     if (command == "sign") return cmd_sign(args);
     if (command == "verify") return cmd_verify(args);
     if (command == "inspect") return cmd_inspect(args);
+    if (command == "workflow") return cmd_workflow(args);
   } catch (const std::exception& e) {
     std::cerr << "lienthong " << command << ": " << e.what() << "\n";
     return 2;
