@@ -1,7 +1,6 @@
 #include <libxml/xmlschemas.h>
 
 #include <algorithm>
-#include <functional>
 #include <mutex>
 #include <set>
 #include <unordered_set>
@@ -462,24 +461,26 @@ class Builder {
 
     // Termination: a step can finish when it is an end, leads to join, or leads to a step that
     // can. A parallel can finish when its next can (its branches are checked on their own).
-    std::vector<bool> can_end(n, false);
-    for (bool changed = true; changed;) {
-      changed = false;
-      for (std::size_t i = 0; i < n; ++i) {
-        if (can_end[i]) continue;
-        const StepDef& s = def_.steps[i];
-        bool ok = s.kind == StepKind::end || ends_branch[i];
-        if (s.kind == StepKind::parallel) {
-          auto it = def_.index.find(s.next);
-          ok = it != def_.index.end() && can_end[it->second];
-        } else {
-          for (auto t : succ[i]) ok = ok || can_end[t];
+    std::vector<std::vector<std::size_t>> pred(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (def_.steps[i].kind == StepKind::parallel) {
+        if (auto it = def_.index.find(def_.steps[i].next); it != def_.index.end()) {
+          pred[it->second].push_back(i);
         }
-        if (ok) {
-          can_end[i] = true;
-          changed = true;
-        }
+      } else {
+        for (auto t : succ[i]) pred[t].push_back(i);
       }
+    }
+    std::vector<bool> can_end(n, false);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (def_.steps[i].kind == StepKind::end || ends_branch[i]) work.push_back(i);
+    }
+    while (!work.empty()) {
+      std::size_t i = work.back();
+      work.pop_back();
+      if (can_end[i]) continue;
+      can_end[i] = true;
+      for (auto p : pred[i]) work.push_back(p);
     }
     for (std::size_t i = 0; i < n; ++i) {
       if (reached[i] && !can_end[i]) {
@@ -491,24 +492,34 @@ class Builder {
     }
 
     // Loops made only of decisions and parallels would spin without waiting for anyone.
-    std::vector<int> color(n, 0);
-    std::function<bool(std::size_t)> dfs = [&](std::size_t i) {
-      color[i] = 1;
-      for (auto t : succ[i]) {
-        const StepKind k = def_.steps[t].kind;
-        if (k != StepKind::decision && k != StepKind::parallel) continue;
+    // Iterative depth-first search over the instant steps (no recursion: definitions may be big).
+    auto instant = [&](std::size_t i) {
+      return def_.steps[i].kind == StepKind::decision || def_.steps[i].kind == StepKind::parallel;
+    };
+    std::vector<int> color(n, 0);                           // 0 new, 1 on the current path, 2 done
+    std::vector<std::pair<std::size_t, std::size_t>> path;  // step, next successor to visit
+    for (std::size_t root = 0; root < n; ++root) {
+      if (color[root] != 0 || !instant(root)) continue;
+      path.push_back({root, 0});
+      color[root] = 1;
+      while (!path.empty()) {
+        auto& [i, k] = path.back();
+        if (k == succ[i].size()) {
+          color[i] = 2;
+          path.pop_back();
+          continue;
+        }
+        const std::size_t t = succ[i][k++];
+        if (!instant(t)) continue;
         if (color[t] == 1) {
           error(nodes_[t], "decisions loop back here without a task or send in between");
-          return true;
+          return;
         }
-        if (color[t] == 0 && dfs(t)) return true;
+        if (color[t] == 0) {
+          color[t] = 1;
+          path.push_back({t, 0});
+        }
       }
-      color[i] = 2;
-      return false;
-    };
-    for (std::size_t i = 0; i < n; ++i) {
-      const StepKind k = def_.steps[i].kind;
-      if (color[i] == 0 && (k == StepKind::decision || k == StepKind::parallel) && dfs(i)) break;
     }
   }
 

@@ -450,8 +450,7 @@ class Machine {
         }
         return {};
       }
-      case StepKind::end:
-        if (!step.status.empty()) emit_status(step.status);
+      case StepKind::end:  // the final status is the instance's; packets go out with outcomes
         return finish(step.status);
     }
     return {};

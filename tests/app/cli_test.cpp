@@ -117,7 +117,7 @@ TEST_F(Cli, InspectPrintsFieldsAndJson) {
 }
 
 TEST_F(Cli, HelpAndUsageErrors) {
-  for (const char* cmd : {"demo", "pki", "sign", "verify", "inspect"}) {
+  for (const char* cmd : {"demo", "pki", "sign", "verify", "inspect", "workflow"}) {
     auto h = run(std::string(cmd) + " --help");
     EXPECT_EQ(h.exit_code, 0) << cmd;
     EXPECT_NE(h.out.find("usage: lienthong"), std::string::npos) << cmd;
@@ -132,6 +132,72 @@ TEST_F(Cli, HelpAndUsageErrors) {
   EXPECT_NE(bad_opt.out.find("unknown option --nope"), std::string::npos);
   EXPECT_EQ(run("verify --at yesterday " + kSample).exit_code, 2);
   EXPECT_EQ(run("verify " + path("missing.edxml")).exit_code, 2);
+}
+
+const std::string kWorkflows = std::string(LIENTHONG_SOURCE_DIR) + "/workflows";
+
+TEST_F(Cli, WorkflowValidateReportsEveryErrorAsFileLine) {
+  auto ok = run("workflow validate " + kWorkflows + "/definitions/incoming-document.xml " +
+                kWorkflows + "/definitions/one-stop-dossier.xml");
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("valid (incoming-document version 1"), std::string::npos) << ok.out;
+  std::ofstream(path("bad.xml"))
+      << R"(<workflow xmlns="urn:lienthong:workflow:1" id="b" version="1" name="B">
+  <task id="a" actor="owner" role="clerk" due="P1Q">
+    <outcome name="ok" next="nowhere"/>
+  </task>
+  <end id="end"/>
+</workflow>)";
+  auto bad = run("workflow validate " + path("bad.xml"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find(path("bad.xml") + ":2: <task id=\"a\">: due: duration 'P1Q'"),
+            std::string::npos)
+      << bad.out;
+  EXPECT_NE(bad.out.find(path("bad.xml") +
+                         ":2: <task id=\"a\">: outcome 'ok' leads to unknown step 'nowhere'"),
+            std::string::npos)
+      << bad.out;
+}
+
+TEST_F(Cli, WorkflowShowTextAndDot) {
+  auto text = run("workflow show " + kWorkflows + "/definitions/outgoing-document.xml");
+  EXPECT_EQ(text.exit_code, 0) << text.out;
+  EXPECT_NE(text.out.find(
+                "parallel deliver (Gửi các nơi nhận): one branch per recipient, join all -> sent"),
+            std::string::npos)
+      << text.out;
+  auto dot = run("workflow show --format dot " + kWorkflows + "/definitions/incoming-document.xml");
+  EXPECT_EQ(dot.exit_code, 0);
+  EXPECT_EQ(dot.out.rfind("digraph \"incoming-document\" {", 0), 0u) << dot.out;
+  EXPECT_NE(dot.out.find("\"urgent?\" -> \"process-fast\" [label=\"document.priority >= 2\"]"),
+            std::string::npos)
+      << dot.out;
+  EXPECT_EQ(run("workflow show --format svg " + kWorkflows + "/definitions/incoming-document.xml")
+                .exit_code,
+            2);
+}
+
+TEST_F(Cli, WorkflowSimulatePrintsStatesAndEffects) {
+  auto sim = run("workflow simulate " + kWorkflows + "/definitions/one-stop-dossier.xml --events " +
+                 kWorkflows + "/examples/one-stop-dossier.events.json");
+  EXPECT_EQ(sim.exit_code, 0) << sim.out;
+  EXPECT_NE(sim.out.find("-> deliver token="), std::string::npos) << sim.out;
+  EXPECT_NE(sim.out.find("-> record_status"), std::string::npos) << sim.out;
+  EXPECT_NE(sim.out.find("state: finished with status 06"), std::string::npos) << sim.out;
+  std::ofstream(path("events.json"))
+      << R"({"start": "2026-11-23T01:00:00Z", "document": {"sender": "000.00.11.H53", "recipients": ["000.00.01.A53"]},
+    "events": [{"at": "2026-11-23T02:00:00Z", "task": "register", "outcome": "frobnicate"}]})";
+  auto refused = run("workflow simulate " + kWorkflows +
+                     "/definitions/incoming-document.xml --events " + path("events.json"));
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.out.find("refused: task 'register' has no outcome 'frobnicate'"),
+            std::string::npos)
+      << refused.out;
+  std::ofstream(path("junk.json")) << "{not json";
+  EXPECT_EQ(run("workflow simulate " + kWorkflows + "/definitions/incoming-document.xml --events " +
+                path("junk.json"))
+                .exit_code,
+            2);
 }
 
 TEST_F(Cli, DemoSignsAndVerifiesTheSamples) {

@@ -122,7 +122,7 @@ TEST(IncomingDocument, MainPathSendsStatuses01To06) {
   EXPECT_EQ(codes_of(fx, Effect::Kind::set_timer),
             (std::vector<std::string>{"remind", "escalate"}));
   fx = run.act("process", "complete", kMonday + 3 * kDay);
-  EXPECT_EQ(codes_of(fx, Effect::Kind::emit_status), (std::vector<std::string>{"06", "06"}));
+  EXPECT_EQ(codes_of(fx, Effect::Kind::emit_status), std::vector<std::string>{"06"});
   EXPECT_EQ(codes_of(fx, Effect::Kind::cancel_timer).size(), 2u);
   const Effect* done = find(fx, Effect::Kind::complete_task);
   ASSERT_NE(done, nullptr);
@@ -148,7 +148,7 @@ TEST(IncomingDocument, RejectionEndsWith02) {
   WorkflowDef wf = load("incoming-document.xml");
   Driver run(wf, incoming(), kHere);
   auto fx = run.act("register", "reject", kMonday + kHour);
-  EXPECT_EQ(codes_of(fx, Effect::Kind::emit_status), (std::vector<std::string>{"02", "02"}));
+  EXPECT_EQ(codes_of(fx, Effect::Kind::emit_status), std::vector<std::string>{"02"});
   EXPECT_EQ(run.state().final_status, "02");
 }
 
