@@ -561,13 +561,21 @@ LoadResult load_workflow(std::string_view xml, const std::string& file) {
   xmlSchemaSetValidStructuredErrors(vctxt, on_schema_error, &errors);
   int rc = xmlSchemaValidateDoc(vctxt, doc->get());
   xmlSchemaFreeValidCtxt(vctxt);
-  if (rc != 0) {
-    if (result.diagnostics.empty())
-      result.diagnostics.push_back({file, 0, "schema validation failed"});
-    return result;
+  if (rc != 0 && result.diagnostics.empty()) {
+    result.diagnostics.push_back({file, 0, "schema validation failed"});
   }
-  Builder builder(file, result.diagnostics);
-  result.workflow = builder.build(root);
+  // The semantic rules run even when the schema failed, so one pass shows every problem; on a
+  // line the schema already reported, its message is the one kept.
+  std::vector<Diagnostic> semantic;
+  Builder builder(file, semantic);
+  auto workflow = builder.build(root);
+  for (auto& d : semantic) {
+    const bool shadowed =
+        rc != 0 && std::any_of(result.diagnostics.begin(), result.diagnostics.end(),
+                               [&](const Diagnostic& x) { return x.line == d.line; });
+    if (!shadowed) result.diagnostics.push_back(std::move(d));
+  }
+  if (rc == 0) result.workflow = std::move(workflow);
   std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
   return result;

@@ -185,6 +185,9 @@ TEST(LoadWorkflow, SchemaErrorsAreAllReportedWithLines) {
     <outcome name="ok"/>
   </task>
   <frobnicate id="x"/>
+  <task id="b" actor="owner" role="clerk">
+    <outcome name="ok" next="nowhere"/>
+  </task>
   <end id="end"/>
 </workflow>)";
   LoadResult r = load_workflow(xml, "s.xml");
@@ -194,6 +197,9 @@ TEST(LoadWorkflow, SchemaErrorsAreAllReportedWithLines) {
   EXPECT_TRUE(reports(r, 2, "role")) << all;
   EXPECT_TRUE(reports(r, 3, "next")) << all;
   EXPECT_TRUE(reports(r, 5, "frobnicate")) << all;
+  // Semantic problems elsewhere in the file are reported in the same pass.
+  EXPECT_TRUE(reports(r, 6, "outcome 'ok' leads to unknown step 'nowhere'")) << all;
+  EXPECT_FALSE(r.workflow);
 }
 
 TEST(LoadWorkflow, RefusesWhatIsNotAWorkflow) {
