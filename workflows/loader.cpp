@@ -5,6 +5,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "base/agency_code.hpp"
 #include "base/xml.hpp"
 #include "workflows/definition.hpp"
 #include "workflows/workflow_xsd.hpp"
@@ -43,12 +44,7 @@ Expected<Actor> parse_actor(std::string_view text) {
   if (text == "sender") return Actor{Actor::Kind::sender, {}};
   if (text == "recipient") return Actor{Actor::Kind::recipient, {}};
   if (text == "owner") return Actor{Actor::Kind::owner, {}};
-  bool code = !text.empty() && text.size() <= 35 && text.front() != '.' && text.back() != '.';
-  for (std::size_t i = 0; code && i < text.size(); ++i) {
-    char c = text[i];
-    code = (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c == '.' && text[i + 1] != '.');
-  }
-  if (!code) {
+  if (!validate_agency_code(text)) {
     return Error{"workflow.actor",
                  "actor '" + std::string(text) +
                      "' is neither sender, recipient, owner nor an agency code like 000.00.00.G22"};

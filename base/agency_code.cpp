@@ -1,4 +1,4 @@
-#include "engine/agency_code.hpp"
+#include "base/agency_code.hpp"
 
 #include <string>
 

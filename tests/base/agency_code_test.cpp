@@ -1,8 +1,7 @@
-#include "engine/agency_code.hpp"
+#include "base/agency_code.hpp"
 
 #include <gtest/gtest.h>
 
-#include "engine/package.hpp"
 
 namespace lienthong {
 namespace {
@@ -30,13 +29,6 @@ TEST(AgencyCode, RejectsMalformedCodesWithReason) {
     EXPECT_EQ(r.error().code, "agency_code.invalid");
     EXPECT_NE(r.error().message.find(c.why), std::string::npos) << r.error().message;
   }
-}
-
-TEST(StatusCode, KnowsTheNationalCodes) {
-  EXPECT_STREQ(status_code_meaning("01"), "arrived");
-  EXPECT_STREQ(status_code_meaning("06"), "completed");
-  EXPECT_STREQ(status_code_meaning("16"), "recall/update refused");
-  EXPECT_EQ(status_code_meaning("99"), nullptr);
 }
 
 }  // namespace
