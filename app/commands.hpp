@@ -13,5 +13,6 @@ int cmd_verify(const std::vector<std::string>& args);
 int cmd_inspect(const std::vector<std::string>& args);
 int cmd_demo(const std::vector<std::string>& args);
 int cmd_workflow(const std::vector<std::string>& args);
+int cmd_audit(const std::vector<std::string>& args);
 
 }  // namespace lienthong::cli

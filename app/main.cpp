@@ -18,6 +18,7 @@ commands:
   verify     check every signature of a package and print the verdict
   inspect    decode a package and print its fields
   workflow   validate, show (text or Graphviz) and simulate workflow definitions
+  audit      verify the hash chain of a node's audit log
   help       this text
 
 Every command takes --help.
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
     if (command == "verify") return cmd_verify(args);
     if (command == "inspect") return cmd_inspect(args);
     if (command == "workflow") return cmd_workflow(args);
+    if (command == "audit") return cmd_audit(args);
   } catch (const std::exception& e) {
     std::cerr << "lienthong " << command << ": " << e.what() << "\n";
     return 2;

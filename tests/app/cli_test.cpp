@@ -10,6 +10,8 @@
 #include <sstream>
 #include <string>
 
+#include "engine/store.hpp"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -117,7 +119,7 @@ TEST_F(Cli, InspectPrintsFieldsAndJson) {
 }
 
 TEST_F(Cli, HelpAndUsageErrors) {
-  for (const char* cmd : {"demo", "pki", "sign", "verify", "inspect", "workflow"}) {
+  for (const char* cmd : {"demo", "pki", "sign", "verify", "inspect", "workflow", "audit"}) {
     auto h = run(std::string(cmd) + " --help");
     EXPECT_EQ(h.exit_code, 0) << cmd;
     EXPECT_NE(h.out.find("usage: lienthong"), std::string::npos) << cmd;
@@ -198,6 +200,36 @@ TEST_F(Cli, WorkflowSimulatePrintsStatesAndEffects) {
                 path("junk.json"))
                 .exit_code,
             2);
+}
+
+TEST_F(Cli, AuditVerifyNamesTheFirstTamperedEvent) {
+  const std::string db = path("node.db");
+  {
+    auto store = lienthong::open_sqlite_store(db);
+    for (int i = 0; i < 5; ++i) {
+      ASSERT_TRUE(store->write_sync([i](lienthong::StoreTx& tx) -> lienthong::Expected<void> {
+        lienthong::AuditEvent e;
+        e.at = 1795395600 + i;
+        e.actor = "clerk";
+        e.agency = "000.00.11.H53";
+        e.action = "document.received";
+        auto r = tx.append_audit(e);
+        return r ? lienthong::Expected<void>() : lienthong::Expected<void>(r.error());
+      }));
+    }
+  }
+  auto ok = run("audit verify --db " + db);
+  EXPECT_EQ(ok.exit_code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("audit chain verified: 5 events"), std::string::npos) << ok.out;
+  ASSERT_EQ(std::system(("sqlite3 '" + db +
+                         "' \"UPDATE audit_events SET agency = '000.00.00.G22' WHERE seq = 3\"")
+                            .c_str()),
+            0);
+  auto bad = run("audit verify --db " + db);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.out.find("audit chain BROKEN at event 3"), std::string::npos) << bad.out;
+  EXPECT_EQ(run("audit verify --db " + path("none.db")).exit_code, 2);
+  EXPECT_EQ(run("audit check").exit_code, 2);
 }
 
 TEST_F(Cli, DemoSignsAndVerifiesTheSamples) {

@@ -1,0 +1,79 @@
+#include "engine/sqlite.hpp"
+
+namespace lienthong::sqlite {
+
+Expected<bool> Stmt::step() {
+  int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc == SQLITE_DONE) return false;
+  return Error{"store.sql", std::string("SQLite: ") + sqlite3_errmsg(db_)};
+}
+
+Expected<void> Stmt::run() {
+  for (;;) {
+    auto r = step();
+    if (!r) return r.error();
+    if (!*r) break;
+  }
+  return {};
+}
+
+std::string Stmt::text(int col) const {
+  const auto* p = sqlite3_column_text(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
+}
+
+std::string Stmt::blob(int col) const {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  return p ? std::string(static_cast<const char*>(p),
+                         static_cast<std::size_t>(sqlite3_column_bytes(stmt_, col)))
+           : std::string();
+}
+
+Expected<Db> Db::open(const std::string& path, bool read_only) {
+  sqlite3* raw = nullptr;
+  const int flags =
+      (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
+      SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Db db;
+  db.db_.reset(raw);
+  if (rc != SQLITE_OK) {
+    return Error{"store.open",
+                 "cannot open " + path + ": " + (raw ? sqlite3_errmsg(raw) : "out of memory")};
+  }
+  sqlite3_busy_timeout(raw, 5000);
+  sqlite3_extended_result_codes(raw, 1);
+  if (!read_only) {
+    if (auto r =
+            db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+        !r) {
+      return r.error();
+    }
+  }
+  return db;
+}
+
+Expected<void> Db::exec(std::string_view sql) {
+  char* err = nullptr;
+  std::string s(sql);
+  if (sqlite3_exec(db_.get(), s.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : error_message();
+    sqlite3_free(err);
+    return Error{"store.sql", "SQLite: " + msg};
+  }
+  return {};
+}
+
+Expected<Stmt> Db::prepare(std::string_view sql) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v3(db_.get(), sql.data(), static_cast<int>(sql.size()),
+                         SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    return Error{"store.sql", "SQLite: " + error_message() + " in: " + std::string(sql)};
+  }
+  return Stmt(db_.get(), stmt);
+}
+
+}  // namespace lienthong::sqlite

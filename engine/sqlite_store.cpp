@@ -1,0 +1,413 @@
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+#include "base/encoding.hpp"
+#include "engine/sqlite.hpp"
+#include "engine/store.hpp"
+
+namespace lienthong {
+
+Expected<void> Store::write_sync(Work work) {
+  std::promise<Expected<void>> promise;
+  auto future = promise.get_future();
+  write(std::move(work), [&promise](Expected<void> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+std::string audit_hash(const AuditEvent& e) {
+  std::string buf = e.prev_hash;
+  auto field = [&](std::string_view v) {
+    const std::uint64_t n = v.size();
+    for (int i = 7; i >= 0; --i) buf += static_cast<char>((n >> (8 * i)) & 0xff);
+    buf += v;
+  };
+  field(std::to_string(e.seq));
+  field(std::to_string(e.at));
+  field(e.actor);
+  field(e.agency);
+  field(e.action);
+  field(std::to_string(e.document));
+  field(e.detail);
+  field(e.request_id);
+  return sha256(buf);
+}
+
+namespace {
+
+// Forward-only migrations; the index + 1 is the schema version they lead to.
+const char* const kMigrations[] = {
+    R"sql(
+CREATE TABLE documents (
+  id INTEGER PRIMARY KEY,
+  message_id TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  sender TEXT NOT NULL,
+  document_id TEXT NOT NULL,
+  subject TEXT NOT NULL,
+  received_at INTEGER NOT NULL,
+  original BLOB NOT NULL,
+  sha256 TEXT NOT NULL
+);
+CREATE TABLE document_recipients (
+  document INTEGER NOT NULL REFERENCES documents(id),
+  agency TEXT NOT NULL,
+  PRIMARY KEY (document, agency)
+) WITHOUT ROWID;
+CREATE INDEX document_recipients_by_agency ON document_recipients(agency, document);
+CREATE INDEX documents_by_sender ON documents(sender, received_at);
+CREATE TABLE audit_events (
+  seq INTEGER PRIMARY KEY,
+  at INTEGER NOT NULL,
+  actor TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  action TEXT NOT NULL,
+  document INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  request_id TEXT NOT NULL,
+  prev_hash BLOB NOT NULL,
+  hash BLOB NOT NULL
+);
+)sql",
+};
+constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
+
+void migrate(sqlite::Db& db, const std::string& path) {
+  auto fail = [&](const std::string& what) {
+    throw std::runtime_error("store " + path + ": " + what);
+  };
+  if (auto r =
+          db.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+      !r) {
+    fail(r.error().message);
+  }
+  auto get = db.prepare("SELECT value FROM meta WHERE key = 'schema_version'");
+  if (!get) fail(get.error().message);
+  int version = 0;
+  if (auto row = get->step(); row && *row) version = std::stoi(get->text(0));
+  if (version > kSchemaVersion) {
+    fail("schema version " + std::to_string(version) + " is newer than this program (" +
+         std::to_string(kSchemaVersion) + "); upgrade lienthong");
+  }
+  for (int v = version; v < kSchemaVersion; ++v) {
+    if (auto r = db.exec("BEGIN IMMEDIATE"); !r) fail(r.error().message);
+    auto r = db.exec(kMigrations[v]);
+    if (r) {
+      r = db.exec("INSERT INTO meta(key, value) VALUES('schema_version', '" +
+                  std::to_string(v + 1) +
+                  "') ON CONFLICT(key) DO UPDATE SET value = excluded.value");
+    }
+    if (!r) {
+      (void)db.exec("ROLLBACK");
+      fail("migration to version " + std::to_string(v + 1) + " failed: " + r.error().message);
+    }
+    if (auto c = db.exec("COMMIT"); !c) fail(c.error().message);
+  }
+}
+
+class SqliteTx final : public StoreTx {
+ public:
+  SqliteTx(sqlite::Db& db, std::int64_t& last_seq, std::string& last_hash)
+      : db_(db), last_seq_(last_seq), last_hash_(last_hash) {}
+
+  Expected<std::optional<std::int64_t>> document_by_message_id(const std::string& id) override {
+    auto st = stmt(find_, "SELECT id FROM documents WHERE message_id = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    auto row = (*st)->step();
+    if (!row) return row.error();
+    std::optional<std::int64_t> out;
+    if (*row) out = (*st)->int64(0);
+    (*st)->reset();
+    return out;
+  }
+
+  Expected<std::int64_t> insert_document(const NewDocument& d) override {
+    auto st = stmt(insert_doc_,
+                   "INSERT INTO documents(message_id, kind, sender, document_id, subject, "
+                   "received_at, original, sha256) VALUES(?,?,?,?,?,?,?,?)");
+    if (!st) return st.error();
+    (*st)->bind(1, d.message_id).bind(2, d.kind).bind(3, d.sender).bind(4, d.document_id);
+    (*st)
+        ->bind(5, d.subject)
+        .bind(6, d.received_at)
+        .bind_blob(7, d.original)
+        .bind(8, sha256_hex(d.original));
+    auto r = (*st)->run();
+    (*st)->reset();
+    if (!r) return r.error();
+    const std::int64_t id = db_.last_insert_rowid();
+    auto rec = stmt(insert_rcpt_,
+                    "INSERT OR IGNORE INTO document_recipients(document, agency) VALUES(?,?)");
+    if (!rec) return rec.error();
+    for (const auto& a : d.recipients) {
+      (*rec)->bind(1, id).bind(2, a);
+      auto rr = (*rec)->run();
+      (*rec)->reset();
+      if (!rr) return rr.error();
+    }
+    return id;
+  }
+
+  Expected<AuditEvent> append_audit(AuditEvent e) override {
+    e.seq = last_seq_ + 1;
+    e.prev_hash = last_hash_;
+    e.hash = audit_hash(e);
+    auto st = stmt(insert_audit_,
+                   "INSERT INTO audit_events(seq, at, actor, agency, action, document, detail, "
+                   "request_id, prev_hash, hash) VALUES(?,?,?,?,?,?,?,?,?,?)");
+    if (!st) return st.error();
+    (*st)->bind(1, e.seq).bind(2, e.at).bind(3, e.actor).bind(4, e.agency).bind(5, e.action);
+    (*st)->bind(6, e.document).bind(7, e.detail).bind(8, e.request_id).bind_blob(9, e.prev_hash);
+    (*st)->bind_blob(10, e.hash);
+    auto r = (*st)->run();
+    (*st)->reset();
+    if (!r) return r.error();
+    last_seq_ = e.seq;
+    last_hash_ = e.hash;
+    return e;
+  }
+
+ private:
+  Expected<sqlite::Stmt*> stmt(std::optional<sqlite::Stmt>& slot, std::string_view sql) {
+    if (!slot) {
+      auto s = db_.prepare(sql);
+      if (!s) return s.error();
+      slot = std::move(*s);
+    }
+    return &*slot;
+  }
+  sqlite::Db& db_;
+  std::int64_t& last_seq_;
+  std::string& last_hash_;
+  std::optional<sqlite::Stmt> find_, insert_doc_, insert_rcpt_, insert_audit_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path) : path_(path) {
+    auto db = sqlite::Db::open(path);
+    if (!db) throw std::runtime_error(db.error().message);
+    writer_db_ = std::move(*db);
+    migrate(writer_db_, path);
+    auto last = writer_db_.prepare("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1");
+    if (!last) throw std::runtime_error(last.error().message);
+    last_hash_ = std::string(32, '\0');
+    if (auto row = last->step(); row && *row) {
+      last_seq_ = last->int64(0);
+      last_hash_ = last->blob(1);
+    }
+    auto reader = sqlite::Db::open(path);
+    if (!reader) throw std::runtime_error(reader.error().message);
+    reader_db_ = std::move(*reader);
+    writer_ = std::thread([this] { run(); });
+  }
+
+  ~SqliteStore() override {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    cv_.notify_all();
+    writer_.join();
+  }
+
+  void write(Work work, Done done) override {
+    {
+      std::lock_guard lock(mutex_);
+      if (!stopping_) {
+        queue_.push_back({std::move(work), std::move(done)});
+        cv_.notify_one();
+        return;
+      }
+    }
+    done(Error{"store.closed", "the store is shutting down"});
+  }
+
+  Expected<std::optional<StoredDocument>> document(std::int64_t id) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT id, message_id, kind, sender, document_id, subject, received_at, original, sha256 "
+        "FROM documents WHERE id = ?");
+    if (!st) return st.error();
+    st->bind(1, id);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row) return std::optional<StoredDocument>();
+    StoredDocument d;
+    d.id = st->int64(0);
+    d.message_id = st->text(1);
+    d.kind = st->text(2);
+    d.sender = st->text(3);
+    d.document_id = st->text(4);
+    d.subject = st->text(5);
+    d.received_at = st->int64(6);
+    d.original = st->blob(7);
+    d.sha256_hex = st->text(8);
+    auto rc = reader_db_.prepare(
+        "SELECT agency FROM document_recipients WHERE document = ? ORDER BY agency");
+    if (!rc) return rc.error();
+    rc->bind(1, id);
+    for (auto r = rc->step(); r && *r; r = rc->step()) d.recipients.push_back(rc->text(0));
+    return std::optional<StoredDocument>(std::move(d));
+  }
+
+  Expected<std::vector<AuditEvent>> audit_events(std::int64_t from, std::size_t limit) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT seq, at, actor, agency, action, document, detail, request_id, prev_hash, hash "
+        "FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?");
+    if (!st) return st.error();
+    st->bind(1, from).bind(2, static_cast<std::int64_t>(limit));
+    std::vector<AuditEvent> out;
+    for (;;) {
+      auto row = st->step();
+      if (!row) return row.error();
+      if (!*row) break;
+      AuditEvent e;
+      e.seq = st->int64(0);
+      e.at = st->int64(1);
+      e.actor = st->text(2);
+      e.agency = st->text(3);
+      e.action = st->text(4);
+      e.document = st->int64(5);
+      e.detail = st->text(6);
+      e.request_id = st->text(7);
+      e.prev_hash = st->blob(8);
+      e.hash = st->blob(9);
+      out.push_back(std::move(e));
+    }
+    return out;
+  }
+
+  StoreStats stats() const override {
+    std::lock_guard lock(mutex_);
+    return stats_;
+  }
+  int schema_version() const override { return kSchemaVersion; }
+
+ private:
+  struct Request {
+    Work work;
+    Done done;
+  };
+
+  // The group-commit loop: everything queued while the previous group was being written goes into
+  // the next transaction, so the cost of one fsync is shared by the whole group.
+  void run() {
+    SqliteTx tx(writer_db_, last_seq_, last_hash_);
+    std::vector<Request> group;
+    std::vector<Expected<void>> results;
+    for (;;) {
+      {
+        std::unique_lock lock(mutex_);
+        cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // stopping, and nothing left to write
+        group.clear();
+        while (!queue_.empty() && group.size() < kMaxGroup) {
+          group.push_back(std::move(queue_.front()));
+          queue_.pop_front();
+        }
+      }
+      results.clear();
+      const std::int64_t seq_before = last_seq_;
+      const std::string hash_before = last_hash_;
+      auto begin = writer_db_.exec("BEGIN IMMEDIATE");
+      for (auto& req : group) {
+        if (!begin) {
+          results.push_back(begin.error());
+          continue;
+        }
+        const std::int64_t seq = last_seq_;
+        const std::string hash = last_hash_;
+        (void)writer_db_.exec("SAVEPOINT request");
+        Expected<void> r = req.work(tx);
+        if (r) {
+          (void)writer_db_.exec("RELEASE request");
+        } else {
+          (void)writer_db_.exec("ROLLBACK TO request; RELEASE request");
+          last_seq_ = seq;  // the audit chain continues from before the failed request
+          last_hash_ = hash;
+        }
+        results.push_back(std::move(r));
+      }
+      if (begin) {
+        if (auto c = writer_db_.exec("COMMIT"); !c) {
+          (void)writer_db_.exec("ROLLBACK");
+          last_seq_ = seq_before;
+          last_hash_ = hash_before;
+          for (auto& r : results) r = c.error();
+        }
+      }
+      {
+        std::lock_guard lock(mutex_);
+        stats_.groups++;
+        stats_.writes += group.size();
+        stats_.largest_group = std::max<std::uint64_t>(stats_.largest_group, group.size());
+        for (const auto& r : results) stats_.failed_writes += r ? 0 : 1;
+      }
+      for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
+    }
+  }
+
+  static constexpr std::size_t kMaxGroup = 1024;
+  std::string path_;
+  sqlite::Db writer_db_;
+  sqlite::Db reader_db_;
+  std::mutex read_mutex_;
+  std::int64_t last_seq_ = 0;
+  std::string last_hash_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Request> queue_;
+  bool stopping_ = false;
+  StoreStats stats_;
+  std::thread writer_;
+};
+
+}  // namespace
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
+  return std::make_unique<SqliteStore>(path);
+}
+
+Expected<AuditCheck> verify_audit_chain(Store& store) {
+  AuditCheck check;
+  std::string prev(32, '\0');
+  std::int64_t expected_seq = 1;
+  for (;;) {
+    auto batch = store.audit_events(expected_seq, 4096);
+    if (!batch) return batch.error();
+    for (const auto& e : *batch) {
+      auto bad = [&](std::int64_t seq, std::string why) {
+        check.ok = false;
+        check.first_bad = seq;
+        check.problem = std::move(why);
+        return check;
+      };
+      if (e.seq != expected_seq) {
+        return bad(expected_seq, "event " + std::to_string(expected_seq) +
+                                     " is missing (the next one is " + std::to_string(e.seq) + ")");
+      }
+      if (e.prev_hash != prev) {
+        return bad(e.seq, "event " + std::to_string(e.seq) +
+                              " does not chain to the previous event (reordered, inserted or "
+                              "removed)");
+      }
+      if (audit_hash(e) != e.hash) {
+        return bad(e.seq, "event " + std::to_string(e.seq) +
+                              " was altered: its content does not match its hash");
+      }
+      prev = e.hash;
+      ++expected_seq;
+      ++check.events;
+    }
+    if (batch->size() < 4096) break;
+  }
+  return check;
+}
+
+}  // namespace lienthong

@@ -1,0 +1,305 @@
+#include "engine/store.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <filesystem>
+#include <latch>
+#include <thread>
+
+namespace lienthong {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("lt-store-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    path_ = (dir_ / "node.db").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  static NewDocument doc(const std::string& message_id) {
+    NewDocument d;
+    d.message_id = message_id;
+    d.kind = "document";
+    d.sender = "000.00.11.H53";
+    d.recipients = {"000.00.01.A53", "000.00.00.G22"};
+    d.document_id = "000.00.11.H53,2020/10/30,2491/STC-BCTC";
+    d.subject = "Báo cáo tài chính tỉnh";
+    d.received_at = 1795395600;
+    d.original = std::string("<edXML>\0binary-safe</edXML>", 27);
+    return d;
+  }
+  static AuditEvent event(const std::string& action, std::int64_t document = 0) {
+    AuditEvent e;
+    e.at = 1795395600;
+    e.actor = "clerk-stc";
+    e.agency = "000.00.11.H53";
+    e.action = action;
+    e.document = document;
+    e.detail = "{}";
+    e.request_id = "req-1";
+    return e;
+  }
+  // Runs SQL through the sqlite3 command-line tool, as an attacker with file access would.
+  void tamper(const std::string& sql) {
+    const std::string cmd = "sqlite3 '" + path_ + "' \"" + sql + "\"";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+  }
+
+  fs::path dir_;
+  std::string path_;
+};
+
+TEST_F(StoreTest, StoresDocumentsExactlyAndSurvivesReopening) {
+  std::int64_t id = 0;
+  {
+    auto store = open_sqlite_store(path_);
+    EXPECT_EQ(store->schema_version(), 1);
+    ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
+      auto r = tx.insert_document(doc("m1"));
+      if (!r) return r.error();
+      id = *r;
+      auto a = tx.append_audit(event("document.received", id));
+      if (!a) return a.error();
+      return {};
+    }));
+  }
+  auto store = open_sqlite_store(path_);
+  auto d = store->document(id);
+  ASSERT_TRUE(d && *d);
+  EXPECT_EQ((*d)->original, doc("m1").original);  // byte for byte, NUL included
+  EXPECT_EQ((*d)->subject, "Báo cáo tài chính tỉnh");
+  EXPECT_EQ((*d)->recipients, (std::vector<std::string>{"000.00.00.G22", "000.00.01.A53"}));
+  EXPECT_EQ((*d)->sha256_hex.size(), 64u);
+  auto missing = store->document(id + 1);
+  ASSERT_TRUE(missing);
+  EXPECT_FALSE(*missing);
+  auto events = store->audit_events(1, 10);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].seq, 1);
+  EXPECT_EQ((*events)[0].document, id);
+}
+
+TEST_F(StoreTest, DuplicateMessageIdsAreFoundAndRefused) {
+  auto store = open_sqlite_store(path_);
+  ASSERT_TRUE(store->write_sync([](StoreTx& tx) -> Expected<void> {
+    auto r = tx.insert_document(doc("same"));
+    return r ? Expected<void>() : Expected<void>(r.error());
+  }));
+  std::optional<std::int64_t> found;
+  ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
+    auto r = tx.document_by_message_id("same");
+    if (!r) return r.error();
+    found = *r;
+    return {};
+  }));
+  EXPECT_TRUE(found);
+  auto again = store->write_sync([](StoreTx& tx) -> Expected<void> {
+    auto r = tx.insert_document(doc("same"));
+    return r ? Expected<void>() : Expected<void>(r.error());
+  });
+  ASSERT_FALSE(again);
+  EXPECT_THAT(again.error().message, HasSubstr("UNIQUE"));
+}
+
+TEST_F(StoreTest, ConcurrentWritesShareOneTransaction) {
+  auto store = open_sqlite_store(path_);
+  constexpr int kWriters = 200;
+  std::latch started(1);
+  std::latch queued(kWriters);
+  std::latch all_done(kWriters + 1);
+  std::atomic<int> ok{0};
+  // The first write holds the writer until every other write is queued, so they form one group.
+  store->write(
+      [&](StoreTx&) -> Expected<void> {
+        started.count_down();
+        queued.wait();
+        return {};
+      },
+      [&](Expected<void> r) {
+        ok += r ? 1 : 0;
+        all_done.count_down();
+      });
+  started.wait();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i) {
+    threads.emplace_back([&, i] {
+      store->write(
+          [i](StoreTx& tx) -> Expected<void> {
+            auto r = tx.insert_document(doc("m" + std::to_string(i)));
+            if (!r) return r.error();
+            auto a = tx.append_audit(event("document.received", *r));
+            return a ? Expected<void>() : Expected<void>(a.error());
+          },
+          [&](Expected<void> r) {
+            ok += r ? 1 : 0;
+            all_done.count_down();
+          });
+      queued.count_down();
+    });
+  }
+  all_done.wait();
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), kWriters + 1);
+  StoreStats s = store->stats();
+  EXPECT_EQ(s.writes, static_cast<std::uint64_t>(kWriters + 1));
+  EXPECT_EQ(s.groups, 2u);
+  EXPECT_EQ(s.largest_group, static_cast<std::uint64_t>(kWriters));
+  auto check = verify_audit_chain(*store);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->ok) << check->problem;
+  EXPECT_EQ(check->events, kWriters);
+}
+
+TEST_F(StoreTest, AFailingRequestRollsBackAloneAndTheChainStaysWhole) {
+  auto store = open_sqlite_store(path_);
+  std::latch started(1);
+  std::latch release(1);
+  std::vector<Expected<void>> results(4, Expected<void>());
+  std::latch done(4);
+  auto finish = [&](int i) {
+    return [&, i](Expected<void> r) {
+      results[i] = std::move(r);
+      done.count_down();
+    };
+  };
+  store->write(
+      [&](StoreTx&) -> Expected<void> {
+        started.count_down();
+        release.wait();
+        return {};
+      },
+      finish(0));
+  started.wait();
+  store->write(
+      [](StoreTx& tx) -> Expected<void> {
+        (void)tx.insert_document(doc("a"));
+        (void)tx.append_audit(event("a"));
+        return {};
+      },
+      finish(1));
+  store->write(
+      [](StoreTx& tx) -> Expected<void> {
+        (void)tx.insert_document(doc("b"));
+        (void)tx.append_audit(event("b"));
+        return Error{"test.refused", "the request changed its mind"};
+      },
+      finish(2));
+  store->write(
+      [](StoreTx& tx) -> Expected<void> {
+        (void)tx.insert_document(doc("c"));
+        (void)tx.append_audit(event("c"));
+        return {};
+      },
+      finish(3));
+  release.count_down();
+  done.wait();
+  EXPECT_TRUE(results[1]);
+  ASSERT_FALSE(results[2]);
+  EXPECT_EQ(results[2].error().code, "test.refused");
+  EXPECT_TRUE(results[3]);
+  auto events = store->audit_events(1, 10);
+  ASSERT_TRUE(events);
+  ASSERT_EQ(events->size(), 2u);
+  EXPECT_EQ((*events)[0].action, "a");
+  EXPECT_EQ((*events)[1].action, "c");
+  EXPECT_EQ((*events)[1].seq, 2);
+  auto check = verify_audit_chain(*store);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->ok) << check->problem;
+}
+
+class AuditTamper : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    auto store = open_sqlite_store(path_);
+    for (int i = 1; i <= 10; ++i) {
+      ASSERT_TRUE(store->write_sync([i](StoreTx& tx) -> Expected<void> {
+        auto a = tx.append_audit(event("step." + std::to_string(i)));
+        return a ? Expected<void>() : Expected<void>(a.error());
+      }));
+    }
+    auto check = verify_audit_chain(*store);
+    ASSERT_TRUE(check && check->ok);
+    EXPECT_EQ(check->events, 10);
+  }
+  AuditCheck verify() {
+    auto store = open_sqlite_store(path_);
+    auto check = verify_audit_chain(*store);
+    EXPECT_TRUE(check);
+    return check ? *check : AuditCheck{};
+  }
+};
+
+TEST_F(AuditTamper, AnEditedRowIsCaughtAndNamed) {
+  tamper("UPDATE audit_events SET actor = 'someone-else' WHERE seq = 4");
+  AuditCheck c = verify();
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.first_bad, 4);
+  EXPECT_THAT(c.problem, HasSubstr("event 4 was altered"));
+}
+
+TEST_F(AuditTamper, ADeletedRowIsCaught) {
+  tamper("DELETE FROM audit_events WHERE seq = 6");
+  AuditCheck c = verify();
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.first_bad, 6);
+  EXPECT_THAT(c.problem, HasSubstr("event 6 is missing"));
+}
+
+TEST_F(AuditTamper, ReorderedRowsAreCaught) {
+  tamper(
+      "UPDATE audit_events SET seq = -1 WHERE seq = 3; UPDATE audit_events SET seq = 3 WHERE seq = "
+      "5; UPDATE audit_events SET seq = 5 WHERE seq = -1");
+  AuditCheck c = verify();
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.first_bad, 3);
+}
+
+TEST_F(AuditTamper, ARecomputedHashStillBreaksTheChain) {
+  // Editing a row and fixing its own hash is not enough: the next event points at the old hash.
+  auto store = open_sqlite_store(path_);
+  auto events = store->audit_events(5, 1);
+  ASSERT_TRUE(events && events->size() == 1);
+  AuditEvent e = (*events)[0];
+  e.actor = "forger";
+  std::string hex;
+  for (unsigned char c : audit_hash(e)) {
+    static const char* digits = "0123456789abcdef";
+    hex += digits[c >> 4];
+    hex += digits[c & 15];
+  }
+  store.reset();
+  tamper("UPDATE audit_events SET actor = 'forger', hash = X'" + hex + "' WHERE seq = 5");
+  AuditCheck c = verify();
+  EXPECT_FALSE(c.ok);
+  EXPECT_EQ(c.first_bad, 6);
+  EXPECT_THAT(c.problem, HasSubstr("does not chain"));
+}
+
+TEST_F(StoreTest, RefusesADatabaseFromTheFuture) {
+  { auto store = open_sqlite_store(path_); }
+  tamper("UPDATE meta SET value = '99' WHERE key = 'schema_version'");
+  try {
+    open_sqlite_store(path_);
+    FAIL() << "opened a newer schema";
+  } catch (const std::runtime_error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("schema version 99 is newer"));
+  }
+}
+
+}  // namespace
+}  // namespace lienthong
