@@ -13,6 +13,8 @@ std::string base64_encode(std::string_view bytes);
 Expected<std::string> base64_decode(std::string_view text);
 
 std::string to_hex(std::string_view bytes);
+// The text as a JSON string literal, quotes included (control characters escaped, UTF-8 kept).
+std::string json_quote(std::string_view text);
 // Raw 32-byte SHA-256 digest.
 std::string sha256(std::string_view bytes);
 inline std::string sha256_hex(std::string_view bytes) {

@@ -38,6 +38,12 @@ TEST(Base64, RejectsGarbage) {
   EXPECT_FALSE(base64_decode("Zg==="));
 }
 
+TEST(JsonQuote, EscapesWhatJsonRequires) {
+  EXPECT_EQ(json_quote("plain"), "\"plain\"");
+  EXPECT_EQ(json_quote("a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\nd\\u0001\"");
+  EXPECT_EQ(json_quote("Sở Tài chính"), "\"Sở Tài chính\"");
+}
+
 TEST(Sha256, KnownVector) {
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }

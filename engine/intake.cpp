@@ -1,0 +1,157 @@
+#include "engine/intake.hpp"
+
+#include "base/encoding.hpp"
+
+#include <cstdio>
+#include <ctime>
+#include <future>
+#include <memory>
+
+namespace lienthong {
+
+std::int64_t SystemClock::now() const {
+  return static_cast<std::int64_t>(std::time(nullptr));
+}
+
+std::string message_id_of(const Package& p) {
+  if (p.kind == PackageKind::status) {
+    const StatusHeader& s = p.status;
+    char ts[32] = "";
+    if (s.timestamp) {
+      const DateTime& t = *s.timestamp;
+      std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d", t.date.year, t.date.month,
+                    t.date.day, t.hour, t.minute, t.second);
+    }
+    return "status|" + s.from.organ_id + "|" + s.response_for.document_id + "|" + s.status_code +
+           "|" + std::string(ts);
+  }
+  std::string business = "0";
+  if (p.trace_header_list && p.trace_header_list->business &&
+      p.trace_header_list->business->doc_type) {
+    business = std::to_string(*p.trace_header_list->business->doc_type);
+  }
+  return "document|" + p.document.from.organ_id + "|" + p.document.document_id + "|" + business;
+}
+
+namespace {
+
+Error refuse(const char* code, std::string message) {
+  return Error{code, std::move(message)};
+}
+
+}  // namespace
+
+void Intake::submit(std::string bytes, Submitter who,
+                    std::function<void(Expected<IntakeReceipt>)> done) {
+  if (bytes.size() > policy_.max_bytes) {
+    return done(refuse("intake.too_large", "the package is " + std::to_string(bytes.size()) +
+                                               " bytes, over the limit of " +
+                                               std::to_string(policy_.max_bytes)));
+  }
+  auto doc = parse_xml(bytes, policy_.xml);
+  if (!doc) return done(refuse("intake.malformed", doc.error().message));
+  auto package = codec_.decode(doc->get());
+  if (!package) return done(refuse("intake.invalid_edxml", package.error().message));
+
+  const std::string& from = package->kind == PackageKind::document ? package->document.from.organ_id
+                                                                   : package->status.from.organ_id;
+  const AgencyEntry* sender = directory_.find(from);
+  if (!sender) {
+    return done(refuse("intake.unknown_sender",
+                       "the sending agency " + from + " is not in this node's directory"));
+  }
+  if (!who.agency.empty() && who.agency != from) {
+    return done(refuse("intake.not_your_agency", who.actor + " acts for " + who.agency +
+                                                     " and cannot send in the name of " + from));
+  }
+  std::vector<std::string> recipients;
+  if (package->kind == PackageKind::document) {
+    if (package->document.to.empty()) {
+      return done(refuse("intake.no_recipient", "the document names no recipient (<To>)"));
+    }
+    for (const auto& to : package->document.to) {
+      if (!directory_.find(to.organ_id)) {
+        return done(refuse("intake.unknown_recipient",
+                           "the recipient " + to.organ_id + " is not in this node's directory"));
+      }
+      recipients.push_back(to.organ_id);
+    }
+  } else {
+    if (!directory_.find(package->status.response_for.organ_id)) {
+      return done(refuse("intake.unknown_recipient",
+                         "the status answers " + package->status.response_for.organ_id +
+                             ", which is not in this node's directory"));
+    }
+    recipients.push_back(package->status.response_for.organ_id);
+  }
+
+  VerifyPolicy verify = policy_.verify;
+  if (!verify.at) verify.at = clock_.now();
+  Verdict verdict = verify_package_doc(doc->get(), trust_, verify);
+  if (!verdict.valid()) {
+    return done(Error{"signature." + std::string(to_string(verdict.code)), verdict.reason});
+  }
+  for (const auto& s : verdict.signatures) {
+    const auto& allowed = s.role == SignatureRole::signer ? sender->signer_fingerprints
+                                                          : sender->organisation_fingerprints;
+    if (!allowed.count(s.fingerprint_sha256)) {
+      return done(refuse("intake.signer_not_allowed", "the " + std::string(to_string(s.role)) +
+                                                          " certificate of '" + s.common_name +
+                                                          "' is not allowed to sign for " + from));
+    }
+  }
+
+  auto receipt = std::make_shared<IntakeReceipt>();
+  receipt->message_id = message_id_of(*package);
+  receipt->verdict = std::move(verdict);
+  NewDocument record;
+  record.message_id = receipt->message_id;
+  record.kind = package->kind == PackageKind::document ? "document" : "status";
+  record.sender = from;
+  record.recipients = std::move(recipients);
+  record.document_id = package->kind == PackageKind::document
+                           ? package->document.document_id
+                           : package->status.response_for.document_id;
+  record.subject = package->kind == PackageKind::document ? package->document.subject
+                                                          : package->status.description;
+  record.received_at = clock_.now();
+  record.original = std::move(bytes);
+  store_.write(
+      [receipt, record = std::move(record), who](StoreTx& tx) -> Expected<void> {
+        auto existing = tx.document_by_message_id(record.message_id);
+        if (!existing) return existing.error();
+        if (*existing) {
+          receipt->document = **existing;
+          receipt->duplicate = true;
+          return {};
+        }
+        auto id = tx.insert_document(record);
+        if (!id) return id.error();
+        receipt->document = *id;
+        AuditEvent e;
+        e.at = record.received_at;
+        e.actor = who.actor;
+        e.agency = record.sender;
+        e.action = record.kind == "document" ? "document.received" : "status.received";
+        e.document = *id;
+        e.detail = "{\"message_id\":" + json_quote(record.message_id) + "}";
+        e.request_id = who.request_id;
+        auto a = tx.append_audit(std::move(e));
+        if (!a) return a.error();
+        return {};
+      },
+      [receipt, done = std::move(done)](Expected<void> r) {
+        if (!r) return done(r.error());
+        done(std::move(*receipt));
+      });
+}
+
+Expected<IntakeReceipt> Intake::submit_sync(std::string bytes, Submitter who) {
+  std::promise<Expected<IntakeReceipt>> promise;
+  auto future = promise.get_future();
+  submit(std::move(bytes), std::move(who),
+         [&promise](Expected<IntakeReceipt> r) { promise.set_value(std::move(r)); });
+  return future.get();
+}
+
+}  // namespace lienthong

@@ -1,0 +1,66 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "base/xml.hpp"
+#include "engine/directory.hpp"
+#include "engine/ports.hpp"
+#include "engine/store.hpp"
+#include "signing/trust_store.hpp"
+#include "signing/xmldsig.hpp"
+
+namespace lienthong {
+
+struct IntakeReceipt {
+  std::int64_t document = 0;
+  std::string message_id;
+  bool duplicate = false;  // already held: the original's id, nothing changed
+  Verdict verdict;
+};
+
+// Who hands a package in: a clerk through the API, a peer node, or the drop folder.
+struct Submitter {
+  std::string actor;   // user name, peer id, "folder"
+  std::string agency;  // the agency the submitter acts for (a clerk's own agency)
+  std::string request_id;
+};
+
+struct IntakePolicy {
+  std::size_t max_bytes = 10 << 20;
+  XmlLimits xml;
+  VerifyPolicy verify;
+};
+
+// The intake path of DESIGN.md section 4: limits, decode, verify, the signer's certificate must be
+// allowed for the From agency, duplicate check by message id, durable write; only then the receipt.
+// Every refusal is an Error with a stable code, and leaves nothing behind.
+class Intake {
+ public:
+  Intake(Store& store, const Codec& codec, const TrustStore& trust, const Directory& directory,
+         const Clock& clock, IntakePolicy policy)
+      : store_(store),
+        codec_(codec),
+        trust_(trust),
+        directory_(directory),
+        clock_(clock),
+        policy_(std::move(policy)) {}
+
+  // `done` runs once: after the durable commit, or at once with the refusal.
+  void submit(std::string bytes, Submitter who, std::function<void(Expected<IntakeReceipt>)> done);
+  Expected<IntakeReceipt> submit_sync(std::string bytes, Submitter who);
+
+ private:
+  Store& store_;
+  const Codec& codec_;
+  const TrustStore& trust_;
+  const Directory& directory_;
+  const Clock& clock_;
+  IntakePolicy policy_;
+};
+
+// The deduplication key of a package: a document by sender, DocumentId and business type; a status
+// packet by sender, the document it answers, its code and timestamp.
+std::string message_id_of(const Package& package);
+
+}  // namespace lienthong
