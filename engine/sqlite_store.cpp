@@ -72,6 +72,67 @@ CREATE TABLE audit_events (
   hash BLOB NOT NULL
 );
 )sql",
+    R"sql(
+CREATE TABLE instances (
+  id INTEGER PRIMARY KEY,
+  document INTEGER NOT NULL REFERENCES documents(id),
+  agency TEXT NOT NULL,
+  workflow TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  state BLOB NOT NULL,
+  finished INTEGER NOT NULL DEFAULT 0,
+  final_status TEXT NOT NULL DEFAULT '',
+  started_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL
+);
+CREATE INDEX instances_by_document ON instances(document);
+CREATE TABLE tasks (
+  id INTEGER PRIMARY KEY,
+  instance INTEGER NOT NULL REFERENCES instances(id),
+  token INTEGER NOT NULL,
+  step TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  role TEXT NOT NULL,
+  due_at INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  outcome TEXT NOT NULL DEFAULT '',
+  closed_at INTEGER NOT NULL DEFAULT 0,
+  on_time INTEGER NOT NULL DEFAULT 1,
+  UNIQUE (instance, token)
+);
+CREATE INDEX tasks_open_by_agency ON tasks(agency, state, created_at);
+CREATE TABLE deadlines (
+  instance INTEGER NOT NULL REFERENCES instances(id),
+  timer INTEGER NOT NULL,
+  due_at INTEGER NOT NULL,
+  PRIMARY KEY (instance, timer)
+) WITHOUT ROWID;
+CREATE INDEX deadlines_by_due ON deadlines(due_at);
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL,
+  instance INTEGER NOT NULL,
+  token INTEGER NOT NULL,
+  document INTEGER NOT NULL,
+  to_agency TEXT NOT NULL,
+  code TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  state TEXT NOT NULL
+);
+CREATE INDEX outbox_by_state ON outbox(state, id);
+CREATE TABLE hand_overs (
+  id INTEGER PRIMARY KEY,
+  document INTEGER NOT NULL,
+  from_agency TEXT NOT NULL,
+  to_agency TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  document_type TEXT NOT NULL,
+  at INTEGER NOT NULL,
+  UNIQUE (document, to_agency)
+);
+CREATE INDEX hand_overs_by_time ON hand_overs(at);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -106,6 +167,71 @@ void migrate(sqlite::Db& db, const std::string& path) {
     }
     if (auto c = db.exec("COMMIT"); !c) fail(c.error().message);
   }
+}
+
+constexpr const char* kTaskColumns =
+    "id, instance, token, step, agency, role, due_at, created_at, state, outcome, closed_at, "
+    "on_time";
+
+TaskRecord task_from(const sqlite::Stmt& st) {
+  TaskRecord t;
+  t.id = st.int64(0);
+  t.instance = st.int64(1);
+  t.token = static_cast<std::uint32_t>(st.int64(2));
+  t.step = st.text(3);
+  t.agency = st.text(4);
+  t.role = st.text(5);
+  t.due_at = st.int64(6);
+  t.created_at = st.int64(7);
+  t.state = st.text(8);
+  t.outcome = st.text(9);
+  t.closed_at = st.int64(10);
+  t.on_time = st.int64(11) != 0;
+  return t;
+}
+
+constexpr const char* kInstanceColumns =
+    "id, document, agency, workflow, version, state, finished, final_status, started_at, "
+    "updated_at";
+
+InstanceRecord instance_from(const sqlite::Stmt& st) {
+  InstanceRecord r;
+  r.id = st.int64(0);
+  r.document = st.int64(1);
+  r.agency = st.text(2);
+  r.workflow = st.text(3);
+  r.version = static_cast<int>(st.int64(4));
+  r.state = st.blob(5);
+  r.finished = st.int64(6) != 0;
+  r.final_status = st.text(7);
+  r.started_at = st.int64(8);
+  r.updated_at = st.int64(9);
+  return r;
+}
+
+// Runs a query and collects its rows with `read`.
+template <class T, class Read>
+Expected<std::vector<T>> rows(sqlite::Stmt& st, Read read) {
+  std::vector<T> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      st.reset();
+      return row.error();
+    }
+    if (!*row) break;
+    out.push_back(read(st));
+  }
+  st.reset();
+  return out;
+}
+
+template <class T, class Read>
+Expected<std::optional<T>> one(sqlite::Stmt& st, Read read) {
+  auto all = rows<T>(st, read);
+  if (!all) return all.error();
+  if (all->empty()) return std::optional<T>();
+  return std::optional<T>(std::move(all->front()));
 }
 
 class SqliteTx final : public StoreTx {
@@ -152,6 +278,127 @@ class SqliteTx final : public StoreTx {
     return id;
   }
 
+  Expected<std::int64_t> insert_instance(const InstanceRecord& r) override {
+    auto st = stmt(insert_instance_,
+                   "INSERT INTO instances(document, agency, workflow, version, state, finished, "
+                   "final_status, started_at, updated_at) VALUES(?,?,?,?,?,?,?,?,?)");
+    if (!st) return st.error();
+    (*st)->bind(1, r.document).bind(2, r.agency).bind(3, r.workflow).bind(4, r.version);
+    (*st)->bind_blob(5, r.state).bind(6, r.finished ? 1 : 0).bind(7, r.final_status);
+    (*st)->bind(8, r.started_at).bind(9, r.updated_at);
+    auto done = (*st)->run();
+    (*st)->reset();
+    if (!done) return done.error();
+    return db_.last_insert_rowid();
+  }
+
+  Expected<std::optional<InstanceRecord>> instance(std::int64_t id) override {
+    auto st = stmt(get_instance_,
+                   std::string("SELECT ") + kInstanceColumns + " FROM instances WHERE id = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    return one<InstanceRecord>(**st, instance_from);
+  }
+
+  Expected<void> update_instance(const InstanceRecord& r) override {
+    auto st = stmt(update_instance_,
+                   "UPDATE instances SET state = ?, finished = ?, final_status = ?, updated_at = ? "
+                   "WHERE id = ?");
+    if (!st) return st.error();
+    (*st)->bind_blob(1, r.state).bind(2, r.finished ? 1 : 0).bind(3, r.final_status);
+    (*st)->bind(4, r.updated_at).bind(5, r.id);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
+  Expected<std::int64_t> insert_task(const TaskRecord& t) override {
+    auto st =
+        stmt(insert_task_,
+             "INSERT INTO tasks(instance, token, step, agency, role, due_at, created_at, state) "
+             "VALUES(?,?,?,?,?,?,?,'open')");
+    if (!st) return st.error();
+    (*st)->bind(1, t.instance).bind(2, static_cast<std::int64_t>(t.token)).bind(3, t.step);
+    (*st)->bind(4, t.agency).bind(5, t.role).bind(6, t.due_at).bind(7, t.created_at);
+    auto done = (*st)->run();
+    (*st)->reset();
+    if (!done) return done.error();
+    return db_.last_insert_rowid();
+  }
+
+  Expected<std::optional<TaskRecord>> task(std::int64_t id) override {
+    auto st = stmt(get_task_, std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE id = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    return one<TaskRecord>(**st, task_from);
+  }
+
+  Expected<std::optional<TaskRecord>> task_by_token(std::int64_t instance,
+                                                    std::uint32_t token) override {
+    auto st = stmt(get_task_by_token_, std::string("SELECT ") + kTaskColumns +
+                                           " FROM tasks WHERE instance = ? AND token = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, instance).bind(2, static_cast<std::int64_t>(token));
+    return one<TaskRecord>(**st, task_from);
+  }
+
+  Expected<void> close_task(std::int64_t id, const std::string& state, const std::string& outcome,
+                            Timestamp at, bool on_time) override {
+    auto st =
+        stmt(close_task_,
+             "UPDATE tasks SET state = ?, outcome = ?, closed_at = ?, on_time = ? WHERE id = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, state).bind(2, outcome).bind(3, at).bind(4, on_time ? 1 : 0).bind(5, id);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
+  Expected<void> set_deadline(std::int64_t instance, std::uint32_t timer, Timestamp due) override {
+    auto st = stmt(set_deadline_,
+                   "INSERT OR REPLACE INTO deadlines(instance, timer, due_at) VALUES(?,?,?)");
+    if (!st) return st.error();
+    (*st)->bind(1, instance).bind(2, static_cast<std::int64_t>(timer)).bind(3, due);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
+  Expected<void> clear_deadline(std::int64_t instance, std::uint32_t timer) override {
+    auto st = stmt(clear_deadline_, "DELETE FROM deadlines WHERE instance = ? AND timer = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, instance).bind(2, static_cast<std::int64_t>(timer));
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
+  Expected<std::int64_t> enqueue(const OutboxItem& o) override {
+    auto st =
+        stmt(enqueue_,
+             "INSERT INTO outbox(kind, instance, token, document, to_agency, code, created_at, "
+             "state) VALUES(?,?,?,?,?,?,?,'pending')");
+    if (!st) return st.error();
+    (*st)->bind(1, o.kind).bind(2, o.instance).bind(3, static_cast<std::int64_t>(o.token));
+    (*st)->bind(4, o.document).bind(5, o.to_agency).bind(6, o.code).bind(7, o.created_at);
+    auto done = (*st)->run();
+    (*st)->reset();
+    if (!done) return done.error();
+    return db_.last_insert_rowid();
+  }
+
+  Expected<void> record_hand_over(const HandOver& h) override {
+    auto st = stmt(hand_over_,
+                   "INSERT OR IGNORE INTO hand_overs(document, from_agency, to_agency, channel, "
+                   "document_type, at) VALUES(?,?,?,?,?,?)");
+    if (!st) return st.error();
+    (*st)->bind(1, h.document).bind(2, h.from_agency).bind(3, h.to_agency).bind(4, h.channel);
+    (*st)->bind(5, h.document_type).bind(6, h.at);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
   Expected<AuditEvent> append_audit(AuditEvent e) override {
     e.seq = last_seq_ + 1;
     e.prev_hash = last_hash_;
@@ -183,7 +430,9 @@ class SqliteTx final : public StoreTx {
   sqlite::Db& db_;
   std::int64_t& last_seq_;
   std::string& last_hash_;
-  std::optional<sqlite::Stmt> find_, insert_doc_, insert_rcpt_, insert_audit_;
+  std::optional<sqlite::Stmt> find_, insert_doc_, insert_rcpt_, insert_audit_, insert_instance_,
+      get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
+      set_deadline_, clear_deadline_, enqueue_, hand_over_;
 };
 
 class SqliteStore final : public Store {
@@ -281,6 +530,70 @@ class SqliteStore final : public Store {
       out.push_back(std::move(e));
     }
     return out;
+  }
+
+  Expected<std::optional<TaskRecord>> task(std::int64_t id) override {
+    std::lock_guard lock(read_mutex_);
+    auto st =
+        reader_db_.prepare(std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE id = ?");
+    if (!st) return st.error();
+    st->bind(1, id);
+    return one<TaskRecord>(*st, task_from);
+  }
+
+  Expected<std::vector<TaskRecord>> open_tasks(const std::string& agency,
+                                               std::size_t limit) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(std::string("SELECT ") + kTaskColumns +
+                                 " FROM tasks WHERE agency = ? AND state = 'open' "
+                                 "ORDER BY created_at, id LIMIT ?");
+    if (!st) return st.error();
+    st->bind(1, agency).bind(2, static_cast<std::int64_t>(limit));
+    return rows<TaskRecord>(*st, task_from);
+  }
+
+  Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(std::string("SELECT ") + kInstanceColumns +
+                                 " FROM instances WHERE document = ? ORDER BY id");
+    if (!st) return st.error();
+    st->bind(1, document);
+    return rows<InstanceRecord>(*st, instance_from);
+  }
+
+  Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT id, kind, instance, token, document, to_agency, code, created_at, state FROM "
+        "outbox "
+        "WHERE state = ? ORDER BY id LIMIT ?");
+    if (!st) return st.error();
+    st->bind(1, state).bind(2, static_cast<std::int64_t>(limit));
+    return rows<OutboxItem>(*st, [](const sqlite::Stmt& r) {
+      OutboxItem o;
+      o.id = r.int64(0);
+      o.kind = r.text(1);
+      o.instance = r.int64(2);
+      o.token = static_cast<std::uint32_t>(r.int64(3));
+      o.document = r.int64(4);
+      o.to_agency = r.text(5);
+      o.code = r.text(6);
+      o.created_at = r.int64(7);
+      o.state = r.text(8);
+      return o;
+    });
+  }
+
+  Expected<std::optional<std::tuple<std::int64_t, std::uint32_t, Timestamp>>> next_deadline()
+      override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT instance, timer, due_at FROM deadlines ORDER BY due_at, instance, timer LIMIT 1");
+    if (!st) return st.error();
+    using Row = std::tuple<std::int64_t, std::uint32_t, Timestamp>;
+    return one<Row>(*st, [](const sqlite::Stmt& r) {
+      return Row{r.int64(0), static_cast<std::uint32_t>(r.int64(1)), r.int64(2)};
+    });
   }
 
   StoreStats stats() const override {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "base/expected.hpp"
@@ -53,12 +54,80 @@ struct StoredDocument {
 
 // The writes of one request, inside the group transaction. Every write the domain makes is a
 // method here, so that another database can implement the same interface.
+// A workflow instance as stored: its definition, owner agency and serialised runtime state.
+struct InstanceRecord {
+  std::int64_t id = 0;
+  std::int64_t document = 0;
+  std::string agency;  // the owner
+  std::string workflow;
+  int version = 0;
+  std::string state;  // workflows::serialize
+  bool finished = false;
+  std::string final_status;
+  Timestamp started_at = 0;
+  Timestamp updated_at = 0;
+};
+
+// A task as people see it in their inbox.
+struct TaskRecord {
+  std::int64_t id = 0;
+  std::int64_t instance = 0;
+  std::uint32_t token = 0;
+  std::string step;
+  std::string agency;
+  std::string role;
+  Timestamp due_at = 0;  // 0: none
+  Timestamp created_at = 0;
+  std::string state;  // open | completed | cancelled
+  std::string outcome;
+  Timestamp closed_at = 0;
+  bool on_time = true;
+};
+
+// Something to hand to another agency (a package, or a status packet back), through the outbox.
+struct OutboxItem {
+  std::int64_t id = 0;
+  std::string kind;  // document | status
+  std::int64_t instance = 0;
+  std::uint32_t token = 0;
+  std::int64_t document = 0;
+  std::string to_agency;
+  std::string code;  // status code, for status packets
+  Timestamp created_at = 0;
+  std::string state;  // pending | delivered | dead
+};
+
+// One hand-over of a document between agencies, with its channel, for the reports.
+struct HandOver {
+  std::int64_t document = 0;
+  std::string from_agency;
+  std::string to_agency;
+  std::string channel;  // electronic | paper | electronic+paper
+  std::string document_type;
+  Timestamp at = 0;
+};
+
 class StoreTx {
  public:
   virtual ~StoreTx() = default;
   virtual Expected<std::optional<std::int64_t>> document_by_message_id(const std::string& id) = 0;
   virtual Expected<std::int64_t> insert_document(const NewDocument& doc) = 0;
   virtual Expected<AuditEvent> append_audit(AuditEvent event) = 0;  // seq and hashes are set here
+
+  virtual Expected<std::int64_t> insert_instance(const InstanceRecord& instance) = 0;
+  virtual Expected<std::optional<InstanceRecord>> instance(std::int64_t id) = 0;
+  virtual Expected<void> update_instance(const InstanceRecord& instance) = 0;
+  virtual Expected<std::int64_t> insert_task(const TaskRecord& task) = 0;
+  virtual Expected<std::optional<TaskRecord>> task(std::int64_t id) = 0;
+  virtual Expected<std::optional<TaskRecord>> task_by_token(std::int64_t instance,
+                                                            std::uint32_t token) = 0;
+  virtual Expected<void> close_task(std::int64_t id, const std::string& state,
+                                    const std::string& outcome, Timestamp at, bool on_time) = 0;
+  virtual Expected<void> set_deadline(std::int64_t instance, std::uint32_t timer,
+                                      Timestamp due) = 0;
+  virtual Expected<void> clear_deadline(std::int64_t instance, std::uint32_t timer) = 0;
+  virtual Expected<std::int64_t> enqueue(const OutboxItem& item) = 0;
+  virtual Expected<void> record_hand_over(const HandOver& hand_over) = 0;
 };
 
 struct StoreStats {
@@ -83,6 +152,15 @@ class Store {
   virtual Expected<std::optional<StoredDocument>> document(std::int64_t id) = 0;
   // Events with seq >= from, in order, at most `limit`.
   virtual Expected<std::vector<AuditEvent>> audit_events(std::int64_t from, std::size_t limit) = 0;
+  virtual Expected<std::optional<TaskRecord>> task(std::int64_t id) = 0;
+  // Open tasks of an agency, oldest first.
+  virtual Expected<std::vector<TaskRecord>> open_tasks(const std::string& agency,
+                                                       std::size_t limit) = 0;
+  virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;
+  virtual Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) = 0;
+  // The earliest pending deadline: (instance, timer, due).
+  virtual Expected<std::optional<std::tuple<std::int64_t, std::uint32_t, Timestamp>>>
+  next_deadline() = 0;
   virtual StoreStats stats() const = 0;
   virtual int schema_version() const = 0;
 };
