@@ -34,13 +34,14 @@ class [[nodiscard]] Expected {
     assert(has_value());
     return std::get<0>(v_);
   }
-  T&& value() && {
+  // By value from a temporary, so that `for (auto& x : *make_expected())` does not dangle.
+  T value() && {
     assert(has_value());
     return std::get<0>(std::move(v_));
   }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
-  T&& operator*() && { return std::move(*this).value(); }
+  T operator*() && { return std::move(*this).value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
 

@@ -116,8 +116,10 @@ void Intake::submit(std::string bytes, Submitter who,
                                                           : package->status.description;
   record.received_at = clock_.now();
   record.original = std::move(bytes);
+  auto decoded = std::make_shared<Package>(std::move(*package));
   store_.write(
-      [receipt, record = std::move(record), who](StoreTx& tx) -> Expected<void> {
+      [receipt, record = std::move(record), who, decoded,
+       router = router_](StoreTx& tx) -> Expected<void> {
         auto existing = tx.document_by_message_id(record.message_id);
         if (!existing) return existing.error();
         if (*existing) {
@@ -138,6 +140,9 @@ void Intake::submit(std::string bytes, Submitter who,
         e.request_id = who.request_id;
         auto a = tx.append_audit(std::move(e));
         if (!a) return a.error();
+        if (router)
+          return router->received(tx, *id, *decoded, {who.actor, "", who.request_id},
+                                  record.received_at);
         return {};
       },
       [receipt, done = std::move(done)](Expected<void> r) {

@@ -6,6 +6,7 @@
 #include "base/xml.hpp"
 #include "engine/directory.hpp"
 #include "engine/ports.hpp"
+#include "engine/router.hpp"
 #include "engine/store.hpp"
 #include "signing/trust_store.hpp"
 #include "signing/xmldsig.hpp"
@@ -46,6 +47,9 @@ class Intake {
         clock_(clock),
         policy_(std::move(policy)) {}
 
+  // With a router, an accepted package starts or advances workflows in the same transaction.
+  void set_router(const Router* router) { router_ = router; }
+
   // `done` runs once: after the durable commit, or at once with the refusal.
   void submit(std::string bytes, Submitter who, std::function<void(Expected<IntakeReceipt>)> done);
   Expected<IntakeReceipt> submit_sync(std::string bytes, Submitter who);
@@ -57,6 +61,7 @@ class Intake {
   const Directory& directory_;
   const Clock& clock_;
   IntakePolicy policy_;
+  const Router* router_ = nullptr;
 };
 
 // The deduplication key of a package: a document by sender, DocumentId and business type; a status

@@ -278,6 +278,25 @@ class SqliteTx final : public StoreTx {
     return id;
   }
 
+  Expected<std::optional<std::int64_t>> document_sent(const std::string& sender,
+                                                      const std::string& document_id) override {
+    auto st =
+        stmt(document_sent_,
+             "SELECT id FROM documents WHERE sender = ? AND document_id = ? AND kind = 'document' "
+             "ORDER BY id DESC LIMIT 1");
+    if (!st) return st.error();
+    (*st)->bind(1, sender).bind(2, document_id);
+    return one<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
+  }
+
+  Expected<std::vector<std::int64_t>> open_instances_of(std::int64_t document) override {
+    auto st = stmt(open_instances_,
+                   "SELECT id FROM instances WHERE document = ? AND finished = 0 ORDER BY id");
+    if (!st) return st.error();
+    (*st)->bind(1, document);
+    return rows<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
+  }
+
   Expected<std::int64_t> insert_instance(const InstanceRecord& r) override {
     auto st = stmt(insert_instance_,
                    "INSERT INTO instances(document, agency, workflow, version, state, finished, "
@@ -432,7 +451,7 @@ class SqliteTx final : public StoreTx {
   std::string& last_hash_;
   std::optional<sqlite::Stmt> find_, insert_doc_, insert_rcpt_, insert_audit_, insert_instance_,
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
-      set_deadline_, clear_deadline_, enqueue_, hand_over_;
+      set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_;
 };
 
 class SqliteStore final : public Store {

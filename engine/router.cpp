@@ -1,0 +1,246 @@
+#include "engine/router.hpp"
+
+#include "base/encoding.hpp"
+
+namespace lienthong {
+
+DocumentFacts facts_of(const Package& p) {
+  DocumentFacts f;
+  if (p.kind == PackageKind::document) {
+    const DocumentHeader& d = p.document;
+    f.type = d.type;
+    f.priority = d.other_info.priority.value_or(0);
+    f.sender = d.from.organ_id;
+    for (const auto& to : d.to) f.recipients.push_back(to.organ_id);
+    if (d.due_date) f.due_date = CivilDate{d.due_date->year, d.due_date->month, d.due_date->day};
+    f.steering_type = d.steering_type.value_or(0);
+  } else {
+    f.type = "status";
+    f.sender = p.status.from.organ_id;
+    f.recipients = {p.status.response_for.organ_id};
+  }
+  f.attachment_count = static_cast<std::int64_t>(p.attachments.size());
+  if (p.trace_header_list && p.trace_header_list->business) {
+    const Business& b = *p.trace_header_list->business;
+    static const char* kActions[] = {"new", "revoke", "update", "replace"};
+    const int type = b.doc_type.value_or(0);
+    f.meta.emplace_back("action", type >= 0 && type <= 3 ? kActions[type] : std::to_string(type));
+    f.meta.emplace_back("paper", b.paper.value_or(0) == 1 ? "1" : "0");
+  }
+  return f;
+}
+
+namespace {
+
+Expected<void> audit(StoreTx& tx, const Cause& cause, const std::string& agency,
+                     const std::string& action, std::int64_t document, std::string detail,
+                     Timestamp now) {
+  AuditEvent e;
+  e.at = now;
+  e.actor = cause.actor;
+  e.agency = agency;
+  e.action = action;
+  e.document = document;
+  e.detail = std::move(detail);
+  e.request_id = cause.request_id;
+  auto r = tx.append_audit(std::move(e));
+  if (!r) return r.error();
+  return {};
+}
+
+}  // namespace
+
+Expected<void> Router::received(StoreTx& tx, std::int64_t document, const Package& package,
+                                const Cause& cause, Timestamp now) const {
+  if (package.kind == PackageKind::status) {
+    const StatusHeader& s = package.status;
+    auto sent = tx.document_sent(s.response_for.organ_id, s.response_for.document_id);
+    if (!sent) return sent.error();
+    if (!*sent) return {};  // an answer to nothing we track: kept and audited, routes nowhere
+    auto open = tx.open_instances_of(**sent);
+    if (!open) return open.error();
+    for (std::int64_t id : *open) {
+      auto r = advance(tx, id, StatusEvent{s.from.organ_id, s.status_code}, cause, now);
+      // An instance not waiting on this agency refuses the event; that is not an error here.
+      if (!r && r.error().code != "workflow.event") return r;
+    }
+    return {};
+  }
+  const DocumentHeader& d = package.document;
+  const bool paper = package.trace_header_list && package.trace_header_list->business &&
+                     package.trace_header_list->business->paper.value_or(0) == 1;
+  for (const auto& to : d.to) {
+    const AgencyEntry* agency = directory_.find(to.organ_id);
+    if (!agency || !agency->local) continue;
+    HandOver h{document,    d.from.organ_id,
+               to.organ_id, paper ? "electronic+paper" : "electronic",
+               d.type,      now};
+    if (auto r = tx.record_hand_over(h); !r) return r;
+    auto started =
+        start(tx, incoming_workflow_, document, to.organ_id, facts_of(package), cause, now);
+    if (!started) return started.error();
+  }
+  return {};
+}
+
+Expected<std::int64_t> Router::start(StoreTx& tx, const std::string& workflow,
+                                     std::int64_t document, const std::string& owner,
+                                     DocumentFacts facts, const Cause& cause, Timestamp now) const {
+  auto def = registry_.latest(workflow);
+  if (!def) return Error{"workflow.unknown", "no workflow '" + workflow + "' is deployed"};
+  auto t = apply(*def, calendar_, InstanceState(), StartEvent{std::move(facts), owner}, now);
+  if (!t) return t.error();
+  InstanceRecord record;
+  record.document = document;
+  record.agency = owner;
+  record.workflow = def->id;
+  record.version = def->version;
+  record.state = serialize(t->state);
+  record.started_at = now;
+  record.updated_at = now;
+  auto id = tx.insert_instance(record);
+  if (!id) return id.error();
+  record.id = *id;
+  if (auto r = audit(tx, cause, owner, "instance.started", document,
+                     "{\"instance\":" + std::to_string(*id) + ",\"workflow\":" +
+                         json_quote(def->id) + ",\"version\":" + std::to_string(def->version) + "}",
+                     now);
+      !r) {
+    return r.error();
+  }
+  if (auto r = persist(tx, record, *t, cause, now); !r) return r.error();
+  return *id;
+}
+
+Expected<void> Router::complete_task(StoreTx& tx, std::int64_t task, const std::string& outcome,
+                                     const Cause& cause, Timestamp now) const {
+  auto t = tx.task(task);
+  if (!t) return t.error();
+  if (!*t) return Error{"task.not_found", "there is no task " + std::to_string(task)};
+  if (!cause.agency.empty() && (*t)->agency != cause.agency) {
+    return Error{"task.forbidden", "task " + std::to_string(task) + " belongs to " + (*t)->agency};
+  }
+  if ((*t)->state != "open") {
+    return Error{"task.closed", "task " + std::to_string(task) + " is already " + (*t)->state};
+  }
+  return advance(tx, (*t)->instance, OutcomeEvent{(*t)->token, outcome}, cause, now);
+}
+
+Expected<void> Router::fire_timer(StoreTx& tx, std::int64_t instance, std::uint32_t timer,
+                                  Timestamp now) const {
+  Cause node{"node", "", ""};
+  // The deadline row goes whether the timer fires or turns out stale (already fired, cancelled):
+  // a deadline is acted on once.
+  if (auto r = tx.clear_deadline(instance, timer); !r) return r;
+  auto r = advance(tx, instance, TimerEvent{timer}, node, now);
+  if (!r && (r.error().code == "workflow.event" || r.error().code == "instance.not_found"))
+    return {};
+  return r;
+}
+
+Expected<void> Router::recall(StoreTx& tx, std::int64_t instance, const std::string& recipient,
+                              const Cause& cause, Timestamp now) const {
+  return advance(tx, instance, RecallEvent{recipient}, cause, now);
+}
+
+Expected<void> Router::advance(StoreTx& tx, std::int64_t instance, const Event& event,
+                               const Cause& cause, Timestamp now) const {
+  auto record = tx.instance(instance);
+  if (!record) return record.error();
+  if (!*record)
+    return Error{"instance.not_found", "there is no instance " + std::to_string(instance)};
+  auto def = registry_.get((*record)->workflow, (*record)->version);
+  if (!def) {
+    return Error{"workflow.unknown", "workflow '" + (*record)->workflow + "' version " +
+                                         std::to_string((*record)->version) + " is not deployed"};
+  }
+  auto state = deserialize((*record)->state);
+  if (!state) return state.error();
+  auto t = apply(*def, calendar_, std::move(*state), event, now);
+  if (!t) return t.error();
+  return persist(tx, **record, *t, cause, now);
+}
+
+Expected<void> Router::persist(StoreTx& tx, InstanceRecord& record, const Transition& t,
+                               const Cause& cause, Timestamp now) const {
+  const std::int64_t doc = record.document;
+  for (const Effect& e : t.effects) {
+    Expected<void> r;
+    const std::string detail = "{\"instance\":" + std::to_string(record.id) +
+                               ",\"step\":" + json_quote(e.step) +
+                               ",\"code\":" + json_quote(e.code) + "}";
+    switch (e.kind) {
+      case Effect::Kind::create_task: {
+        TaskRecord task;
+        task.instance = record.id;
+        task.token = e.token;
+        task.step = e.step;
+        task.agency = e.agency;
+        task.role = e.role;
+        task.due_at = e.at;
+        task.created_at = now;
+        auto id = tx.insert_task(task);
+        if (!id) return id.error();
+        r = audit(tx, cause, e.agency, "task.created", doc, detail, now);
+        break;
+      }
+      case Effect::Kind::complete_task:
+      case Effect::Kind::cancel_task: {
+        auto task = tx.task_by_token(record.id, e.token);
+        if (!task) return task.error();
+        if (*task) {
+          const bool done = e.kind == Effect::Kind::complete_task;
+          r = tx.close_task((*task)->id, done ? "completed" : "cancelled", e.code, now, e.on_time);
+          if (r) {
+            r = audit(tx, cause, e.agency, done ? "task.completed" : "task.cancelled", doc,
+                      "{\"task\":" + std::to_string((*task)->id) +
+                          ",\"outcome\":" + json_quote(e.code) +
+                          ",\"on_time\":" + (e.on_time ? "true" : "false") + "}",
+                      now);
+          }
+        }
+        break;
+      }
+      case Effect::Kind::deliver: {
+        OutboxItem item{0, "document", record.id, e.token, doc, e.agency, "", now, "pending"};
+        auto id = tx.enqueue(item);
+        if (!id) return id.error();
+        r = audit(tx, cause, record.agency, "delivery.queued", doc, detail, now);
+        break;
+      }
+      case Effect::Kind::emit_status: {
+        OutboxItem item{0, "status", record.id, 0, doc, e.agency, e.code, now, "pending"};
+        auto id = tx.enqueue(item);
+        if (!id) return id.error();
+        r = audit(tx, cause, record.agency, "status.queued", doc, detail, now);
+        break;
+      }
+      case Effect::Kind::record_status:
+        r = audit(tx, cause, e.agency, "status.recorded", doc, detail, now);
+        break;
+      case Effect::Kind::set_timer:
+        r = tx.set_deadline(record.id, e.timer, e.at);
+        break;
+      case Effect::Kind::cancel_timer:
+        r = tx.clear_deadline(record.id, e.timer);
+        break;
+      case Effect::Kind::remind:
+      case Effect::Kind::escalate:
+        r = audit(tx, cause, e.agency,
+                  e.kind == Effect::Kind::remind ? "task.reminded" : "task.escalated", doc, detail,
+                  now);
+        break;
+      case Effect::Kind::finish:
+        r = audit(tx, cause, record.agency, "instance.finished", doc, detail, now);
+        break;
+    }
+    if (!r) return r;
+  }
+  record.state = serialize(t.state);
+  record.finished = t.state.finished;
+  record.final_status = t.state.final_status;
+  record.updated_at = now;
+  return tx.update_instance(record);
+}
+
+}  // namespace lienthong

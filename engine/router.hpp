@@ -1,0 +1,64 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "engine/directory.hpp"
+#include "engine/package.hpp"
+#include "engine/store.hpp"
+#include "workflows/registry.hpp"
+#include "workflows/runtime.hpp"
+
+namespace lienthong {
+
+// Who caused a change, for the audit log.
+struct Cause {
+  std::string actor;
+  std::string agency;  // the agency the actor acts for; empty for the node itself
+  std::string request_id;
+};
+
+// Drives the workflow runtime from what happens to documents, and writes every effect (tasks,
+// deadlines, outbox items, audit events, the new state) in the caller's transaction, so that a
+// state change and its consequences are durable together or not at all.
+class Router {
+ public:
+  Router(const WorkflowRegistry& registry, const BusinessCalendar& calendar,
+         const Directory& directory, std::string incoming_workflow = "incoming-document")
+      : registry_(registry),
+        calendar_(calendar),
+        directory_(directory),
+        incoming_workflow_(std::move(incoming_workflow)) {}
+
+  // A package was accepted. A document starts the incoming workflow for each recipient hosted
+  // here and records the hand-overs; a status packet advances the sender's instances.
+  Expected<void> received(StoreTx& tx, std::int64_t document, const Package& package,
+                          const Cause& cause, Timestamp now) const;
+
+  Expected<std::int64_t> start(StoreTx& tx, const std::string& workflow, std::int64_t document,
+                               const std::string& owner, DocumentFacts facts, const Cause& cause,
+                               Timestamp now) const;
+  // A person completes a task with one of its outcomes; only the task's agency may.
+  Expected<void> complete_task(StoreTx& tx, std::int64_t task, const std::string& outcome,
+                               const Cause& cause, Timestamp now) const;
+  Expected<void> fire_timer(StoreTx& tx, std::int64_t instance, std::uint32_t timer,
+                            Timestamp now) const;
+  Expected<void> recall(StoreTx& tx, std::int64_t instance, const std::string& recipient,
+                        const Cause& cause, Timestamp now) const;
+
+ private:
+  Expected<void> advance(StoreTx& tx, std::int64_t instance, const Event& event, const Cause& cause,
+                         Timestamp now) const;
+  Expected<void> persist(StoreTx& tx, InstanceRecord& record, const Transition& t,
+                         const Cause& cause, Timestamp now) const;
+
+  const WorkflowRegistry& registry_;
+  const BusinessCalendar& calendar_;
+  const Directory& directory_;
+  std::string incoming_workflow_;
+};
+
+// The document fields workflow expressions read.
+DocumentFacts facts_of(const Package& package);
+
+}  // namespace lienthong

@@ -1,0 +1,254 @@
+#include "engine/router.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "adapters/edxml/edxml_codec.hpp"
+#include "engine/intake.hpp"
+#include "signing/pki.hpp"
+
+namespace lienthong {
+namespace {
+
+using ::testing::HasSubstr;
+namespace fs = std::filesystem;
+
+constexpr std::int64_t kMonday = 1795395600;   // 2026-11-23 08:00 in Hà Nội
+constexpr const char* kH53 = "000.00.11.H53";  // Sở Tài chính, the sample's sender
+constexpr const char* kA53 = "000.00.01.A53";  // Văn phòng Tỉnh ủy, its recipient
+
+std::string data(const char* name) {
+  auto bytes = read_file(std::string(LIENTHONG_TEST_DATA) + "/edxml/" + name);
+  EXPECT_TRUE(bytes);
+  return *bytes;
+}
+
+void replace_all(std::string& s, const std::string& from, const std::string& to) {
+  for (auto pos = s.find(from); pos != std::string::npos; pos = s.find(from, pos + to.size())) {
+    s.replace(pos, from.size(), to);
+  }
+}
+
+// A node hosting both agencies, with a real store, intake, router and the bundled workflows.
+class RouterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("lt-router-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    store_ = open_sqlite_store((dir_ / "node.db").string());
+    CertSpec ca;
+    ca.common_name = "Test CA";
+    ca.is_ca = true;
+    ca.not_before = kMonday - 86400;
+    ca.not_after = kMonday + 86400 * 3650;
+    ca_ = issue_certificate(ca, ca_key_.get(), nullptr, ca_key_.get());
+    trust_.add_anchor(share(ca_.get()));
+    for (const char* code : {kH53, kA53}) {
+      Keys& k = keys_[code];
+      k.signer = issue(std::string("signer ") + code);
+      k.organisation = issue(std::string("organisation ") + code);
+      AgencyEntry e{code, code, "", true, "", {}, {}};
+      e.signer_fingerprints.insert(cert_fingerprint_sha256(k.signer.cert.get()));
+      e.organisation_fingerprints.insert(cert_fingerprint_sha256(k.organisation.cert.get()));
+      directory_.add(e);
+    }
+    for (const char* wf : {"incoming-document.xml", "outgoing-document.xml"}) {
+      const std::string path = std::string(LIENTHONG_WORKFLOW_DEFINITIONS) + "/" + wf;
+      auto text = read_file(path);
+      LoadResult r = load_workflow(*text, path);
+      ASSERT_TRUE(r.ok());
+      ASSERT_TRUE(registry_.deploy(std::move(*r.workflow), *text));
+    }
+    router_ = std::make_unique<Router>(registry_, calendar_, directory_);
+    intake_ = std::make_unique<Intake>(*store_, codec_, trust_, directory_, clock_, IntakePolicy{});
+    intake_->set_router(router_.get());
+  }
+  void TearDown() override {
+    intake_.reset();
+    store_.reset();
+    fs::remove_all(dir_);
+  }
+
+  SigningKey issue(const std::string& cn) {
+    SigningKey k;
+    k.key = generate_key(KeyType::ec_p256);
+    CertSpec spec;
+    spec.common_name = cn;
+    spec.not_before = kMonday - 86400;
+    spec.not_after = kMonday + 86400 * 365;
+    spec.serial = ++serial_;
+    k.cert = issue_certificate(spec, k.key.get(), ca_.get(), ca_key_.get());
+    return k;
+  }
+  std::string sign_as(const std::string& agency, const std::string& xml) {
+    SignOptions s;
+    s.at = clock_.now();
+    auto one = sign_package(xml, keys_[agency].signer, s);
+    s.role = SignatureRole::organisation;
+    auto two = sign_package(*one, keys_[agency].organisation, s);
+    EXPECT_TRUE(two);
+    return *two;
+  }
+  IntakeReceipt receive(const std::string& from, const std::string& xml) {
+    auto r = intake_->submit_sync(sign_as(from, xml), {"clerk", from, "req"});
+    EXPECT_TRUE(r) << r.error().message;
+    return r ? *r : IntakeReceipt{};
+  }
+  std::vector<TaskRecord> open(const std::string& agency) {
+    auto t = store_->open_tasks(agency, 100);
+    EXPECT_TRUE(t);
+    return t ? *t : std::vector<TaskRecord>{};
+  }
+  std::vector<std::string> outbox_codes() {
+    auto items = store_->outbox("pending", 100);
+    std::vector<std::string> out;
+    for (const auto& i : *items) out.push_back(i.kind + ":" + i.to_agency + ":" + i.code);
+    return out;
+  }
+  Expected<void> act(std::int64_t task, const std::string& outcome, const std::string& agency) {
+    return store_->write_sync([&](StoreTx& tx) {
+      return router_->complete_task(tx, task, outcome, {"clerk", agency, "req"}, clock_.now());
+    });
+  }
+  std::vector<std::string> actions() {
+    std::vector<std::string> out;
+    auto events = store_->audit_events(1, 1000);
+    for (const auto& e : *events) out.push_back(e.action);
+    return out;
+  }
+
+  struct Keys {
+    SigningKey signer, organisation;
+  };
+  fs::path dir_;
+  std::unique_ptr<Store> store_;
+  Pkey ca_key_ = generate_key(KeyType::ec_p256);
+  Cert ca_;
+  long serial_ = 10;
+  std::map<std::string, Keys> keys_;
+  TrustStore trust_;
+  Directory directory_;
+  WorkflowRegistry registry_;
+  BusinessCalendar calendar_;
+  EdxmlCodec codec_;
+  ManualClock clock_{kMonday};
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<Intake> intake_;
+};
+
+TEST_F(RouterTest, AReceivedDocumentStartsTheIncomingWorkflowInTheSameTransaction) {
+  IntakeReceipt receipt = receive(kH53, data("edoc_new.edxml"));
+  auto tasks = open(kA53);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].step, "register");
+  EXPECT_EQ(tasks[0].role, "clerk");
+  EXPECT_EQ(tasks[0].due_at, kMonday + 86400);
+  EXPECT_EQ(outbox_codes(), std::vector<std::string>{"status:000.00.11.H53:01"});
+  auto instances = store_->instances_of(receipt.document);
+  ASSERT_TRUE(instances);
+  ASSERT_EQ(instances->size(), 1u);
+  EXPECT_EQ((*instances)[0].agency, kA53);
+  EXPECT_EQ((*instances)[0].workflow, "incoming-document");
+  EXPECT_EQ(actions(), (std::vector<std::string>{"document.received", "instance.started",
+                                                 "task.created", "status.queued"}));
+
+  // A clerk of another agency can neither see nor act on the task.
+  EXPECT_TRUE(open(kH53).empty());
+  auto forbidden = act(tasks[0].id, "accept", kH53);
+  ASSERT_FALSE(forbidden);
+  EXPECT_EQ(forbidden.error().code, "task.forbidden");
+  auto wrong = act(tasks[0].id, "approve", kA53);
+  ASSERT_FALSE(wrong);
+  EXPECT_THAT(wrong.error().message, HasSubstr("allowed: accept, reject"));
+
+  clock_.advance(3600);
+  ASSERT_TRUE(act(tasks[0].id, "accept", kA53));
+  EXPECT_EQ(store_->task(tasks[0].id)->value().state, "completed");
+  auto again = act(tasks[0].id, "accept", kA53);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, "task.closed");
+  tasks = open(kA53);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].step, "assign");
+  ASSERT_TRUE(act(tasks[0].id, "assign", kA53));
+  tasks = open(kA53);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].step, "process");
+  EXPECT_EQ(outbox_codes(),
+            (std::vector<std::string>{"status:000.00.11.H53:01", "status:000.00.11.H53:03",
+                                      "status:000.00.11.H53:04", "status:000.00.11.H53:05"}));
+
+  // One deadline table row per pending timer; the earliest wakes the scheduler.
+  auto next = store_->next_deadline();
+  ASSERT_TRUE(next && *next);
+  auto [instance, timer, due] = **next;
+  EXPECT_EQ(due, kMonday + 3600 + 3 * 86400);  // remind after P3D working
+  clock_.set(due);
+  ASSERT_TRUE(store_->write_sync(
+      [&](StoreTx& tx) { return router_->fire_timer(tx, instance, timer, due); }));
+  EXPECT_EQ(actions().back(), "task.reminded");
+  // Firing the same deadline again changes nothing.
+  const auto count = actions().size();
+  ASSERT_TRUE(store_->write_sync(
+      [&](StoreTx& tx) { return router_->fire_timer(tx, instance, timer, due); }));
+  EXPECT_EQ(actions().size(), count);
+
+  ASSERT_TRUE(act(tasks[0].id, "complete", kA53));
+  EXPECT_TRUE(open(kA53).empty());
+  EXPECT_FALSE(store_->next_deadline()->has_value());  // the escalation timer went with the task
+  EXPECT_TRUE(store_->instances_of(receipt.document)->at(0).finished);
+  auto chain = verify_audit_chain(*store_);
+  ASSERT_TRUE(chain);
+  EXPECT_TRUE(chain->ok) << chain->problem;
+}
+
+TEST_F(RouterTest, StatusPacketsAdvanceTheSendersInstance) {
+  // The sample goes out through the outgoing workflow of its sender.
+  IntakeReceipt receipt = receive(kH53, data("edoc_new.edxml"));
+  DocumentFacts facts;
+  facts.sender = kH53;
+  facts.recipients = {kA53};
+  ASSERT_TRUE(store_->write_sync([&](StoreTx& tx) -> Expected<void> {
+    auto id = router_->start(tx, "outgoing-document", receipt.document, kH53, facts,
+                             {"clerk", kH53, "req"}, clock_.now());
+    return id ? Expected<void>() : Expected<void>(id.error());
+  }));
+  for (const char* outcome : {"submit", "approve", "registered"}) {
+    auto tasks = open(kH53);
+    ASSERT_EQ(tasks.size(), 1u);
+    ASSERT_TRUE(act(tasks[0].id, outcome, kH53));
+  }
+  auto pending_items = store_->outbox("pending", 100);
+  auto& pending = *pending_items;
+  EXPECT_EQ(pending.back().kind, "document");
+  EXPECT_EQ(pending.back().to_agency, kA53);
+
+  // The recipient answers 06 (completed) for that document.
+  std::string status = data("status_processing_05.edxml");
+  replace_all(status, "000.00.00.H41", kA53);
+  replace_all(status, "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT",
+              "000.00.11.H53,2020/10/30,2491/STC-BCTC");
+  replace_all(status, "<edXML:OrganId>000.00.00.G22</edXML:OrganId>",
+              std::string("<edXML:OrganId>") + kH53 + "</edXML:OrganId>");
+  replace_all(status, "<edXML:StatusCode>05</edXML:StatusCode>",
+              "<edXML:StatusCode>06</edXML:StatusCode>");
+  IntakeReceipt answer = receive(kA53, status);
+  EXPECT_FALSE(answer.duplicate);
+  bool outgoing_finished = false;
+  auto instances = store_->instances_of(receipt.document);
+  for (const auto& i : *instances) {
+    if (i.workflow == "outgoing-document") outgoing_finished = i.finished;
+  }
+  EXPECT_TRUE(outgoing_finished);
+  auto chain = verify_audit_chain(*store_);
+  EXPECT_TRUE(chain && chain->ok);
+}
+
+}  // namespace
+}  // namespace lienthong
