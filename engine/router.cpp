@@ -57,28 +57,38 @@ Expected<void> Router::received(StoreTx& tx, std::int64_t document, const Packag
     auto sent = tx.document_sent(s.response_for.organ_id, s.response_for.document_id);
     if (!sent) return sent.error();
     if (!*sent) return {};  // an answer to nothing we track: kept and audited, routes nowhere
-    auto open = tx.open_instances_of(**sent);
-    if (!open) return open.error();
-    for (std::int64_t id : *open) {
-      auto r = advance(tx, id, StatusEvent{s.from.organ_id, s.status_code}, cause, now);
-      // An instance not waiting on this agency refuses the event; that is not an error here.
-      if (!r && r.error().code != "workflow.event") return r;
-    }
-    return {};
+    return status(tx, **sent, s.from.organ_id, s.status_code, cause, now);
   }
-  const DocumentHeader& d = package.document;
-  const bool paper = package.trace_header_list && package.trace_header_list->business &&
-                     package.trace_header_list->business->paper.value_or(0) == 1;
-  for (const auto& to : d.to) {
+  for (const auto& to : package.document.to) {
     const AgencyEntry* agency = directory_.find(to.organ_id);
     if (!agency || !agency->local) continue;
-    HandOver h{document,    d.from.organ_id,
-               to.organ_id, paper ? "electronic+paper" : "electronic",
-               d.type,      now};
-    if (auto r = tx.record_hand_over(h); !r) return r;
-    auto started =
-        start(tx, incoming_workflow_, document, to.organ_id, facts_of(package), cause, now);
-    if (!started) return started.error();
+    if (auto r = hand_over(tx, document, package, to.organ_id, cause, now); !r) return r;
+  }
+  return {};
+}
+
+Expected<void> Router::hand_over(StoreTx& tx, std::int64_t document, const Package& package,
+                                 const std::string& to, const Cause& cause, Timestamp now) const {
+  const bool paper = package.trace_header_list && package.trace_header_list->business &&
+                     package.trace_header_list->business->paper.value_or(0) == 1;
+  const std::string& from = package.kind == PackageKind::document ? package.document.from.organ_id
+                                                                  : package.status.from.organ_id;
+  HandOver h{document, from, to, paper ? "electronic+paper" : "electronic", package.document.type,
+             now};
+  if (auto r = tx.record_hand_over(h); !r) return r;
+  auto started = start(tx, incoming_workflow_, document, to, facts_of(package), cause, now);
+  if (!started) return started.error();
+  return {};
+}
+
+Expected<void> Router::status(StoreTx& tx, std::int64_t document, const std::string& from,
+                              const std::string& code, const Cause& cause, Timestamp now) const {
+  auto open = tx.open_instances_of(document);
+  if (!open) return open.error();
+  for (std::int64_t id : *open) {
+    auto r = advance(tx, id, StatusEvent{from, code}, cause, now);
+    // An instance not waiting on this agency refuses the event; that is not an error here.
+    if (!r && r.error().code != "workflow.event") return r;
   }
   return {};
 }

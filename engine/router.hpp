@@ -35,6 +35,14 @@ class Router {
   Expected<void> received(StoreTx& tx, std::int64_t document, const Package& package,
                           const Cause& cause, Timestamp now) const;
 
+  // The document reaches one agency hosted here: the hand-over is recorded and that agency's
+  // incoming workflow starts.
+  Expected<void> hand_over(StoreTx& tx, std::int64_t document, const Package& package,
+                           const std::string& to, const Cause& cause, Timestamp now) const;
+  // A status about `document` from agency `from` advances every open instance waiting on it.
+  Expected<void> status(StoreTx& tx, std::int64_t document, const std::string& from,
+                        const std::string& code, const Cause& cause, Timestamp now) const;
+
   Expected<std::int64_t> start(StoreTx& tx, const std::string& workflow, std::int64_t document,
                                const std::string& owner, DocumentFacts facts, const Cause& cause,
                                Timestamp now) const;

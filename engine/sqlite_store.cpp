@@ -169,47 +169,6 @@ void migrate(sqlite::Db& db, const std::string& path) {
   }
 }
 
-constexpr const char* kTaskColumns =
-    "id, instance, token, step, agency, role, due_at, created_at, state, outcome, closed_at, "
-    "on_time";
-
-TaskRecord task_from(const sqlite::Stmt& st) {
-  TaskRecord t;
-  t.id = st.int64(0);
-  t.instance = st.int64(1);
-  t.token = static_cast<std::uint32_t>(st.int64(2));
-  t.step = st.text(3);
-  t.agency = st.text(4);
-  t.role = st.text(5);
-  t.due_at = st.int64(6);
-  t.created_at = st.int64(7);
-  t.state = st.text(8);
-  t.outcome = st.text(9);
-  t.closed_at = st.int64(10);
-  t.on_time = st.int64(11) != 0;
-  return t;
-}
-
-constexpr const char* kInstanceColumns =
-    "id, document, agency, workflow, version, state, finished, final_status, started_at, "
-    "updated_at";
-
-InstanceRecord instance_from(const sqlite::Stmt& st) {
-  InstanceRecord r;
-  r.id = st.int64(0);
-  r.document = st.int64(1);
-  r.agency = st.text(2);
-  r.workflow = st.text(3);
-  r.version = static_cast<int>(st.int64(4));
-  r.state = st.blob(5);
-  r.finished = st.int64(6) != 0;
-  r.final_status = st.text(7);
-  r.started_at = st.int64(8);
-  r.updated_at = st.int64(9);
-  return r;
-}
-
-// Runs a query and collects its rows with `read`.
 template <class T, class Read>
 Expected<std::vector<T>> rows(sqlite::Stmt& st, Read read) {
   std::vector<T> out;
@@ -234,6 +193,97 @@ Expected<std::optional<T>> one(sqlite::Stmt& st, Read read) {
   return std::optional<T>(std::move(all->front()));
 }
 
+constexpr const char* kTaskColumns =
+    "id, instance, token, step, agency, role, due_at, created_at, state, outcome, closed_at, "
+    "on_time";
+
+TaskRecord task_from(const sqlite::Stmt& st) {
+  TaskRecord t;
+  t.id = st.int64(0);
+  t.instance = st.int64(1);
+  t.token = static_cast<std::uint32_t>(st.int64(2));
+  t.step = st.text(3);
+  t.agency = st.text(4);
+  t.role = st.text(5);
+  t.due_at = st.int64(6);
+  t.created_at = st.int64(7);
+  t.state = st.text(8);
+  t.outcome = st.text(9);
+  t.closed_at = st.int64(10);
+  t.on_time = st.int64(11) != 0;
+  return t;
+}
+
+constexpr const char* kOutboxColumns =
+    "id, kind, instance, token, document, to_agency, code, created_at, state";
+
+OutboxItem outbox_from(const sqlite::Stmt& r) {
+  OutboxItem o;
+  o.id = r.int64(0);
+  o.kind = r.text(1);
+  o.instance = r.int64(2);
+  o.token = static_cast<std::uint32_t>(r.int64(3));
+  o.document = r.int64(4);
+  o.to_agency = r.text(5);
+  o.code = r.text(6);
+  o.created_at = r.int64(7);
+  o.state = r.text(8);
+  return o;
+}
+
+constexpr const char* kDocumentColumns =
+    "id, message_id, kind, sender, document_id, subject, received_at, original, sha256";
+
+StoredDocument document_from(const sqlite::Stmt& st) {
+  StoredDocument d;
+  d.id = st.int64(0);
+  d.message_id = st.text(1);
+  d.kind = st.text(2);
+  d.sender = st.text(3);
+  d.document_id = st.text(4);
+  d.subject = st.text(5);
+  d.received_at = st.int64(6);
+  d.original = st.blob(7);
+  d.sha256_hex = st.text(8);
+  return d;
+}
+
+// A stored document with its recipients, read through `db`.
+Expected<std::optional<StoredDocument>> read_document(sqlite::Db& db, std::int64_t id) {
+  auto st = db.prepare(std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE id = ?");
+  if (!st) return st.error();
+  st->bind(1, id);
+  auto d = one<StoredDocument>(*st, document_from);
+  if (!d || !*d) return d;
+  auto rc = db.prepare("SELECT agency FROM document_recipients WHERE document = ? ORDER BY agency");
+  if (!rc) return rc.error();
+  rc->bind(1, id);
+  auto agencies = rows<std::string>(*rc, [](const sqlite::Stmt& r) { return r.text(0); });
+  if (!agencies) return agencies.error();
+  (*d)->recipients = std::move(*agencies);
+  return d;
+}
+
+constexpr const char* kInstanceColumns =
+    "id, document, agency, workflow, version, state, finished, final_status, started_at, "
+    "updated_at";
+
+InstanceRecord instance_from(const sqlite::Stmt& st) {
+  InstanceRecord r;
+  r.id = st.int64(0);
+  r.document = st.int64(1);
+  r.agency = st.text(2);
+  r.workflow = st.text(3);
+  r.version = static_cast<int>(st.int64(4));
+  r.state = st.blob(5);
+  r.finished = st.int64(6) != 0;
+  r.final_status = st.text(7);
+  r.started_at = st.int64(8);
+  r.updated_at = st.int64(9);
+  return r;
+}
+
+// Runs a query and collects its rows with `read`.
 class SqliteTx final : public StoreTx {
  public:
   SqliteTx(sqlite::Db& db, std::int64_t& last_seq, std::string& last_hash)
@@ -406,6 +456,26 @@ class SqliteTx final : public StoreTx {
     return db_.last_insert_rowid();
   }
 
+  Expected<std::optional<OutboxItem>> outbox_item(std::int64_t id) override {
+    auto st = stmt(get_outbox_, std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE id = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, id);
+    return one<OutboxItem>(**st, outbox_from);
+  }
+
+  Expected<void> set_outbox_state(std::int64_t id, const std::string& state) override {
+    auto st = stmt(set_outbox_, "UPDATE outbox SET state = ? WHERE id = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, state).bind(2, id);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
+  Expected<std::optional<StoredDocument>> document(std::int64_t id) override {
+    return read_document(db_, id);
+  }
+
   Expected<void> record_hand_over(const HandOver& h) override {
     auto st = stmt(hand_over_,
                    "INSERT OR IGNORE INTO hand_overs(document, from_agency, to_agency, channel, "
@@ -451,7 +521,8 @@ class SqliteTx final : public StoreTx {
   std::string& last_hash_;
   std::optional<sqlite::Stmt> find_, insert_doc_, insert_rcpt_, insert_audit_, insert_instance_,
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
-      set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_;
+      set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
+      get_outbox_, set_outbox_;
 };
 
 class SqliteStore final : public Store {
@@ -497,30 +568,7 @@ class SqliteStore final : public Store {
 
   Expected<std::optional<StoredDocument>> document(std::int64_t id) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
-        "SELECT id, message_id, kind, sender, document_id, subject, received_at, original, sha256 "
-        "FROM documents WHERE id = ?");
-    if (!st) return st.error();
-    st->bind(1, id);
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row) return std::optional<StoredDocument>();
-    StoredDocument d;
-    d.id = st->int64(0);
-    d.message_id = st->text(1);
-    d.kind = st->text(2);
-    d.sender = st->text(3);
-    d.document_id = st->text(4);
-    d.subject = st->text(5);
-    d.received_at = st->int64(6);
-    d.original = st->blob(7);
-    d.sha256_hex = st->text(8);
-    auto rc = reader_db_.prepare(
-        "SELECT agency FROM document_recipients WHERE document = ? ORDER BY agency");
-    if (!rc) return rc.error();
-    rc->bind(1, id);
-    for (auto r = rc->step(); r && *r; r = rc->step()) d.recipients.push_back(rc->text(0));
-    return std::optional<StoredDocument>(std::move(d));
+    return read_document(reader_db_, id);
   }
 
   Expected<std::vector<AuditEvent>> audit_events(std::int64_t from, std::size_t limit) override {
@@ -582,25 +630,11 @@ class SqliteStore final : public Store {
 
   Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
-        "SELECT id, kind, instance, token, document, to_agency, code, created_at, state FROM "
-        "outbox "
-        "WHERE state = ? ORDER BY id LIMIT ?");
+    auto st = reader_db_.prepare(std::string("SELECT ") + kOutboxColumns +
+                                 " FROM outbox WHERE state = ? ORDER BY id LIMIT ?");
     if (!st) return st.error();
     st->bind(1, state).bind(2, static_cast<std::int64_t>(limit));
-    return rows<OutboxItem>(*st, [](const sqlite::Stmt& r) {
-      OutboxItem o;
-      o.id = r.int64(0);
-      o.kind = r.text(1);
-      o.instance = r.int64(2);
-      o.token = static_cast<std::uint32_t>(r.int64(3));
-      o.document = r.int64(4);
-      o.to_agency = r.text(5);
-      o.code = r.text(6);
-      o.created_at = r.int64(7);
-      o.state = r.text(8);
-      return o;
-    });
+    return rows<OutboxItem>(*st, outbox_from);
   }
 
   Expected<std::optional<std::tuple<std::int64_t, std::uint32_t, Timestamp>>> next_deadline()

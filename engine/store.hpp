@@ -131,6 +131,9 @@ class StoreTx {
                                       Timestamp due) = 0;
   virtual Expected<void> clear_deadline(std::int64_t instance, std::uint32_t timer) = 0;
   virtual Expected<std::int64_t> enqueue(const OutboxItem& item) = 0;
+  virtual Expected<std::optional<OutboxItem>> outbox_item(std::int64_t id) = 0;
+  virtual Expected<void> set_outbox_state(std::int64_t id, const std::string& state) = 0;
+  virtual Expected<std::optional<StoredDocument>> document(std::int64_t id) = 0;
   virtual Expected<void> record_hand_over(const HandOver& hand_over) = 0;
 };
 

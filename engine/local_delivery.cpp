@@ -1,0 +1,57 @@
+#include "engine/local_delivery.hpp"
+
+#include "base/encoding.hpp"
+#include "base/xml.hpp"
+
+namespace lienthong {
+
+Expected<std::size_t> LocalDelivery::run_once(std::size_t batch) {
+  auto pending = store_.outbox("pending", batch);
+  if (!pending) return pending.error();
+  std::size_t delivered = 0;
+  for (const OutboxItem& item : *pending) {
+    const AgencyEntry* to = directory_.find(item.to_agency);
+    if (!to || !to->local) continue;  // for the peer adapter
+    const Timestamp now = clock_.now();
+    auto r = store_.write_sync([&](StoreTx& tx) -> Expected<void> {
+      auto current = tx.outbox_item(item.id);
+      if (!current) return current.error();
+      if (!*current || (*current)->state != "pending") return {};  // someone else took it
+      auto emitter = tx.instance(item.instance);
+      if (!emitter) return emitter.error();
+      const std::string from = *emitter ? (*emitter)->agency : std::string();
+      Cause cause{"node", "", ""};
+      if (item.kind == "document") {
+        auto doc = tx.document(item.document);
+        if (!doc) return doc.error();
+        if (!*doc)
+          return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
+        auto xml = parse_xml((*doc)->original, XmlLimits{.max_bytes = (*doc)->original.size() + 1});
+        if (!xml) return xml.error();
+        auto package = codec_.decode(xml->get());
+        if (!package) return package.error();
+        if (auto h = router_.hand_over(tx, item.document, *package, item.to_agency, cause, now); !h)
+          return h;
+      } else {
+        if (auto s = router_.status(tx, item.document, from, item.code, cause, now); !s) return s;
+      }
+      if (auto s = tx.set_outbox_state(item.id, "delivered"); !s) return s;
+      AuditEvent e;
+      e.at = now;
+      e.actor = "node";
+      e.agency = item.to_agency;
+      e.action = item.kind == "document" ? "delivery.delivered" : "status.delivered";
+      e.document = item.document;
+      e.detail = "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(from) +
+                 ",\"code\":" + json_quote(item.code) + ",\"channel\":\"local\"}";
+      auto a = tx.append_audit(std::move(e));
+      if (!a) return a.error();
+      return {};
+    });
+    if (!r) return r.error();
+    ++delivered;
+  }
+  return delivered;
+}
+
+}  // namespace lienthong
