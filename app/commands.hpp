@@ -14,5 +14,6 @@ int cmd_inspect(const std::vector<std::string>& args);
 int cmd_demo(const std::vector<std::string>& args);
 int cmd_workflow(const std::vector<std::string>& args);
 int cmd_audit(const std::vector<std::string>& args);
+int cmd_serve(const std::vector<std::string>& args);
 
 }  // namespace lienthong::cli

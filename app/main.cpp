@@ -12,6 +12,7 @@ constexpr const char* kHelp =
 usage: lienthong COMMAND [OPTIONS]
 
 commands:
+  serve      run a node (no --config: the demo node on 127.0.0.1:8080)
   demo       make a demo PKI, sign the sample packages, verify them
   pki demo   write a demo PKI (CA, organisation and signer certificates per agency)
   sign       add the signer's or the organisation's XML-DSig signature to a package
@@ -36,6 +37,7 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   try {
+    if (command == "serve") return cmd_serve(args);
     if (command == "demo") return cmd_demo(args);
     if (command == "pki") return cmd_pki(args);
     if (command == "sign") return cmd_sign(args);

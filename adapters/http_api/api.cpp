@@ -1,0 +1,246 @@
+#include "adapters/http_api/api.hpp"
+
+#include <boost/json.hpp>
+
+#include <charconv>
+#include <memory>
+
+#include "base/encoding.hpp"
+
+namespace lienthong {
+namespace json = boost::json;
+
+namespace {
+
+HttpResponse json_response(int status, const json::value& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json::serialize(body);
+  return r;
+}
+
+// HTTP status for each error code family, so that clients can act on the class alone.
+int status_of(const Error& e) {
+  const std::string& c = e.code;
+  auto starts = [&](const char* p) { return c.rfind(p, 0) == 0; };
+  if (c == "intake.too_large") return 413;
+  if (c == "intake.not_your_agency" || c == "intake.signer_not_allowed" || c == "task.forbidden") {
+    return 403;
+  }
+  if (c == "task.not_found" || c == "instance.not_found") return 404;
+  if (c == "task.closed" || starts("workflow.")) return 409;
+  if (starts("signature.") || c == "intake.unknown_sender" || c == "intake.unknown_recipient" ||
+      c == "intake.no_recipient") {
+    return 422;
+  }
+  if (starts("intake.") || starts("xml.") || starts("edxml.")) return 400;
+  if (starts("store.")) return 503;
+  return 500;
+}
+
+std::optional<std::int64_t> parse_id(std::string_view s) {
+  std::int64_t v = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc() || p != s.data() + s.size() || v <= 0) return std::nullopt;
+  return v;
+}
+
+std::vector<std::string_view> split_path(std::string_view target) {
+  if (auto q = target.find('?'); q != std::string_view::npos) target = target.substr(0, q);
+  std::vector<std::string_view> parts;
+  while (!target.empty()) {
+    if (target.front() == '/') {
+      target.remove_prefix(1);
+      continue;
+    }
+    auto slash = target.find('/');
+    parts.push_back(target.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    target.remove_prefix(slash);
+  }
+  return parts;
+}
+
+json::object task_json(const TaskRecord& t) {
+  return json::object{{"id", t.id},
+                      {"instance", t.instance},
+                      {"step", t.step},
+                      {"agency", t.agency},
+                      {"role", t.role},
+                      {"due_at", t.due_at},
+                      {"created_at", t.created_at},
+                      {"state", t.state},
+                      {"outcome", t.outcome}};
+}
+
+// A clerk reads and acts for their own agency; auditors read everything and change nothing;
+// administrators manage the node (and read everything).
+bool may_read(const UserConfig& u, const StoredDocument& d) {
+  if (u.role != Role::clerk) return true;
+  if (d.sender == u.agency) return true;
+  for (const auto& r : d.recipients) {
+    if (r == u.agency) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void Api::handle(HttpRequest&& req, Responder respond) {
+  const std::string request_id = ctx_.config.id + "-" + std::to_string(ctx_.clock.now()) + "-" +
+                                 std::to_string(next_request_++);
+  auto reply = [respond, request_id](HttpResponse r) {
+    r.headers.emplace_back("X-Request-Id", request_id);
+    respond(std::move(r));
+  };
+  auto fail = [&](int status, const std::string& code, const std::string& message) {
+    reply(json_error(status, code, message));
+  };
+  const auto parts = split_path(req.target);
+
+  if (parts.size() == 1 && parts[0] == "healthz") {
+    if (req.method != "GET") return fail(405, "http.method", "use GET");
+    return reply(json_response(200, json::object{{"status", "ok"}, {"node", ctx_.config.id}}));
+  }
+  if (parts.size() < 2 || parts[0] != "api" || parts[1] != "v1") {
+    return fail(404, "http.not_found", "no such resource: " + req.target);
+  }
+
+  // Authentication: a bearer token, stored only as its SHA-256.
+  const std::string auth = req.header("Authorization");
+  if (auth.empty()) return fail(401, "auth.missing", "send Authorization: Bearer <token>");
+  if (auth.rfind("Bearer ", 0) != 0)
+    return fail(401, "auth.invalid", "the Authorization header is not a bearer token");
+  const UserConfig* user = ctx_.config.find_user_by_token_sha256(sha256_hex(auth.substr(7)));
+  if (!user) return fail(401, "auth.invalid", "the token is not valid");
+
+  std::vector<std::string_view> path(parts.begin() + 2, parts.end());
+  const bool write = req.method == "POST" || req.method == "PUT" || req.method == "DELETE";
+  if (write && user->role == Role::auditor) {
+    return fail(403, "auth.read_only", "auditors read and do not change anything");
+  }
+
+  // POST /api/v1/documents: submit a signed edXML package.
+  if (path.size() == 1 && path[0] == "documents") {
+    if (req.method != "POST") return fail(405, "http.method", "use POST to submit a package");
+    if (user->role != Role::clerk) {
+      return fail(403, "auth.forbidden", "only an agency's clerk sends documents in its name");
+    }
+    Submitter who{user->name, user->agency, request_id};
+    auto changed = ctx_.changed;
+    ctx_.intake.submit(std::move(req.body), who, [reply, changed](Expected<IntakeReceipt> r) {
+      if (!r) return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+      if (changed) changed();
+      reply(json_response(r->duplicate ? 200 : 202,
+                          json::object{{"id", r->document},
+                                       {"message_id", r->message_id},
+                                       {"duplicate", r->duplicate},
+                                       {"verdict", to_string(r->verdict.code)}}));
+    });
+    return;
+  }
+
+  // GET /api/v1/documents/{id}[/original]
+  if ((path.size() == 2 || path.size() == 3) && path[0] == "documents") {
+    if (req.method != "GET") return fail(405, "http.method", "use GET");
+    auto id = parse_id(path[1]);
+    if (!id) return fail(400, "http.bad_id", "a document id is a positive integer");
+    auto doc = ctx_.store.document(*id);
+    if (!doc) return fail(503, doc.error().code, doc.error().message);
+    // Another agency's document is reported as absent: its existence is not the clerk's business.
+    if (!*doc || !may_read(*user, **doc))
+      return fail(404, "document.not_found", "no document " + std::string(path[1]));
+    const StoredDocument& d = **doc;
+    if (path.size() == 3) {
+      if (path[2] != "original")
+        return fail(404, "http.not_found", "no such resource: " + req.target);
+      HttpResponse r;
+      r.content_type = "application/xml";
+      r.body = d.original;
+      return reply(std::move(r));
+    }
+    json::array recipients;
+    for (const auto& r : d.recipients) recipients.push_back(json::value(r));
+    json::array instances;
+    if (auto list = ctx_.store.instances_of(d.id)) {
+      for (const auto& i : *list) {
+        if (user->role == Role::clerk && i.agency != user->agency) continue;
+        instances.push_back(json::object{{"id", i.id},
+                                         {"agency", i.agency},
+                                         {"workflow", i.workflow},
+                                         {"version", i.version},
+                                         {"finished", i.finished},
+                                         {"final_status", i.final_status}});
+      }
+    }
+    return reply(json_response(200, json::object{{"id", d.id},
+                                                 {"message_id", d.message_id},
+                                                 {"kind", d.kind},
+                                                 {"sender", d.sender},
+                                                 {"recipients", recipients},
+                                                 {"document_id", d.document_id},
+                                                 {"subject", d.subject},
+                                                 {"received_at", d.received_at},
+                                                 {"sha256", d.sha256_hex},
+                                                 {"instances", instances}}));
+  }
+
+  // GET /api/v1/agencies/{code}/inbox: the agency's open tasks.
+  if (path.size() == 3 && path[0] == "agencies" && path[2] == "inbox") {
+    if (req.method != "GET") return fail(405, "http.method", "use GET");
+    const std::string agency(path[1]);
+    if (user->role == Role::clerk && user->agency != agency) {
+      return fail(403, "auth.forbidden",
+                  user->name + " works for " + user->agency + ", not " + agency);
+    }
+    auto tasks = ctx_.store.open_tasks(agency, 500);
+    if (!tasks) return fail(503, tasks.error().code, tasks.error().message);
+    json::array items;
+    for (const auto& t : *tasks) items.push_back(task_json(t));
+    return reply(json_response(200, json::object{{"agency", agency}, {"tasks", items}}));
+  }
+
+  // POST /api/v1/tasks/{id} {"outcome": "..."}: act on a task.
+  if (path.size() == 2 && path[0] == "tasks") {
+    auto id = parse_id(path[1]);
+    if (!id) return fail(400, "http.bad_id", "a task id is a positive integer");
+    if (req.method == "GET") {
+      auto t = ctx_.store.task(*id);
+      if (!t) return fail(503, t.error().code, t.error().message);
+      if (!*t || (user->role == Role::clerk && (*t)->agency != user->agency)) {
+        return fail(404, "task.not_found", "no task " + std::string(path[1]));
+      }
+      return reply(json_response(200, task_json(**t)));
+    }
+    if (req.method != "POST") return fail(405, "http.method", "use GET or POST");
+    if (user->role != Role::clerk)
+      return fail(403, "auth.forbidden", "tasks are done by the agency's clerks");
+    boost::system::error_code ec;
+    json::value body = json::parse(req.body, ec);
+    const json::object* o = ec ? nullptr : body.if_object();
+    const json::value* outcome = o ? o->if_contains("outcome") : nullptr;
+    if (!outcome || !outcome->is_string() || outcome->as_string().empty()) {
+      return fail(400, "http.bad_body", "send a JSON object like {\"outcome\": \"accept\"}");
+    }
+    const std::string chosen(outcome->as_string());
+    const std::int64_t task = *id;
+    Cause cause{user->name, user->agency, request_id};
+    const Router& router = ctx_.router;
+    const Timestamp now = ctx_.clock.now();
+    auto changed = ctx_.changed;
+    ctx_.store.write(
+        [&router, task, chosen, cause, now](StoreTx& tx) {
+          return router.complete_task(tx, task, chosen, cause, now);
+        },
+        [reply, task, chosen, changed](Expected<void> r) {
+          if (!r) return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+          if (changed) changed();
+          reply(json_response(200, json::object{{"task", task}, {"outcome", chosen}}));
+        });
+    return;
+  }
+
+  return fail(404, "http.not_found", "no such resource: " + req.method + " " + req.target);
+}
+
+}  // namespace lienthong

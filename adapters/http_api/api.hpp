@@ -1,0 +1,37 @@
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <string>
+
+#include "adapters/http_api/server.hpp"
+#include "config/node_config.hpp"
+#include "engine/intake.hpp"
+#include "engine/router.hpp"
+#include "engine/store.hpp"
+
+namespace lienthong {
+
+// What the REST API works on: one node's store, intake and router, and its configured users.
+struct ApiContext {
+  const NodeConfig& config;
+  Store& store;
+  Intake& intake;
+  const Router& router;
+  const Clock& clock;
+  std::function<void()> changed;  // wakes the node's background work after a write
+};
+
+// The REST API under /api/v1 (see README and docs/openapi.yaml). Every error is JSON
+// {"error":{"code","message"}} with a stable code; bad input changes nothing.
+class Api {
+ public:
+  explicit Api(ApiContext ctx) : ctx_(std::move(ctx)) {}
+  void handle(HttpRequest&& request, Responder respond);
+
+ private:
+  ApiContext ctx_;
+  std::atomic<std::uint64_t> next_request_{1};
+};
+
+}  // namespace lienthong

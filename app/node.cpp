@@ -1,0 +1,170 @@
+#include "app/node.hpp"
+
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+
+#include "base/encoding.hpp"
+#include "signing/crypto.hpp"
+#include "workflows/definition.hpp"
+
+namespace lienthong {
+
+namespace {
+
+std::string fingerprint_of(const NodeConfig& config, const std::string& file) {
+  auto pem = read_file(config.resolve(file));
+  if (!pem) throw std::runtime_error("certificate " + file + ": " + pem.error().message);
+  auto certs = load_certificates_pem(*pem);
+  if (!certs) throw std::runtime_error("certificate " + file + ": " + certs.error().message);
+  return cert_fingerprint_sha256(certs->front().get());
+}
+
+AgencyEntry entry_of(const NodeConfig& config, const AgencyConfig& a, bool local,
+                     const std::string& node) {
+  AgencyEntry e{a.code, a.name, a.parent, local, node, {}, {}};
+  for (const auto& c : a.signer_certs) e.signer_fingerprints.insert(fingerprint_of(config, c));
+  for (const auto& c : a.organisation_certs)
+    e.organisation_fingerprints.insert(fingerprint_of(config, c));
+  return e;
+}
+
+}  // namespace
+
+const Clock& Node::system_clock() {
+  static const SystemClock clock;
+  return clock;
+}
+
+Node::Node(const NodeConfig& config, const Clock& clock) : config_(config), clock_(clock) {
+  for (const auto& file : config.trust.anchors) {
+    auto pem = read_file(config.resolve(file));
+    if (!pem) throw std::runtime_error("trust anchor " + file + ": " + pem.error().message);
+    if (auto r = trust_.add_anchors_pem(*pem); !r)
+      throw std::runtime_error("trust anchor " + file + ": " + r.error().message);
+  }
+  for (const auto& file : config.trust.crls) {
+    auto bytes = read_file(config.resolve(file));
+    if (!bytes) throw std::runtime_error("CRL " + file + ": " + bytes.error().message);
+    if (auto r = trust_.add_crl_bytes(*bytes); !r)
+      throw std::runtime_error("CRL " + file + ": " + r.error().message);
+  }
+  for (const auto& a : config.agencies) directory_.add(entry_of(config, a, true, config.id));
+  for (const auto& p : config.peers) {
+    for (const auto& a : p.agencies) directory_.add(entry_of(config, a, false, p.id));
+  }
+  if (config.workflows_dir) {
+    const std::string dir = config.resolve(*config.workflows_dir);
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+      if (f.path().extension() != ".xml") continue;
+      auto text = read_file(f.path());
+      if (!text) throw std::runtime_error(text.error().message);
+      LoadResult r = load_workflow(*text, f.path().string());
+      if (!r.ok()) throw std::runtime_error(r.diagnostics.front().to_string());
+      if (auto d = registry_.deploy(std::move(*r.workflow), *text); !d)
+        throw std::runtime_error(d.error().message);
+    }
+    if (ec) throw std::runtime_error("workflows " + dir + ": " + ec.message());
+  }
+  std::vector<CivilDate> holidays;
+  for (const auto& d : config.calendar.holiday_dates())
+    holidays.push_back({d.year, d.month, d.day});
+  calendar_ =
+      std::make_unique<BusinessCalendar>(std::move(holidays), config.calendar.utc_offset_seconds);
+
+  const std::string db = config.resolve(config.store_path);
+  if (auto parent = std::filesystem::path(db).parent_path(); !parent.empty()) {
+    std::filesystem::create_directories(parent);
+  }
+  store_ = open_sqlite_store(db);
+  router_ = std::make_unique<Router>(registry_, *calendar_, directory_);
+  IntakePolicy policy;
+  policy.max_bytes = config.limits.max_body;
+  policy.xml.max_bytes = config.limits.max_body;
+  policy.xml.max_depth = config.limits.max_xml_depth;
+  policy.xml.max_nodes = config.limits.max_xml_nodes;
+  policy.verify.allow_sha1 = config.trust.allow_sha1;
+  policy.verify.limits = policy.xml;
+  intake_ = std::make_unique<Intake>(*store_, codec_, trust_, directory_, clock_, policy);
+  intake_->set_router(router_.get());
+  local_ = std::make_unique<LocalDelivery>(*store_, *router_, directory_, codec_, clock_);
+  api_ = std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, clock_, [this] {
+                                            {
+                                              std::lock_guard lock(mutex_);
+                                              changed_ = true;
+                                            }
+                                            wake_.notify_one();
+                                          }});
+  HttpLimits limits;
+  limits.max_body_bytes = config.limits.max_body;
+  limits.max_header_bytes = config.limits.max_header;
+  limits.max_connections = config.limits.max_connections;
+  limits.read_timeout = config.limits.read_timeout;
+  limits.write_timeout = config.limits.write_timeout;
+  server_ = std::make_unique<HttpServer>(config.listen.address, config.listen.port, limits,
+                                         [this](HttpRequest&& r, Responder respond) {
+                                           api_->handle(std::move(r), std::move(respond));
+                                         });
+}
+
+Node::~Node() {
+  stop(std::chrono::milliseconds(0));
+}
+
+void Node::start() {
+  server_->start();
+  worker_ = std::thread([this] { background(); });
+}
+
+void Node::stop(std::chrono::milliseconds grace) {
+  if (server_) server_->stop(grace);  // in-flight requests finish first
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+void Node::run_background_once() {
+  if (auto r = local_->run_once(); !r) {
+    std::cerr << "{\"level\":\"error\",\"what\":\"local delivery\",\"error\":"
+              << json_quote(r.error().message) << "}\n";
+  }
+  // Fire every deadline that is due, earliest first.
+  for (int guard = 0; guard < 10'000; ++guard) {
+    auto next = store_->next_deadline();
+    if (!next || !*next) break;
+    auto [instance, timer, due] = **next;
+    const Timestamp now = clock_.now();
+    if (due > now) break;
+    auto r = store_->write_sync(
+        [&](StoreTx& tx) { return router_->fire_timer(tx, instance, timer, now); });
+    if (!r) {
+      std::cerr << "{\"level\":\"error\",\"what\":\"deadline\",\"error\":"
+                << json_quote(r.error().message) << "}\n";
+      break;
+    }
+  }
+  // A fired timer may have queued local deliveries.
+  (void)local_->run_once();
+}
+
+void Node::background() {
+  for (;;) {
+    run_background_once();
+    // Sleep until the next deadline (at most a minute), or until a write changes something.
+    std::chrono::seconds wait(60);
+    if (auto next = store_->next_deadline(); next && *next) {
+      const Timestamp due = std::get<2>(**next);
+      wait = std::chrono::seconds(std::clamp<Timestamp>(due - clock_.now(), 0, 60));
+    }
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, wait, [&] { return stopping_ || changed_; });
+    if (stopping_) return;
+    changed_ = false;
+  }
+}
+
+}  // namespace lienthong

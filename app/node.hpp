@@ -1,0 +1,64 @@
+#pragma once
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "adapters/edxml/edxml_codec.hpp"
+#include "adapters/http_api/api.hpp"
+#include "adapters/http_api/server.hpp"
+#include "config/node_config.hpp"
+#include "engine/directory.hpp"
+#include "engine/intake.hpp"
+#include "engine/local_delivery.hpp"
+#include "engine/router.hpp"
+#include "engine/store.hpp"
+#include "signing/trust_store.hpp"
+#include "workflows/registry.hpp"
+
+namespace lienthong {
+
+// One running node: the configuration turned into a store, trust, directory, workflows, intake,
+// router, the REST API, and one background thread that fires due deadlines (one timer, for the
+// earliest) and hands local deliveries over. Construction throws on configuration problems.
+class Node {
+ public:
+  explicit Node(const NodeConfig& config, const Clock& clock = system_clock());
+  ~Node();
+
+  void start();  // binds and serves; throws if the address cannot be bound
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
+  void wait_for_signals() { server_->wait_for_signals(); }
+  unsigned short port() const { return server_->port(); }
+  Store& store() { return *store_; }
+  // Runs the background work once, now (tests drive time through the clock and call this).
+  void run_background_once();
+
+  static const Clock& system_clock();
+
+ private:
+  void background();
+
+  const NodeConfig& config_;
+  const Clock& clock_;
+  TrustStore trust_;
+  Directory directory_;
+  WorkflowRegistry registry_;
+  std::unique_ptr<BusinessCalendar> calendar_;
+  EdxmlCodec codec_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Router> router_;
+  std::unique_ptr<Intake> intake_;
+  std::unique_ptr<LocalDelivery> local_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<HttpServer> server_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool changed_ = false;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace lienthong
