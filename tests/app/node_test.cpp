@@ -1,0 +1,231 @@
+// The real node on a loopback port: signed packages over HTTP, the incoming-document workflow
+// walked by clerks, statuses back to the sender, roles enforced, and the audit chain intact.
+#include "app/node.hpp"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <fstream>
+
+#include "base/encoding.hpp"
+#include "signing/pki.hpp"
+#include "signing/xmldsig.hpp"
+
+namespace lienthong {
+namespace {
+
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using ::testing::HasSubstr;
+
+struct Reply {
+  int status = 0;
+  std::string body;
+  json::value json() const {
+    boost::system::error_code ec;
+    return json::parse(body, ec);
+  }
+};
+
+// One request on its own connection (Connection: close), read to the end.
+Reply http(unsigned short port, const std::string& method, const std::string& target,
+           const std::string& token = "", const std::string& body = "") {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  std::string req = method + " " + target + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n";
+  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
+  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  for (std::string_view rest = req; !rest.empty();) {
+    ssize_t n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
+    if (n <= 0) break;
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  std::string raw;
+  char buf[65536];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
+    raw.append(buf, static_cast<std::size_t>(n));
+  ::close(fd);
+  Reply r;
+  if (raw.size() > 12) r.status = std::stoi(raw.substr(9, 3));
+  if (auto end = raw.find("\r\n\r\n"); end != std::string::npos) r.body = raw.substr(end + 4);
+  return r;
+}
+
+constexpr const char* kH53 = "000.00.11.H53";
+constexpr const char* kA53 = "000.00.01.A53";
+constexpr const char* kG22 = "000.00.00.G22";
+
+class NodeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("lt-node-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    ASSERT_TRUE(write_demo_pki(dir_ / "pki", clock_.now()));
+    std::string agencies;
+    for (const char* code : {kH53, kA53, kG22}) {
+      const std::string p = "pki/" + std::string(code) + "/";
+      agencies += std::string("<agency code=\"") + code + "\" name=\"" + code +
+                  "\"><signer cert=\"" + p + "signer.pem\"/><organisation cert=\"" + p +
+                  "organisation.pem\" key=\"" + p + "organisation.key\"/></agency>";
+    }
+    auto user = [](const char* name, const char* role, const char* agency) {
+      return std::string("<user name=\"") + name + "\" role=\"" + role + "\"" +
+             (agency ? std::string(" agency=\"") + agency + "\"" : "") + " token-sha256=\"" +
+             sha256_hex(std::string("token-") + name) + "\"/>";
+    };
+    const std::string xml =
+        std::string("<node xmlns=\"urn:lienthong:config:1\" id=\"test-node\">") +
+        "<listen address=\"127.0.0.1\" port=\"0\"/><store path=\"node.db\"/>" +
+        "<trust><anchor file=\"pki/ca.pem\"/></trust>" + "<workflows dir=\"" +
+        std::string(LIENTHONG_SOURCE_DIR) + "/workflows/definitions\"/>" + "<agencies>" + agencies +
+        "</agencies><users>" + user("clerk-h53", "clerk", kH53) + user("clerk-a53", "clerk", kA53) +
+        user("clerk-g22", "clerk", kG22) + user("auditor", "auditor", nullptr) +
+        user("admin", "administrator", nullptr) + "</users></node>";
+    ConfigResult r = load_node_config(xml, (dir_ / "node.xml").string());
+    ASSERT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].to_string());
+    config_ = std::move(*r.config);
+    node_ = std::make_unique<Node>(*config_, clock_);
+    node_->start();
+    port_ = node_->port();
+  }
+  void TearDown() override {
+    node_.reset();
+    fs::remove_all(dir_);
+  }
+  std::string signed_sample() {
+    auto key =
+        load_signing_key(dir_ / "pki" / kH53 / "signer.key", dir_ / "pki" / kH53 / "signer.pem");
+    EXPECT_TRUE(key);
+    auto xml = read_file(std::string(LIENTHONG_TEST_DATA) + "/edxml/edoc_new.edxml");
+    SignOptions o;
+    o.at = clock_.now();
+    auto s = sign_package(*xml, *key, o);
+    EXPECT_TRUE(s);
+    return *s;
+  }
+  json::array inbox(const char* agency, const char* user) {
+    Reply r = http(port_, "GET", std::string("/api/v1/agencies/") + agency + "/inbox",
+                   std::string("token-") + user);
+    EXPECT_EQ(r.status, 200) << r.body;
+    return r.json().at("tasks").as_array();
+  }
+  std::int64_t only_task(const char* agency, const char* user, const char* step) {
+    json::array tasks = inbox(agency, user);
+    EXPECT_EQ(tasks.size(), 1u);
+    if (tasks.empty()) return 0;
+    EXPECT_EQ(tasks[0].at("step").as_string(), step);
+    return tasks[0].at("id").as_int64();
+  }
+  Reply act(std::int64_t task, const std::string& outcome, const char* user) {
+    return http(port_, "POST", "/api/v1/tasks/" + std::to_string(task),
+                std::string("token-") + user, "{\"outcome\":\"" + outcome + "\"}");
+  }
+
+  fs::path dir_;
+  ManualClock clock_{static_cast<std::int64_t>(std::time(nullptr))};
+  std::optional<NodeConfig> config_;
+  std::unique_ptr<Node> node_;
+  unsigned short port_ = 0;
+};
+
+TEST_F(NodeTest, SignedPackagesWalkTheIncomingWorkflowOverHttp) {
+  EXPECT_EQ(http(port_, "GET", "/healthz").status, 200);
+  const std::string pkg = signed_sample();
+  Reply sent = http(port_, "POST", "/api/v1/documents", "token-clerk-h53", pkg);
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  const std::int64_t doc = sent.json().at("id").as_int64();
+  Reply again = http(port_, "POST", "/api/v1/documents", "token-clerk-h53", pkg);
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(again.json().at("id").as_int64(), doc);
+  EXPECT_TRUE(again.json().at("duplicate").as_bool());
+
+  Reply original = http(port_, "GET", "/api/v1/documents/" + std::to_string(doc) + "/original",
+                        "token-clerk-a53");
+  EXPECT_EQ(original.status, 200);
+  EXPECT_EQ(original.body, pkg);
+
+  std::int64_t task = only_task(kA53, "clerk-a53", "register");
+  EXPECT_EQ(act(task, "accept", "clerk-a53").status, 200);
+  EXPECT_EQ(act(task, "accept", "clerk-a53").status, 409);  // already done
+  task = only_task(kA53, "clerk-a53", "assign");
+  Reply bad = act(task, "frobnicate", "clerk-a53");
+  EXPECT_EQ(bad.status, 409);
+  EXPECT_THAT(bad.body, HasSubstr("allowed: assign"));
+  EXPECT_EQ(act(task, "assign", "clerk-a53").status, 200);
+  task = only_task(kA53, "clerk-a53", "process");
+  EXPECT_EQ(act(task, "complete", "clerk-a53").status, 200);
+  EXPECT_TRUE(inbox(kA53, "clerk-a53").empty());
+
+  // Statuses 01, 03, 04, 05, 06 went back to the sender through the outbox, delivered locally.
+  node_->run_background_once();
+  auto delivered = node_->store().outbox("delivered", 100);
+  ASSERT_TRUE(delivered);
+  std::vector<std::string> codes;
+  for (const auto& o : *delivered) codes.push_back(o.to_agency + ":" + o.code);
+  EXPECT_EQ(codes,
+            (std::vector<std::string>{"000.00.11.H53:01", "000.00.11.H53:03", "000.00.11.H53:04",
+                                      "000.00.11.H53:05", "000.00.11.H53:06"}));
+  auto chain = verify_audit_chain(node_->store());
+  ASSERT_TRUE(chain);
+  EXPECT_TRUE(chain->ok) << chain->problem;
+  EXPECT_GT(chain->events, 10);
+}
+
+TEST_F(NodeTest, EachRoleSeesAndDoesOnlyWhatItMay) {
+  Reply sent = http(port_, "POST", "/api/v1/documents", "token-clerk-h53", signed_sample());
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  const std::string doc = "/api/v1/documents/" + std::to_string(sent.json().at("id").as_int64());
+  const std::int64_t task = only_task(kA53, "clerk-a53", "register");
+
+  EXPECT_EQ(http(port_, "GET", doc).status, 401);
+  EXPECT_EQ(http(port_, "GET", doc, "wrong-token").status, 401);
+  EXPECT_EQ(http(port_, "GET", "/api/v1/agencies/000.00.01.A53/inbox").status, 401);
+
+  // A clerk of another agency can neither read the document nor act on its task.
+  EXPECT_EQ(http(port_, "GET", doc, "token-clerk-g22").status, 404);
+  EXPECT_EQ(http(port_, "GET", "/api/v1/agencies/000.00.01.A53/inbox", "token-clerk-g22").status,
+            403);
+  EXPECT_EQ(act(task, "accept", "clerk-g22").status, 403);
+  EXPECT_EQ(http(port_, "GET", "/api/v1/tasks/" + std::to_string(task), "token-clerk-g22").status,
+            404);
+  // Nor send in another agency's name.
+  Reply forged = http(port_, "POST", "/api/v1/documents", "token-clerk-g22", signed_sample());
+  EXPECT_EQ(forged.status, 403);
+  EXPECT_THAT(forged.body, HasSubstr("intake.not_your_agency"));
+
+  // The auditor reads everything and changes nothing.
+  EXPECT_EQ(http(port_, "GET", doc, "token-auditor").status, 200);
+  EXPECT_EQ(http(port_, "GET", "/api/v1/agencies/000.00.01.A53/inbox", "token-auditor").status,
+            200);
+  Reply audit_write = act(task, "accept", "auditor");
+  EXPECT_EQ(audit_write.status, 403);
+  EXPECT_THAT(audit_write.body, HasSubstr("auth.read_only"));
+  EXPECT_EQ(http(port_, "POST", "/api/v1/documents", "token-auditor", signed_sample()).status, 403);
+
+  // Bad input changes nothing and says why.
+  Reply junk = http(port_, "POST", "/api/v1/documents", "token-clerk-h53", "<edXML><broken>");
+  EXPECT_EQ(junk.status, 400);
+  EXPECT_THAT(junk.body, HasSubstr("intake.malformed"));
+  EXPECT_EQ(act(task, "accept", "clerk-a53").status, 200);  // the real clerk still can
+  Reply no_body =
+      http(port_, "POST", "/api/v1/tasks/" + std::to_string(task), "token-clerk-a53", "nope");
+  EXPECT_EQ(no_body.status, 400);
+  EXPECT_EQ(http(port_, "GET", "/api/v1/nothing", "token-clerk-a53").status, 404);
+  auto chain = verify_audit_chain(node_->store());
+  EXPECT_TRUE(chain && chain->ok);
+}
+
+}  // namespace
+}  // namespace lienthong
