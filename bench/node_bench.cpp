@@ -1,0 +1,190 @@
+// Signed 10 KB packages accepted durably over HTTP by one node, at several concurrency levels,
+// with latency percentiles, next to the cost of verifying one package in process (the bound).
+#include <arpa/inet.h>
+#include <benchmark/benchmark.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "adapters/edxml/codec.hpp"
+#include "app/node.hpp"
+#include "base/encoding.hpp"
+#include "signing/pki.hpp"
+#include "signing/xmldsig.hpp"
+
+namespace lienthong {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char* kH53 = "000.00.11.H53";
+constexpr const char* kA53 = "000.00.01.A53";
+
+class Connection {
+ public:
+  explicit Connection(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0)
+      throw std::runtime_error("connect");
+  }
+  ~Connection() { ::close(fd_); }
+  // One POST on the kept-alive connection; returns the status.
+  int post(const std::string& target, const std::string& token, const std::string& body) {
+    std::string req = "POST " + target + " HTTP/1.1\r\nHost: b\r\nAuthorization: Bearer " + token +
+                      "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n";
+    req += body;
+    for (std::string_view rest = req; !rest.empty();) {
+      ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n <= 0) return -1;
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return -1;
+    }
+    const int status = std::stoi(buf_.substr(9, 3));
+    std::size_t len = 0;
+    if (auto p = buf_.find("Content-Length: "); p != std::string::npos && p < end)
+      len = std::stoul(buf_.substr(p + 16));
+    while (buf_.size() < end + 4 + len) {
+      if (!fill()) return -1;
+    }
+    buf_.erase(0, end + 4 + len);
+    return status;
+  }
+
+ private:
+  bool fill() {
+    char b[16384];
+    ssize_t n = ::recv(fd_, b, sizeof b, 0);
+    if (n <= 0) return false;
+    buf_.append(b, static_cast<std::size_t>(n));
+    return true;
+  }
+  int fd_;
+  std::string buf_;
+};
+
+struct Fixture {
+  fs::path dir = fs::temp_directory_path() / ("lt-bench-node-" + std::to_string(::getpid()));
+  std::optional<NodeConfig> config;
+  std::unique_ptr<Node> node;
+  std::vector<std::string> packages;  // unique signed 10 KB packages
+  std::atomic<std::size_t> next{0};
+  TrustStore trust;
+
+  Fixture() {
+    fs::remove_all(dir);
+    if (!write_demo_pki(dir / "pki", std::time(nullptr))) throw std::runtime_error("pki");
+    std::string agencies;
+    for (const char* code : {kH53, kA53}) {
+      const std::string p = "pki/" + std::string(code) + "/";
+      agencies += std::string("<agency code=\"") + code + "\" name=\"" + code +
+                  "\"><signer cert=\"" + p + "signer.pem\"/><organisation cert=\"" + p +
+                  "organisation.pem\" key=\"" + p + "organisation.key\"/></agency>";
+    }
+    const std::string xml =
+        std::string("<node xmlns=\"urn:lienthong:config:1\" id=\"bench\">") +
+        "<listen address=\"127.0.0.1\" port=\"0\"/><store path=\"node.db\"/>" +
+        "<trust><anchor file=\"pki/ca.pem\"/></trust><workflows dir=\"" + LIENTHONG_SOURCE_DIR +
+        "/workflows/definitions\"/><agencies>" + agencies +
+        "</agencies><users><user name=\"clerk\" role=\"clerk\" agency=\"" + kH53 +
+        "\" token-sha256=\"" + sha256_hex("bench-token") + "\"/></users></node>";
+    ConfigResult r = load_node_config(xml, (dir / "node.xml").string());
+    if (!r.ok()) throw std::runtime_error(r.diagnostics.front().to_string());
+    config = std::move(*r.config);
+    node = std::make_unique<Node>(*config);
+    node->start();
+    if (!trust.add_anchors_pem(*read_file(dir / "pki" / "ca.pem")))
+      throw std::runtime_error("anchor");
+
+    auto sample = decode_edxml(
+        *read_file(std::string(LIENTHONG_SOURCE_DIR) + "/tests/data/edxml/edoc_new.edxml"));
+    Package p = std::move(*sample);
+    p.extra_header.clear();
+    p.attachments.front().data = std::string(6000, 'x');
+    p.attachments.front().sha256_hex = sha256_hex(p.attachments.front().data);
+    auto key =
+        load_signing_key(dir / "pki" / kH53 / "signer.key", dir / "pki" / kH53 / "signer.pem");
+    const int count = 60000;
+    packages.reserve(count);
+    for (int i = 0; i < count; ++i) {
+      p.document.code_number = std::to_string(i);
+      p.document.document_id = std::string(kH53) + ",2026/11/23," + std::to_string(i) + "/STC-BCTC";
+      packages.push_back(*sign_package(encode_edxml(p), *key));
+    }
+  }
+  ~Fixture() {
+    node.reset();
+    fs::remove_all(dir);
+  }
+};
+
+Fixture& fx() {
+  static Fixture f;
+  return f;
+}
+
+// Each benchmark thread keeps one connection and submits packages nobody submitted before.
+void BM_SubmitOverHttp(benchmark::State& state) {
+  Fixture& f = fx();
+  Connection conn(f.node->port());
+  std::vector<double> latencies;
+  for (auto _ : state) {
+    const std::size_t i = f.next++;
+    if (i >= f.packages.size()) {
+      state.SkipWithError("out of prepared packages");
+      break;
+    }
+    auto t0 = Clock::now();
+    int status = conn.post("/api/v1/documents", "bench-token", f.packages[i]);
+    latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    if (status != 202) {
+      state.SkipWithError(("status " + std::to_string(status)).c_str());
+      break;
+    }
+  }
+  std::sort(latencies.begin(), latencies.end());
+  auto pct = [&](double q) {
+    return latencies.empty() ? 0.0
+                             : latencies[static_cast<std::size_t>(q * (latencies.size() - 1))];
+  };
+  state.counters["p50_ms"] = benchmark::Counter(pct(0.50), benchmark::Counter::kAvgThreads);
+  state.counters["p99_ms"] = benchmark::Counter(pct(0.99), benchmark::Counter::kAvgThreads);
+  state.counters["packages_per_s"] =
+      benchmark::Counter(static_cast<double>(latencies.size()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SubmitOverHttp)
+    ->Threads(1)
+    ->Threads(8)
+    ->Threads(32)
+    ->Threads(64)
+    ->UseRealTime()
+    ->MinTime(1.0);
+
+// The bound: verifying one such package in process (parse, structure, chain, ECDSA, digest).
+void BM_VerifyInProcess(benchmark::State& state) {
+  Fixture& f = fx();
+  VerifyPolicy policy;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    Verdict v = verify_package(f.packages[i++ % 1000], f.trust, policy);
+    if (!v.valid()) state.SkipWithError(v.reason.c_str());
+  }
+  state.counters["per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_VerifyInProcess)->UseRealTime();
+
+}  // namespace
+}  // namespace lienthong
