@@ -1,0 +1,251 @@
+// 20,000 submissions to a real `lienthong serve` process that is killed with SIGKILL at random
+// moments and restarted. Clients retry what was not acknowledged. Afterwards every acknowledged
+// document is present exactly once, each with its workflow in a consistent state, and the audit
+// chain verifies.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "adapters/edxml/codec.hpp"
+#include "base/encoding.hpp"
+#include "engine/sqlite.hpp"
+#include "engine/store.hpp"
+#include "signing/pki.hpp"
+#include "signing/xmldsig.hpp"
+
+namespace lienthong {
+namespace {
+
+namespace fs = std::filesystem;
+constexpr const char* kH53 = "000.00.11.H53";
+constexpr const char* kA53 = "000.00.01.A53";
+constexpr int kDocuments = 20000;
+
+struct Child {
+  pid_t pid = -1;
+  unsigned short port = 0;
+};
+
+// Starts `lienthong serve --config node.xml` in `dir` and reads its port from what it prints.
+Child spawn(const fs::path& dir) {
+  int out[2];
+  if (::pipe(out) != 0) throw std::runtime_error("pipe");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    ::close(out[0]);
+    ::close(out[1]);
+    if (::chdir(dir.c_str()) != 0) ::_exit(127);
+    ::execl(LIENTHONG_BIN, "lienthong", "serve", "--config", "node.xml",
+            static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::string text;
+  char buf[512];
+  Child c{pid, 0};
+  while (c.port == 0) {
+    ssize_t n = ::read(out[0], buf, sizeof buf);
+    if (n <= 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (auto p = text.find("http://127.0.0.1:"); p != std::string::npos) {
+      auto end = text.find('\n', p);
+      if (end != std::string::npos)
+        c.port = static_cast<unsigned short>(std::stoi(text.substr(p + 17, end - p - 17)));
+    }
+  }
+  ::close(out[0]);  // the child may still print; SIGPIPE is harmless at that point
+  if (c.port == 0) throw std::runtime_error("the node did not start: " + text);
+  return c;
+}
+
+// POSTs on a kept-alive connection; returns the status, or -1 when the connection broke.
+class Poster {
+ public:
+  explicit Poster(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  }
+  ~Poster() { ::close(fd_); }
+  int post(const std::string& body) {
+    if (!ok_) return -1;
+    std::string req =
+        "POST /api/v1/documents HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer crash-token\r\n"
+        "Content-Length: " +
+        std::to_string(body.size()) + "\r\n\r\n" + body;
+    for (std::string_view rest = req; !rest.empty();) {
+      ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
+      if (n <= 0) return ok_ = false, -1;
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    std::size_t end;
+    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
+      if (!fill()) return -1;
+    }
+    const int status = std::stoi(buf_.substr(9, 3));
+    std::size_t len = 0;
+    if (auto p = buf_.find("Content-Length: "); p != std::string::npos && p < end)
+      len = std::stoul(buf_.substr(p + 16));
+    while (buf_.size() < end + 4 + len) {
+      if (!fill()) return -1;
+    }
+    buf_.erase(0, end + 4 + len);
+    return status;
+  }
+
+ private:
+  bool fill() {
+    char b[8192];
+    ssize_t n = ::recv(fd_, b, sizeof b, 0);
+    if (n <= 0) return ok_ = false;
+    buf_.append(b, static_cast<std::size_t>(n));
+    return true;
+  }
+  int fd_;
+  bool ok_;
+  std::string buf_;
+};
+
+TEST(Crash, NothingAcknowledgedIsLostOrDuplicatedAcrossKills) {
+  const fs::path dir = fs::temp_directory_path() / ("lt-crash-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  ASSERT_TRUE(write_demo_pki(dir / "pki", std::time(nullptr)));
+  std::string agencies;
+  for (const char* code : {kH53, kA53}) {
+    const std::string p = "pki/" + std::string(code) + "/";
+    agencies += std::string("<agency code=\"") + code + "\" name=\"" + code + "\"><signer cert=\"" +
+                p + "signer.pem\"/><organisation cert=\"" + p + "organisation.pem\" key=\"" + p +
+                "organisation.key\"/></agency>";
+  }
+  ASSERT_TRUE(
+      write_file(dir / "node.xml",
+                 std::string("<node xmlns=\"urn:lienthong:config:1\" id=\"crash\">") +
+                     "<listen address=\"127.0.0.1\" port=\"0\"/><store path=\"node.db\"/>" +
+                     "<trust><anchor file=\"pki/ca.pem\"/></trust><workflows dir=\"" +
+                     LIENTHONG_SOURCE_DIR + "/workflows/definitions\"/><agencies>" + agencies +
+                     "</agencies><users><user name=\"clerk\" role=\"clerk\" agency=\"" + kH53 +
+                     "\" token-sha256=\"" + sha256_hex("crash-token") + "\"/></users></node>"));
+
+  // 20,000 distinct signed packages (distinct DocumentIds).
+  auto sample =
+      decode_edxml(*read_file(std::string(LIENTHONG_TEST_DATA) + "/edxml/edoc_new.edxml"));
+  ASSERT_TRUE(sample);
+  Package p = std::move(*sample);
+  p.extra_header.clear();
+  p.attachments.front().data = std::string(2000, 'a');
+  p.attachments.front().sha256_hex = sha256_hex(p.attachments.front().data);
+  auto key = load_signing_key(dir / "pki" / kH53 / "signer.key", dir / "pki" / kH53 / "signer.pem");
+  ASSERT_TRUE(key);
+  std::vector<std::string> packages(kDocuments);
+  for (int i = 0; i < kDocuments; ++i) {
+    p.document.code_number = std::to_string(i);
+    p.document.document_id = std::string(kH53) + ",2026/11/23," + std::to_string(i) + "/STC";
+    packages[i] = *sign_package(encode_edxml(p), *key);
+  }
+
+  std::vector<std::uint8_t> acked(kDocuments, 0);
+  std::mutex mutex;
+  std::vector<int> todo(kDocuments);
+  for (int i = 0; i < kDocuments; ++i) todo[i] = kDocuments - 1 - i;
+  std::mt19937 rng(20261122);
+  int kills = 0;
+  while (true) {
+    {
+      std::lock_guard lock(mutex);
+      if (todo.empty()) break;
+    }
+    Child child = spawn(dir);
+    // Kill after a random number of acknowledgements in this round, except in the last rounds.
+    const bool kill_this_round = kills < 5;
+    const int kill_after = std::uniform_int_distribution<int>(300, 3000)(rng);
+    std::atomic<int> acked_this_round{0};
+    std::atomic<bool> killed{false};
+    std::vector<std::thread> clients;
+    for (int t = 0; t < 8; ++t) {
+      clients.emplace_back([&] {
+        std::unique_ptr<Poster> conn;
+        for (;;) {
+          int i;
+          {
+            std::lock_guard lock(mutex);
+            if (todo.empty()) return;
+            i = todo.back();
+            todo.pop_back();
+          }
+          if (!conn) conn = std::make_unique<Poster>(child.port);
+          const int status = conn->post(packages[i]);
+          if (status == 202 || status == 200) {
+            std::lock_guard lock(mutex);
+            acked[i]++;
+            if (kill_this_round && ++acked_this_round == kill_after && !killed.exchange(true)) {
+              ::kill(child.pid, SIGKILL);
+            }
+            continue;
+          }
+          {
+            std::lock_guard lock(mutex);
+            todo.push_back(i);  // not acknowledged: retry later (the node deduplicates)
+          }
+          if (status < 0) return;  // the node is gone
+          ADD_FAILURE() << "unexpected status " << status;
+          return;
+        }
+      });
+    }
+    for (auto& c : clients) c.join();
+    if (killed) {
+      ++kills;
+    } else {
+      ::kill(child.pid, SIGTERM);  // all done: a graceful stop
+    }
+    int wstatus = 0;
+    ::waitpid(child.pid, &wstatus, 0);
+  }
+  EXPECT_GE(kills, 3);
+  for (int i = 0; i < kDocuments; ++i) ASSERT_GE(acked[i], 1) << i;
+
+  // Exactly once, each with one consistent instance, and an intact audit chain.
+  auto db = sqlite::Db::open((dir / "node.db").string(), true);
+  ASSERT_TRUE(db);
+  auto scalar = [&](const std::string& sql) -> std::int64_t {
+    auto st = db->prepare(sql);
+    EXPECT_TRUE(st) << sql;
+    auto row = st->step();
+    EXPECT_TRUE(row && *row) << sql;
+    return st->int64(0);
+  };
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM documents"), kDocuments);
+  EXPECT_EQ(scalar("SELECT COUNT(DISTINCT message_id) FROM documents"), kDocuments);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM instances"), kDocuments);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM documents d WHERE (SELECT COUNT(*) FROM instances i WHERE "
+                   "i.document = d.id) != 1"),
+            0);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM tasks WHERE state = 'open' AND step = 'register'"),
+            kDocuments);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM hand_overs"), kDocuments);
+  EXPECT_EQ(scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'document.received'"),
+            kDocuments);
+  auto store = open_sqlite_store((dir / "node.db").string());
+  auto chain = verify_audit_chain(*store);
+  ASSERT_TRUE(chain);
+  EXPECT_TRUE(chain->ok) << chain->problem;
+  store.reset();
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lienthong
