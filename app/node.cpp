@@ -89,13 +89,14 @@ Node::Node(const NodeConfig& config, const Clock& clock) : config_(config), cloc
   intake_ = std::make_unique<Intake>(*store_, codec_, trust_, directory_, clock_, policy);
   intake_->set_router(router_.get());
   local_ = std::make_unique<LocalDelivery>(*store_, *router_, directory_, codec_, clock_);
-  api_ = std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, clock_, [this] {
-                                            {
-                                              std::lock_guard lock(mutex_);
-                                              changed_ = true;
-                                            }
-                                            wake_.notify_one();
-                                          }});
+  api_ = std::make_unique<Api>(
+      ApiContext{config, *store_, *intake_, *router_, directory_, *calendar_, clock_, [this] {
+                   {
+                     std::lock_guard lock(mutex_);
+                     changed_ = true;
+                   }
+                   wake_.notify_one();
+                 }});
   HttpLimits limits;
   limits.max_body_bytes = config.limits.max_body;
   limits.max_header_bytes = config.limits.max_header;

@@ -133,6 +133,25 @@ CREATE TABLE hand_overs (
 );
 CREATE INDEX hand_overs_by_time ON hand_overs(at);
 )sql",
+    R"sql(
+CREATE TABLE dossier_counters (
+  agency TEXT NOT NULL,
+  day TEXT NOT NULL,
+  last INTEGER NOT NULL,
+  PRIMARY KEY (agency, day)
+) WITHOUT ROWID;
+CREATE TABLE dossiers (
+  code TEXT PRIMARY KEY,
+  agency TEXT NOT NULL,
+  procedure TEXT NOT NULL,
+  applicant TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  submitted_at INTEGER NOT NULL,
+  document INTEGER NOT NULL REFERENCES documents(id),
+  instance INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX dossiers_by_agency ON dossiers(agency, submitted_at);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -488,6 +507,29 @@ class SqliteTx final : public StoreTx {
     return done;
   }
 
+  Expected<int> next_dossier_number(const std::string& agency, const std::string& day) override {
+    auto st = stmt(dossier_counter_,
+                   "INSERT INTO dossier_counters(agency, day, last) VALUES(?, ?, 1) "
+                   "ON CONFLICT(agency, day) DO UPDATE SET last = last + 1 RETURNING last");
+    if (!st) return st.error();
+    (*st)->bind(1, agency).bind(2, day);
+    auto n = one<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
+    if (!n) return n.error();
+    return static_cast<int>(**n);
+  }
+
+  Expected<void> insert_dossier(const DossierRecord& d) override {
+    auto st = stmt(insert_dossier_,
+                   "INSERT INTO dossiers(code, agency, procedure, applicant, channel, submitted_at, "
+                   "document, instance) VALUES(?,?,?,?,?,?,?,?)");
+    if (!st) return st.error();
+    (*st)->bind(1, d.code).bind(2, d.agency).bind(3, d.procedure).bind(4, d.applicant);
+    (*st)->bind(5, d.channel).bind(6, d.submitted_at).bind(7, d.document).bind(8, d.instance);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
   Expected<AuditEvent> append_audit(AuditEvent e) override {
     e.seq = last_seq_ + 1;
     e.prev_hash = last_hash_;
@@ -522,7 +564,7 @@ class SqliteTx final : public StoreTx {
   std::optional<sqlite::Stmt> find_, insert_doc_, insert_rcpt_, insert_audit_, insert_instance_,
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
       set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
-      get_outbox_, set_outbox_;
+      get_outbox_, set_outbox_, dossier_counter_, insert_dossier_;
 };
 
 class SqliteStore final : public Store {

@@ -107,6 +107,18 @@ struct HandOver {
   Timestamp at = 0;
 };
 
+// An administrative dossier (hồ sơ TTHC) registered at a one-stop desk (NĐ 61/2018).
+struct DossierRecord {
+  std::string code;  // {agency code}-{yyMMdd}-{NNNN}
+  std::string agency;
+  std::string procedure;
+  std::string applicant;
+  std::string channel;  // online | in_person | post
+  Timestamp submitted_at = 0;
+  std::int64_t document = 0;
+  std::int64_t instance = 0;
+};
+
 class StoreTx {
  public:
   virtual ~StoreTx() = default;
@@ -135,6 +147,10 @@ class StoreTx {
   virtual Expected<void> set_outbox_state(std::int64_t id, const std::string& state) = 0;
   virtual Expected<std::optional<StoredDocument>> document(std::int64_t id) = 0;
   virtual Expected<void> record_hand_over(const HandOver& hand_over) = 0;
+  // The next dossier number of an agency on a local day (yyMMdd), without gaps: numbers are taken
+  // inside the transaction, so a request that fails gives its number back.
+  virtual Expected<int> next_dossier_number(const std::string& agency, const std::string& day) = 0;
+  virtual Expected<void> insert_dossier(const DossierRecord& dossier) = 0;
 };
 
 struct StoreStats {

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "base/encoding.hpp"
+#include "engine/registration.hpp"
 
 namespace lienthong {
 namespace json = boost::json;
@@ -34,6 +35,9 @@ int status_of(const Error& e) {
     return 422;
   }
   if (starts("intake.") || starts("xml.") || starts("edxml.")) return 400;
+  if (c == "registration.forbidden") return 403;
+  if (c == "registration.duplicate") return 409;
+  if (starts("registration.")) return 422;
   if (starts("store.")) return 503;
   return 500;
 }
@@ -236,6 +240,81 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           if (!r) return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
           if (changed) changed();
           reply(json_response(200, json::object{{"task", task}, {"outcome", chosen}}));
+        });
+    return;
+  }
+
+  // POST /api/v1/paper: register a hand-over made on paper.
+  // POST /api/v1/dossiers: register a dossier at the one-stop desk and start its workflow.
+  if (path.size() == 1 && (path[0] == "paper" || path[0] == "dossiers")) {
+    if (req.method != "POST") return fail(405, "http.method", "use POST");
+    if (user->role != Role::clerk)
+      return fail(403, "auth.forbidden", "registrations are made by an agency's clerks");
+    boost::system::error_code ec;
+    json::value body = json::parse(req.body, ec);
+    const json::object* o = ec ? nullptr : body.if_object();
+    if (!o) return fail(400, "http.bad_body", "send a JSON object");
+    auto text = [&](const char* k) {
+      const json::value* v = o->if_contains(k);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    Cause cause{user->name, user->agency, request_id};
+    const Timestamp now = ctx_.clock.now();
+    auto changed = ctx_.changed;
+    if (path[0] == "paper") {
+      PaperRegistration paper{text("document_id"),
+                              text("subject"),
+                              text("document_type"),
+                              text("from"),
+                              text("to"),
+                              text("channel").empty() ? "paper" : text("channel")};
+      if (auto ok = check(paper, ctx_.directory, user->agency); !ok) {
+        return fail(status_of(ok.error()), ok.error().code, ok.error().message);
+      }
+      auto id = std::make_shared<std::int64_t>(0);
+      ctx_.store.write(
+          [paper, cause, now, id](StoreTx& tx) -> Expected<void> {
+            auto r = register_paper(tx, paper, cause, now);
+            if (!r) return r.error();
+            *id = *r;
+            return {};
+          },
+          [reply, id, changed](Expected<void> r) {
+            if (!r)
+              return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+            if (changed) changed();
+            reply(json_response(201, json::object{{"id", *id}}));
+          });
+      return;
+    }
+    DossierRegistration dossier{
+        user->agency, text("procedure"), text("applicant"), text("channel"), {}};
+    if (const json::value* c = o->if_contains("consulted"); c && c->is_array()) {
+      for (const auto& a : c->as_array()) {
+        if (!a.is_string())
+          return fail(400, "http.bad_body", "consulted is a list of agency codes");
+        dossier.consulted.emplace_back(a.as_string());
+      }
+    }
+    if (auto ok = check(dossier, ctx_.directory); !ok) {
+      return fail(status_of(ok.error()), ok.error().code, ok.error().message);
+    }
+    auto record = std::make_shared<DossierRecord>();
+    const Router& router = ctx_.router;
+    const BusinessCalendar& calendar = ctx_.calendar;
+    ctx_.store.write(
+        [&router, &calendar, dossier, cause, now, record](StoreTx& tx) -> Expected<void> {
+          auto r = register_dossier(tx, router, calendar, dossier, "one-stop-dossier", cause, now);
+          if (!r) return r.error();
+          *record = std::move(*r);
+          return {};
+        },
+        [reply, record, changed](Expected<void> r) {
+          if (!r) return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+          if (changed) changed();
+          reply(json_response(201, json::object{{"code", record->code},
+                                                {"document", record->document},
+                                                {"instance", record->instance}}));
         });
     return;
   }

@@ -18,6 +18,8 @@ struct ApiContext {
   Store& store;
   Intake& intake;
   const Router& router;
+  const Directory& directory;
+  const BusinessCalendar& calendar;
   const Clock& clock;
   std::function<void()> changed;  // wakes the node's background work after a write
 };

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "base/encoding.hpp"
+#include "engine/sqlite.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
 
@@ -225,6 +226,68 @@ TEST_F(NodeTest, EachRoleSeesAndDoesOnlyWhatItMay) {
   EXPECT_EQ(http(port_, "GET", "/api/v1/nothing", "token-clerk-a53").status, 404);
   auto chain = verify_audit_chain(node_->store());
   EXPECT_TRUE(chain && chain->ok);
+}
+
+TEST_F(NodeTest, PaperHandOversAreRegisteredForTheDenominator) {
+  const std::string paper =
+      R"({"document_id":"000.00.00.G22,2026/11/20,15/VPCP-KSTT","subject":"Công văn giấy",
+    "document_type":"Công văn","from":"000.00.00.G22","to":"000.00.01.A53","channel":"paper"})";
+  Reply ok = http(port_, "POST", "/api/v1/paper", "token-clerk-a53", paper);
+  ASSERT_EQ(ok.status, 201) << ok.body;
+  Reply again = http(port_, "POST", "/api/v1/paper", "token-clerk-a53", paper);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_THAT(again.body, HasSubstr("registration.duplicate"));
+  // Only the sender's or the recipient's clerk registers it; bad input changes nothing.
+  EXPECT_EQ(http(port_, "POST", "/api/v1/paper", "token-clerk-h53", paper).status, 403);
+  Reply bad =
+      http(port_, "POST", "/api/v1/paper", "token-clerk-a53",
+           R"({"document_id":"x","from":"000.00.00.G22","to":"000.00.01.A53","channel":"fax"})");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_THAT(bad.body, HasSubstr("channel must be paper or electronic+paper"));
+  EXPECT_EQ(http(port_, "POST", "/api/v1/paper", "token-auditor", paper).status, 403);
+  auto db = sqlite::Db::open(config_->resolve(config_->store_path), true);
+  ASSERT_TRUE(db);
+  auto st = db->prepare("SELECT channel, from_agency, to_agency FROM hand_overs");
+  ASSERT_TRUE(st);
+  auto row = st->step();
+  ASSERT_TRUE(row && *row);
+  EXPECT_EQ(st->text(0), "paper");
+  EXPECT_EQ(st->text(1), kG22);
+  EXPECT_EQ(st->text(2), kA53);
+  EXPECT_FALSE(*st->step());
+}
+
+TEST_F(NodeTest, DossiersAreNumberedWithoutGapsAndStartTheirWorkflow) {
+  const std::string dossier =
+      R"({"procedure":"1.004227","applicant":"Nguyễn Văn An","channel":"online","consulted":["000.00.01.A53","000.00.00.G22"]})";
+  CivilDate day = BusinessCalendar().local_date(clock_.now());
+  char yymmdd[32];
+  std::snprintf(yymmdd, sizeof yymmdd, "%02d%02d%02d", day.year % 100, day.month, day.day);
+  Reply first = http(port_, "POST", "/api/v1/dossiers", "token-clerk-h53", dossier);
+  ASSERT_EQ(first.status, 201) << first.body;
+  EXPECT_EQ(first.json().at("code").as_string(), std::string(kH53) + "-" + yymmdd + "-0001");
+  // A refused registration does not consume a number.
+  EXPECT_EQ(http(port_, "POST", "/api/v1/dossiers", "token-clerk-h53",
+                 R"({"procedure":"1.004227","applicant":"B","channel":"pigeon"})")
+                .status,
+            422);
+  EXPECT_EQ(
+      http(
+          port_, "POST", "/api/v1/dossiers", "token-clerk-h53",
+          R"({"procedure":"1.004227","applicant":"B","channel":"post","consulted":["000.00.99.X99"]})")
+          .status,
+      422);
+  Reply second = http(port_, "POST", "/api/v1/dossiers", "token-clerk-h53", dossier);
+  ASSERT_EQ(second.status, 201);
+  EXPECT_EQ(second.json().at("code").as_string(), std::string(kH53) + "-" + yymmdd + "-0002");
+  // Another agency counts on its own.
+  Reply other = http(port_, "POST", "/api/v1/dossiers", "token-clerk-a53", dossier);
+  EXPECT_EQ(other.json().at("code").as_string(), std::string(kA53) + "-" + yymmdd + "-0001");
+  // The dossier workflow starts at the one-stop desk.
+  json::array tasks = inbox(kH53, "clerk-h53");
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].at("step").as_string(), "receive");
+  EXPECT_EQ(tasks[0].at("role").as_string(), "one-stop-clerk");
 }
 
 }  // namespace
