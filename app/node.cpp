@@ -53,20 +53,6 @@ Node::Node(const NodeConfig& config, const Clock& clock) : config_(config), cloc
   for (const auto& p : config.peers) {
     for (const auto& a : p.agencies) directory_.add(entry_of(config, a, false, p.id));
   }
-  if (config.workflows_dir) {
-    const std::string dir = config.resolve(*config.workflows_dir);
-    std::error_code ec;
-    for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
-      if (f.path().extension() != ".xml") continue;
-      auto text = read_file(f.path());
-      if (!text) throw std::runtime_error(text.error().message);
-      LoadResult r = load_workflow(*text, f.path().string());
-      if (!r.ok()) throw std::runtime_error(r.diagnostics.front().to_string());
-      if (auto d = registry_.deploy(std::move(*r.workflow), *text); !d)
-        throw std::runtime_error(d.error().message);
-    }
-    if (ec) throw std::runtime_error("workflows " + dir + ": " + ec.message());
-  }
   std::vector<CivilDate> holidays;
   for (const auto& d : config.calendar.holiday_dates())
     holidays.push_back({d.year, d.month, d.day});
@@ -78,6 +64,35 @@ Node::Node(const NodeConfig& config, const Clock& clock) : config_(config), cloc
     std::filesystem::create_directories(parent);
   }
   store_ = open_sqlite_store(db);
+  // Definitions deployed earlier (through the API) come back first; the folder's are deployed
+  // and kept in the store too, so a definition changed under a version it already ran is refused.
+  auto stored = store_->workflows();
+  if (!stored) throw std::runtime_error(stored.error().message);
+  for (const auto& w : *stored) {
+    LoadResult r = load_workflow(w.source, "store:" + w.id + "@" + std::to_string(w.version));
+    if (!r.ok()) throw std::runtime_error(r.diagnostics.front().to_string());
+    if (auto d = registry_.deploy(std::move(*r.workflow), w.source); !d)
+      throw std::runtime_error(d.error().message);
+  }
+  if (config.workflows_dir) {
+    const std::string dir = config.resolve(*config.workflows_dir);
+    std::error_code ec;
+    for (const auto& f : std::filesystem::directory_iterator(dir, ec)) {
+      if (f.path().extension() != ".xml") continue;
+      auto text = read_file(f.path());
+      if (!text) throw std::runtime_error(text.error().message);
+      LoadResult r = load_workflow(*text, f.path().string());
+      if (!r.ok()) throw std::runtime_error(r.diagnostics.front().to_string());
+      const std::string id = r.workflow->id;
+      const int version = r.workflow->version;
+      auto saved = store_->write_sync(
+          [&](StoreTx& tx) { return tx.save_workflow(id, version, *text, clock_.now()); });
+      if (!saved) throw std::runtime_error(f.path().string() + ": " + saved.error().message);
+      if (auto d = registry_.deploy(std::move(*r.workflow), *text); !d)
+        throw std::runtime_error(d.error().message);
+    }
+    if (ec) throw std::runtime_error("workflows " + dir + ": " + ec.message());
+  }
   router_ = std::make_unique<Router>(registry_, *calendar_, directory_);
   IntakePolicy policy;
   policy.max_bytes = config.limits.max_body;
@@ -89,14 +104,14 @@ Node::Node(const NodeConfig& config, const Clock& clock) : config_(config), cloc
   intake_ = std::make_unique<Intake>(*store_, codec_, trust_, directory_, clock_, policy);
   intake_->set_router(router_.get());
   local_ = std::make_unique<LocalDelivery>(*store_, *router_, directory_, codec_, clock_);
-  api_ = std::make_unique<Api>(
-      ApiContext{config, *store_, *intake_, *router_, directory_, *calendar_, clock_, [this] {
-                   {
-                     std::lock_guard lock(mutex_);
-                     changed_ = true;
-                   }
-                   wake_.notify_one();
-                 }});
+  api_ = std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, registry_,
+                                          directory_, *calendar_, clock_, [this] {
+                                            {
+                                              std::lock_guard lock(mutex_);
+                                              changed_ = true;
+                                            }
+                                            wake_.notify_one();
+                                          }});
   HttpLimits limits;
   limits.max_body_bytes = config.limits.max_body;
   limits.max_header_bytes = config.limits.max_header;

@@ -152,6 +152,15 @@ CREATE TABLE dossiers (
 ) WITHOUT ROWID;
 CREATE INDEX dossiers_by_agency ON dossiers(agency, submitted_at);
 )sql",
+    R"sql(
+CREATE TABLE workflow_definitions (
+  id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  source TEXT NOT NULL,
+  deployed_at INTEGER NOT NULL,
+  PRIMARY KEY (id, version)
+) WITHOUT ROWID;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -476,7 +485,8 @@ class SqliteTx final : public StoreTx {
   }
 
   Expected<std::optional<OutboxItem>> outbox_item(std::int64_t id) override {
-    auto st = stmt(get_outbox_, std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE id = ?");
+    auto st =
+        stmt(get_outbox_, std::string("SELECT ") + kOutboxColumns + " FROM outbox WHERE id = ?");
     if (!st) return st.error();
     (*st)->bind(1, id);
     return one<OutboxItem>(**st, outbox_from);
@@ -519,14 +529,40 @@ class SqliteTx final : public StoreTx {
   }
 
   Expected<void> insert_dossier(const DossierRecord& d) override {
-    auto st = stmt(insert_dossier_,
-                   "INSERT INTO dossiers(code, agency, procedure, applicant, channel, submitted_at, "
-                   "document, instance) VALUES(?,?,?,?,?,?,?,?)");
+    auto st =
+        stmt(insert_dossier_,
+             "INSERT INTO dossiers(code, agency, procedure, applicant, channel, submitted_at, "
+             "document, instance) VALUES(?,?,?,?,?,?,?,?)");
     if (!st) return st.error();
     (*st)->bind(1, d.code).bind(2, d.agency).bind(3, d.procedure).bind(4, d.applicant);
     (*st)->bind(5, d.channel).bind(6, d.submitted_at).bind(7, d.document).bind(8, d.instance);
     auto done = (*st)->run();
     (*st)->reset();
+    return done;
+  }
+
+  Expected<void> save_workflow(const std::string& id, int version, const std::string& source,
+                               Timestamp at) override {
+    auto get =
+        stmt(get_workflow_, "SELECT source FROM workflow_definitions WHERE id = ? AND version = ?");
+    if (!get) return get.error();
+    (*get)->bind(1, id).bind(2, static_cast<std::int64_t>(version));
+    auto existing = one<std::string>(**get, [](const sqlite::Stmt& r) { return r.text(0); });
+    if (!existing) return existing.error();
+    if (*existing) {
+      if (**existing == source) return {};
+      return Error{
+          "workflow.version_exists",
+          "workflow '" + id + "' version " + std::to_string(version) +
+              " is already deployed with different content; give the change a new version"};
+    }
+    auto put =
+        stmt(put_workflow_,
+             "INSERT INTO workflow_definitions(id, version, source, deployed_at) VALUES(?,?,?,?)");
+    if (!put) return put.error();
+    (*put)->bind(1, id).bind(2, static_cast<std::int64_t>(version)).bind(3, source).bind(4, at);
+    auto done = (*put)->run();
+    (*put)->reset();
     return done;
   }
 
@@ -564,7 +600,7 @@ class SqliteTx final : public StoreTx {
   std::optional<sqlite::Stmt> find_, insert_doc_, insert_rcpt_, insert_audit_, insert_instance_,
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
       set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
-      get_outbox_, set_outbox_, dossier_counter_, insert_dossier_;
+      get_outbox_, set_outbox_, dossier_counter_, insert_dossier_, get_workflow_, put_workflow_;
 };
 
 class SqliteStore final : public Store {
@@ -648,6 +684,16 @@ class SqliteStore final : public Store {
     if (!st) return st.error();
     st->bind(1, id);
     return one<TaskRecord>(*st, task_from);
+  }
+
+  Expected<std::vector<StoredWorkflow>> workflows() override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT id, version, source, deployed_at FROM workflow_definitions ORDER BY id, version");
+    if (!st) return st.error();
+    return rows<StoredWorkflow>(*st, [](const sqlite::Stmt& r) {
+      return StoredWorkflow{r.text(0), static_cast<int>(r.int64(1)), r.text(2), r.int64(3)};
+    });
   }
 
   Expected<std::vector<TaskRecord>> open_tasks(const std::string& agency,

@@ -151,6 +151,17 @@ class StoreTx {
   // inside the transaction, so a request that fails gives its number back.
   virtual Expected<int> next_dossier_number(const std::string& agency, const std::string& day) = 0;
   virtual Expected<void> insert_dossier(const DossierRecord& dossier) = 0;
+  // Keeps a deployed definition's text: once a version is stored, different text under it is
+  // refused (`workflow.version_exists`), so running instances never change definition.
+  virtual Expected<void> save_workflow(const std::string& id, int version,
+                                       const std::string& source, Timestamp at) = 0;
+};
+
+struct StoredWorkflow {
+  std::string id;
+  int version = 0;
+  std::string source;
+  Timestamp deployed_at = 0;
 };
 
 struct StoreStats {
@@ -176,6 +187,7 @@ class Store {
   // Events with seq >= from, in order, at most `limit`.
   virtual Expected<std::vector<AuditEvent>> audit_events(std::int64_t from, std::size_t limit) = 0;
   virtual Expected<std::optional<TaskRecord>> task(std::int64_t id) = 0;
+  virtual Expected<std::vector<StoredWorkflow>> workflows() = 0;
   // Open tasks of an agency, oldest first.
   virtual Expected<std::vector<TaskRecord>> open_tasks(const std::string& agency,
                                                        std::size_t limit) = 0;

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -11,9 +12,9 @@
 
 namespace lienthong {
 
-// Deployed definitions by id and version. A version, once deployed, never changes: deploying
-// different content under it is an error (deploying the same content again is a no-op), and
-// running instances keep the version they started on.
+// Deployed definitions by id and version, safe to read while another thread deploys. A version,
+// once deployed, never changes: deploying different content under it is an error (deploying the
+// same content again is a no-op), and running instances keep the version they started on.
 class WorkflowRegistry {
  public:
   // `source` is the definition's text, fingerprinted to tell a redeploy from a change.
@@ -28,6 +29,8 @@ class WorkflowRegistry {
     std::shared_ptr<const WorkflowDef> workflow;
     std::string fingerprint;
   };
+  std::shared_ptr<const WorkflowDef> latest_locked(const std::string& id) const;
+  mutable std::shared_mutex mutex_;
   std::map<std::pair<std::string, int>, Entry> entries_;
 };
 

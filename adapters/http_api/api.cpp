@@ -29,7 +29,7 @@ int status_of(const Error& e) {
     return 403;
   }
   if (c == "task.not_found" || c == "instance.not_found") return 404;
-  if (c == "task.closed" || starts("workflow.")) return 409;
+  if (c == "task.closed" || starts("workflow.")) return 409;  // incl. workflow.version_exists
   if (starts("signature.") || c == "intake.unknown_sender" || c == "intake.unknown_recipient" ||
       c == "intake.no_recipient") {
     return 422;
@@ -242,6 +242,103 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           reply(json_response(200, json::object{{"task", task}, {"outcome", chosen}}));
         });
     return;
+  }
+
+  // Workflows: GET /api/v1/workflows, GET /api/v1/workflows/{id}[/{version}], and for
+  // administrators POST /api/v1/workflows (the definition's XML) to deploy a new version.
+  if (!path.empty() && path[0] == "workflows") {
+    if (path.size() == 1 && req.method == "GET") {
+      json::array items;
+      for (const auto& [id, version] : ctx_.registry.list()) {
+        auto wf = ctx_.registry.get(id, version);
+        items.push_back(
+            json::object{{"id", id}, {"version", version}, {"name", wf ? wf->name : ""}});
+      }
+      return reply(json_response(200, json::object{{"workflows", items}}));
+    }
+    if (path.size() == 1 && req.method == "POST") {
+      if (user->role != Role::administrator) {
+        return fail(403, "auth.forbidden", "only administrators deploy workflows");
+      }
+      LoadResult loaded = load_workflow(req.body, "request");
+      if (!loaded.ok()) {
+        json::array problems;
+        for (const auto& d : loaded.diagnostics) {
+          problems.push_back(json::object{{"line", d.line}, {"message", d.message}});
+        }
+        json::object body{{"error", json::object{{"code", "workflow.invalid"},
+                                                 {"message", "the definition is not valid"},
+                                                 {"problems", problems}}}};
+        return reply(json_response(422, body));
+      }
+      auto workflow = std::make_shared<WorkflowDef>(std::move(*loaded.workflow));
+      auto source = std::make_shared<std::string>(std::move(req.body));
+      WorkflowRegistry& registry = ctx_.registry;
+      const Timestamp now = ctx_.clock.now();
+      Cause cause{user->name, "", request_id};
+      ctx_.store.write(
+          [workflow, source, now, cause](StoreTx& tx) -> Expected<void> {
+            if (auto r = tx.save_workflow(workflow->id, workflow->version, *source, now); !r)
+              return r;
+            AuditEvent e;
+            e.at = now;
+            e.actor = cause.actor;
+            e.action = "workflow.deployed";
+            e.detail = "{\"id\":" + json_quote(workflow->id) +
+                       ",\"version\":" + std::to_string(workflow->version) + "}";
+            e.request_id = cause.request_id;
+            auto a = tx.append_audit(std::move(e));
+            return a ? Expected<void>() : Expected<void>(a.error());
+          },
+          [reply, workflow, source, &registry](Expected<void> r) {
+            if (!r)
+              return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+            const std::string id = workflow->id;
+            const int version = workflow->version;
+            (void)registry.deploy(std::move(*workflow),
+                                  *source);  // the store already refused conflicts
+            reply(json_response(201, json::object{{"id", id}, {"version", version}}));
+          });
+      return;
+    }
+    if ((path.size() == 2 || path.size() == 3) && req.method == "GET") {
+      const std::string id(path[1]);
+      std::shared_ptr<const WorkflowDef> wf;
+      if (path.size() == 3) {
+        auto version = parse_id(path[2]);
+        if (!version) return fail(400, "http.bad_id", "a version is a positive integer");
+        wf = ctx_.registry.get(id, static_cast<int>(*version));
+      } else {
+        wf = ctx_.registry.latest(id);
+      }
+      if (!wf) return fail(404, "workflow.not_found", "no workflow " + std::string(req.target));
+      json::array steps;
+      for (const auto& s : wf->steps) {
+        json::array next;
+        for (const auto& o : s.outcomes)
+          next.push_back(json::object{{"on", o.name}, {"next", o.next}, {"status", o.status}});
+        for (const auto& w : s.whens)
+          next.push_back(json::object{{"when", w.test.text()}, {"next", w.next}});
+        if (!s.otherwise.empty()) next.push_back(json::object{{"otherwise", s.otherwise}});
+        if (!s.next.empty())
+          next.push_back(
+              json::object{{"join", s.join == 0 ? std::string("all") : std::to_string(s.join)},
+                           {"next", s.next}});
+        steps.push_back(json::object{{"id", s.id},
+                                     {"kind", to_string(s.kind)},
+                                     {"name", s.name},
+                                     {"role", s.role},
+                                     {"due", s.due ? to_string(*s.due) : std::string()},
+                                     {"status", s.status},
+                                     {"transitions", next}});
+      }
+      return reply(json_response(200, json::object{{"id", wf->id},
+                                                   {"version", wf->version},
+                                                   {"name", wf->name},
+                                                   {"start", wf->steps[wf->start].id},
+                                                   {"steps", steps}}));
+    }
+    return fail(405, "http.method", "use GET, or POST to deploy");
   }
 
   // POST /api/v1/paper: register a hand-over made on paper.

@@ -18,6 +18,7 @@ struct ApiContext {
   Store& store;
   Intake& intake;
   const Router& router;
+  WorkflowRegistry& registry;
   const Directory& directory;
   const BusinessCalendar& calendar;
   const Clock& clock;

@@ -290,5 +290,47 @@ TEST_F(NodeTest, DossiersAreNumberedWithoutGapsAndStartTheirWorkflow) {
   EXPECT_EQ(tasks[0].at("role").as_string(), "one-stop-clerk");
 }
 
+TEST_F(NodeTest, AdministratorsDeployVersionedWorkflowsThatSurviveRestarts) {
+  Reply list = http(port_, "GET", "/api/v1/workflows", "token-clerk-a53");
+  ASSERT_EQ(list.status, 200);
+  EXPECT_THAT(list.body, HasSubstr("\"id\":\"incoming-document\",\"version\":1"));
+
+  const std::string v1 =
+      R"(<workflow xmlns="urn:lienthong:workflow:1" id="tiny" version="1" name="Tiny">
+  <task id="do" actor="owner" role="clerk"><outcome name="done" next="end"/></task>
+  <end id="end"/>
+</workflow>)";
+  EXPECT_EQ(http(port_, "POST", "/api/v1/workflows", "token-clerk-a53", v1).status, 403);
+  EXPECT_EQ(http(port_, "POST", "/api/v1/workflows", "token-auditor", v1).status, 403);
+  Reply bad = http(port_, "POST", "/api/v1/workflows", "token-admin",
+                   R"(<workflow xmlns="urn:lienthong:workflow:1" id="tiny" version="1" name="Tiny">
+  <task id="do" actor="owner" role="clerk"><outcome name="done" next="nowhere"/></task>
+  <end id="end"/>
+</workflow>)");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_THAT(bad.body, HasSubstr("\"line\":2"));
+  EXPECT_THAT(bad.body, HasSubstr("unknown step 'nowhere'"));
+  Reply deployed = http(port_, "POST", "/api/v1/workflows", "token-admin", v1);
+  ASSERT_EQ(deployed.status, 201) << deployed.body;
+  EXPECT_EQ(http(port_, "POST", "/api/v1/workflows", "token-admin", v1).status,
+            201);  // same text: no-op
+  std::string changed = v1;
+  changed.replace(changed.find("name=\"Tiny\""), 11, "name=\"Tiny!\"");
+  Reply conflict = http(port_, "POST", "/api/v1/workflows", "token-admin", changed);
+  EXPECT_EQ(conflict.status, 409);
+  EXPECT_THAT(conflict.body, HasSubstr("workflow.version_exists"));
+  Reply shown = http(port_, "GET", "/api/v1/workflows/tiny/1", "token-auditor");
+  ASSERT_EQ(shown.status, 200);
+  EXPECT_EQ(shown.json().at("start").as_string(), "do");
+
+  // After a restart the deployed version is still there, and the changed text still refused.
+  node_.reset();
+  node_ = std::make_unique<Node>(*config_, clock_);
+  node_->start();
+  port_ = node_->port();
+  EXPECT_EQ(http(port_, "GET", "/api/v1/workflows/tiny", "token-auditor").status, 200);
+  EXPECT_EQ(http(port_, "POST", "/api/v1/workflows", "token-admin", changed).status, 409);
+}
+
 }  // namespace
 }  // namespace lienthong
