@@ -1,7 +1,6 @@
 #include "app/node.hpp"
 
 #include <filesystem>
-#include <iostream>
 #include <stdexcept>
 
 #include "base/encoding.hpp"
@@ -36,7 +35,9 @@ const Clock& Node::system_clock() {
   return clock;
 }
 
-Node::Node(const NodeConfig& config, const Clock& clock) : config_(config), clock_(clock) {
+Node::Node(const NodeConfig& config, const Clock& clock,
+           std::function<void(const std::string&)> log)
+    : config_(config), clock_(clock), log_(std::move(log)) {
   for (const auto& file : config.trust.anchors) {
     auto pem = read_file(config.resolve(file));
     if (!pem) throw std::runtime_error("trust anchor " + file + ": " + pem.error().message);
@@ -105,13 +106,15 @@ Node::Node(const NodeConfig& config, const Clock& clock) : config_(config), cloc
   intake_->set_router(router_.get());
   local_ = std::make_unique<LocalDelivery>(*store_, *router_, directory_, codec_, clock_);
   api_ = std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, registry_,
-                                          directory_, *calendar_, clock_, [this] {
+                                          directory_, *calendar_, clock_,
+                                          [this] {
                                             {
                                               std::lock_guard lock(mutex_);
                                               changed_ = true;
                                             }
                                             wake_.notify_one();
-                                          }});
+                                          },
+                                          log_});
   HttpLimits limits;
   limits.max_body_bytes = config.limits.max_body;
   limits.max_header_bytes = config.limits.max_header;
@@ -145,8 +148,9 @@ void Node::stop(std::chrono::milliseconds grace) {
 
 void Node::run_background_once() {
   if (auto r = local_->run_once(); !r) {
-    std::cerr << "{\"level\":\"error\",\"what\":\"local delivery\",\"error\":"
-              << json_quote(r.error().message) << "}\n";
+    if (log_)
+      log_("{\"event\":\"error\",\"what\":\"local delivery\",\"error\":" +
+           json_quote(r.error().message) + "}");
   }
   // Fire every deadline that is due, earliest first.
   for (int guard = 0; guard < 10'000; ++guard) {
@@ -158,8 +162,9 @@ void Node::run_background_once() {
     auto r = store_->write_sync(
         [&](StoreTx& tx) { return router_->fire_timer(tx, instance, timer, now); });
     if (!r) {
-      std::cerr << "{\"level\":\"error\",\"what\":\"deadline\",\"error\":"
-                << json_quote(r.error().message) << "}\n";
+      if (log_)
+        log_("{\"event\":\"error\",\"what\":\"deadline\",\"error\":" +
+             json_quote(r.error().message) + "}");
       break;
     }
   }

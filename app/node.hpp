@@ -25,7 +25,9 @@ namespace lienthong {
 // earliest) and hands local deliveries over. Construction throws on configuration problems.
 class Node {
  public:
-  explicit Node(const NodeConfig& config, const Clock& clock = system_clock());
+  // `log`: where one JSON line per request and background problem goes (empty: nowhere).
+  explicit Node(const NodeConfig& config, const Clock& clock = system_clock(),
+                std::function<void(const std::string&)> log = {});
   ~Node();
 
   void start();  // binds and serves; throws if the address cannot be bound
@@ -43,6 +45,7 @@ class Node {
 
   const NodeConfig& config_;
   const Clock& clock_;
+  std::function<void(const std::string&)> log_;
   TrustStore trust_;
   Directory directory_;
   WorkflowRegistry registry_;

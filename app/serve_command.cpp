@@ -1,6 +1,7 @@
 // `lienthong serve [--config FILE]`: run a node.
 #include <filesystem>
 #include <iostream>
+#include <mutex>
 
 #include "app/args.hpp"
 #include "app/commands.hpp"
@@ -11,12 +12,13 @@ namespace lienthong::cli {
 
 namespace {
 
-constexpr const char* kServeHelp = R"(usage: lienthong serve [--config FILE]
+constexpr const char* kServeHelp = R"(usage: lienthong serve [--config FILE] [--quiet]
 
 Runs a node: the REST API, the store, intake, workflows and the audit log. Without --config it runs
 the embedded demo configuration (development only): SQLite at ./var/lienthong.db, the four demo
 agencies with a demo PKI made in ./var/pki when missing, demo tokens, on 127.0.0.1:8080.
 SIGINT or SIGTERM stop it gracefully: no new connections, in-flight requests finish, then exit.
+Every request is logged to standard error as one JSON object per line (--quiet: none).
 )";
 
 }  // namespace
@@ -25,7 +27,7 @@ int cmd_serve(const std::vector<std::string>& argv) {
   for (const auto& a : argv) {
     if (a == "--help" || a == "-h") return std::cout << kServeHelp, 0;
   }
-  auto args = parse_args(argv, {.with_value = {"config"}});
+  auto args = parse_args(argv, {.with_value = {"config"}, .flags = {"quiet"}});
   if (!args || !args->positional.empty()) {
     std::cerr << "lienthong serve: "
               << (args ? "unexpected argument " + args->positional.front() : args.error().message)
@@ -53,7 +55,16 @@ int cmd_serve(const std::vector<std::string>& argv) {
     }
   }
 
-  Node node(config);
+  // Request logs go to standard error, one JSON object per line; --quiet turns them off.
+  static std::mutex log_mutex;
+  std::function<void(const std::string&)> log;
+  if (!args->flag("quiet")) {
+    log = [](const std::string& line) {
+      std::lock_guard lock(log_mutex);
+      std::cerr << line << '\n';
+    };
+  }
+  Node node(config, Node::system_clock(), log);
   node.start();
   const std::string url = "http://" + config.listen.address + ":" + std::to_string(node.port());
   std::cout << "lienthong node '" << config.id << "' listening on " << url << "\n"

@@ -3,6 +3,8 @@
 #include <boost/json.hpp>
 
 #include <charconv>
+#include <chrono>
+#include <cstdio>
 #include <memory>
 
 #include "base/encoding.hpp"
@@ -93,8 +95,23 @@ bool may_read(const UserConfig& u, const StoredDocument& d) {
 void Api::handle(HttpRequest&& req, Responder respond) {
   const std::string request_id = ctx_.config.id + "-" + std::to_string(ctx_.clock.now()) + "-" +
                                  std::to_string(next_request_++);
-  auto reply = [respond, request_id](HttpResponse r) {
+  const auto started = std::chrono::steady_clock::now();
+  // One JSON line per request, with the id that also stands in the audit events it caused.
+  auto user_name = std::make_shared<std::string>();
+  auto reply = [respond, request_id, started, user_name, log = ctx_.log, method = req.method,
+                target = req.target, remote = req.remote](HttpResponse r) {
     r.headers.emplace_back("X-Request-Id", request_id);
+    if (log) {
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
+              .count();
+      char elapsed[32];
+      std::snprintf(elapsed, sizeof elapsed, "%.3f", ms);
+      log("{\"event\":\"request\",\"request_id\":" + json_quote(request_id) +
+          ",\"method\":" + json_quote(method) + ",\"target\":" + json_quote(target) +
+          ",\"status\":" + std::to_string(r.status) + ",\"ms\":" + elapsed +
+          ",\"user\":" + json_quote(*user_name) + ",\"remote\":" + json_quote(remote) + "}");
+    }
     respond(std::move(r));
   };
   auto fail = [&](int status, const std::string& code, const std::string& message) {
@@ -117,6 +134,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     return fail(401, "auth.invalid", "the Authorization header is not a bearer token");
   const UserConfig* user = ctx_.config.find_user_by_token_sha256(sha256_hex(auth.substr(7)));
   if (!user) return fail(401, "auth.invalid", "the token is not valid");
+  *user_name = user->name;
 
   std::vector<std::string_view> path(parts.begin() + 2, parts.end());
   const bool write = req.method == "POST" || req.method == "PUT" || req.method == "DELETE";

@@ -22,7 +22,8 @@ struct ApiContext {
   const Directory& directory;
   const BusinessCalendar& calendar;
   const Clock& clock;
-  std::function<void()> changed;  // wakes the node's background work after a write
+  std::function<void()> changed;                // wakes the node's background work after a write
+  std::function<void(const std::string&)> log;  // one JSON object per line; empty: no request log
 };
 
 // The REST API under /api/v1 (see README and docs/openapi.yaml). Every error is JSON

@@ -47,7 +47,7 @@ Child spawn(const fs::path& dir) {
     ::close(out[0]);
     ::close(out[1]);
     if (::chdir(dir.c_str()) != 0) ::_exit(127);
-    ::execl(LIENTHONG_BIN, "lienthong", "serve", "--config", "node.xml",
+    ::execl(LIENTHONG_BIN, "lienthong", "serve", "--config", "node.xml", "--quiet",
             static_cast<char*>(nullptr));
     ::_exit(127);
   }
