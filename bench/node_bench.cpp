@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "adapters/edxml/codec.hpp"
@@ -93,13 +94,15 @@ struct Fixture {
                   "\"><signer cert=\"" + p + "signer.pem\"/><organisation cert=\"" + p +
                   "organisation.pem\" key=\"" + p + "organisation.key\"/></agency>";
     }
-    const std::string xml =
-        std::string("<node xmlns=\"urn:lienthong:config:1\" id=\"bench\">") +
-        "<listen address=\"127.0.0.1\" port=\"0\"/><store path=\"node.db\"/>" +
-        "<trust><anchor file=\"pki/ca.pem\"/></trust><workflows dir=\"" + LIENTHONG_SOURCE_DIR +
-        "/workflows/definitions\"/><agencies>" + agencies +
-        "</agencies><users><user name=\"clerk\" role=\"clerk\" agency=\"" + kH53 +
-        "\" token-sha256=\"" + sha256_hex("bench-token") + "\"/></users></node>";
+    const std::string xml = std::string("<node xmlns=\"urn:lienthong:config:1\" id=\"bench\">") +
+                            "<listen address=\"127.0.0.1\" port=\"0\"/><store path=\"node.db\"/>" +
+                            "<trust><anchor file=\"pki/ca.pem\"/></trust><workflows dir=\"" +
+                            LIENTHONG_SOURCE_DIR + "/workflows/definitions\"/><agencies>" +
+                            agencies +
+                            "</agencies><users><user name=\"clerk\" role=\"clerk\" agency=\"" +
+                            kH53 + "\" token-sha256=\"" + sha256_hex("bench-token") +
+                            "\"/><user name=\"clerk-a53\" role=\"clerk\" agency=\"" + kA53 +
+                            "\" token-sha256=\"" + sha256_hex("bench-a53") + "\"/></users></node>";
     ConfigResult r = load_node_config(xml, (dir / "node.xml").string());
     if (!r.ok()) throw std::runtime_error(r.diagnostics.front().to_string());
     config = std::move(*r.config);
@@ -171,6 +174,92 @@ BENCHMARK(BM_SubmitOverHttp)
     ->Threads(64)
     ->UseRealTime()
     ->MinTime(1.0);
+
+// The same load paced at a fixed total rate (e.g. 70% of the measured maximum): latency under a
+// load the node keeps up with. The rate comes from the argument, in packages per second.
+void BM_SubmitPaced(benchmark::State& state) {
+  Fixture& f = fx();
+  Connection conn(f.node->port());
+  const double per_thread = static_cast<double>(state.range(0)) / state.threads();
+  const auto interval = std::chrono::duration<double>(1.0 / per_thread);
+  auto next =
+      Clock::now() + std::chrono::duration_cast<Clock::duration>(interval * state.thread_index());
+  std::vector<double> latencies;
+  for (auto _ : state) {
+    std::this_thread::sleep_until(next);
+    next += std::chrono::duration_cast<Clock::duration>(interval);
+    const std::size_t i = f.next++;
+    if (i >= f.packages.size()) {
+      state.SkipWithError("out of prepared packages");
+      break;
+    }
+    auto t0 = Clock::now();
+    if (conn.post("/api/v1/documents", "bench-token", f.packages[i]) != 202) {
+      state.SkipWithError("not accepted");
+      break;
+    }
+    latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+  }
+  std::sort(latencies.begin(), latencies.end());
+  auto pct = [&](double q) {
+    return latencies.empty() ? 0.0
+                             : latencies[static_cast<std::size_t>(q * (latencies.size() - 1))];
+  };
+  state.counters["p50_ms"] = benchmark::Counter(pct(0.50), benchmark::Counter::kAvgThreads);
+  state.counters["p99_ms"] = benchmark::Counter(pct(0.99), benchmark::Counter::kAvgThreads);
+  state.counters["packages_per_s"] =
+      benchmark::Counter(static_cast<double>(latencies.size()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_SubmitPaced)->Arg(2500)->Threads(32)->UseRealTime()->MinTime(2.0);
+
+// Clerks acting on tasks: each iteration accepts one registered document's first task.
+void BM_TaskActions(benchmark::State& state) {
+  Fixture& f = fx();
+  static std::atomic<std::int64_t> next_task{1};
+  Connection conn(f.node->port());
+  for (auto _ : state) {
+    const std::int64_t task = next_task++;
+    if (task > static_cast<std::int64_t>(f.next.load())) {
+      state.SkipWithError("no open task left; run the submit benchmarks first");
+      break;
+    }
+    const int status =
+        conn.post("/api/v1/tasks/" + std::to_string(task), "bench-a53", "{\"outcome\":\"accept\"}");
+    if (status != 200) {
+      state.SkipWithError(
+          ("task " + std::to_string(task) + " refused with " + std::to_string(status)).c_str());
+      break;
+    }
+  }
+  state.counters["actions_per_s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+BENCHMARK(BM_TaskActions)->Threads(16)->UseRealTime()->MinTime(0.5);
+
+long rss_kb() {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return 0;
+}
+
+// Resident memory the node adds for 1,000 open keep-alive connections (each served once).
+void BM_ThousandConnections(benchmark::State& state) {
+  Fixture& f = fx();
+  for (auto _ : state) {
+    const long before = rss_kb();
+    std::vector<std::unique_ptr<Connection>> conns;
+    for (int i = 0; i < 1000; ++i) {
+      conns.push_back(std::make_unique<Connection>(f.node->port()));
+      conns.back()->post("/api/v1/nothing", "bench-token", "");
+    }
+    state.counters["rss_added_mb"] = static_cast<double>(rss_kb() - before) / 1024.0;
+    state.counters["process_rss_mb"] = static_cast<double>(rss_kb()) / 1024.0;
+  }
+}
+BENCHMARK(BM_ThousandConnections)->Iterations(1)->UseRealTime();
 
 // The bound: verifying one such package in process (parse, structure, chain, ECDSA, digest).
 void BM_VerifyInProcess(benchmark::State& state) {
