@@ -94,6 +94,16 @@ Node::Node(const NodeConfig& config, const Clock& clock,
     }
     if (ec) throw std::runtime_error("workflows " + dir + ": " + ec.message());
   }
+  // Agencies added by administrators through the API.
+  auto added = store_->agencies();
+  if (!added) throw std::runtime_error(added.error().message);
+  for (const auto& a : *added) {
+    AgencyEntry e{a.code, a.name, a.parent, true, config.id, {}, {}};
+    e.signer_fingerprints.insert(a.signer_fingerprints.begin(), a.signer_fingerprints.end());
+    e.organisation_fingerprints.insert(a.organisation_fingerprints.begin(),
+                                       a.organisation_fingerprints.end());
+    directory_.add(std::move(e));
+  }
   router_ = std::make_unique<Router>(registry_, *calendar_, directory_);
   IntakePolicy policy;
   policy.max_bytes = config.limits.max_body;

@@ -161,6 +161,23 @@ CREATE TABLE workflow_definitions (
   PRIMARY KEY (id, version)
 ) WITHOUT ROWID;
 )sql",
+    R"sql(
+CREATE TABLE users (
+  name TEXT PRIMARY KEY,
+  role TEXT NOT NULL,
+  agency TEXT NOT NULL,
+  token_sha256 TEXT NOT NULL UNIQUE,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE agencies (
+  code TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  parent TEXT NOT NULL,
+  signer_fingerprints TEXT NOT NULL,
+  organisation_fingerprints TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -219,6 +236,28 @@ Expected<std::optional<T>> one(sqlite::Stmt& st, Read read) {
   if (!all) return all.error();
   if (all->empty()) return std::optional<T>();
   return std::optional<T>(std::move(all->front()));
+}
+
+UserRecord user_from(const sqlite::Stmt& r) {
+  return UserRecord{r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4)};
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ",") + i;
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    auto comma = text.find(',', start);
+    out.push_back(text.substr(start, comma - start));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
 }
 
 constexpr const char* kTaskColumns =
@@ -541,6 +580,34 @@ class SqliteTx final : public StoreTx {
     return done;
   }
 
+  Expected<void> insert_user(const UserRecord& u) override {
+    auto st =
+        stmt(insert_user_,
+             "INSERT INTO users(name, role, agency, token_sha256, created_at) VALUES(?,?,?,?,?)");
+    if (!st) return st.error();
+    (*st)
+        ->bind(1, u.name)
+        .bind(2, u.role)
+        .bind(3, u.agency)
+        .bind(4, u.token_sha256)
+        .bind(5, u.created_at);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
+  Expected<void> insert_agency(const AgencyRecord& a) override {
+    auto st = stmt(insert_agency_,
+                   "INSERT INTO agencies(code, name, parent, signer_fingerprints, "
+                   "organisation_fingerprints, created_at) VALUES(?,?,?,?,?,?)");
+    if (!st) return st.error();
+    (*st)->bind(1, a.code).bind(2, a.name).bind(3, a.parent).bind(4, join(a.signer_fingerprints));
+    (*st)->bind(5, join(a.organisation_fingerprints)).bind(6, a.created_at);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
   Expected<void> save_workflow(const std::string& id, int version, const std::string& source,
                                Timestamp at) override {
     auto get =
@@ -600,7 +667,8 @@ class SqliteTx final : public StoreTx {
   std::optional<sqlite::Stmt> find_, insert_doc_, insert_rcpt_, insert_audit_, insert_instance_,
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
       set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
-      get_outbox_, set_outbox_, dossier_counter_, insert_dossier_, get_workflow_, put_workflow_;
+      get_outbox_, set_outbox_, dossier_counter_, insert_dossier_, get_workflow_, put_workflow_,
+      insert_user_, insert_agency_;
 };
 
 class SqliteStore final : public Store {
@@ -684,6 +752,35 @@ class SqliteStore final : public Store {
     if (!st) return st.error();
     st->bind(1, id);
     return one<TaskRecord>(*st, task_from);
+  }
+
+  Expected<std::vector<UserRecord>> users() override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT name, role, agency, token_sha256, created_at FROM users ORDER BY name");
+    if (!st) return st.error();
+    return rows<UserRecord>(*st, user_from);
+  }
+
+  Expected<std::optional<UserRecord>> user_by_token(const std::string& sha256_hex) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT name, role, agency, token_sha256, created_at FROM users WHERE token_sha256 = ?");
+    if (!st) return st.error();
+    st->bind(1, sha256_hex);
+    return one<UserRecord>(*st, user_from);
+  }
+
+  Expected<std::vector<AgencyRecord>> agencies() override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT code, name, parent, signer_fingerprints, organisation_fingerprints, created_at "
+        "FROM agencies ORDER BY code");
+    if (!st) return st.error();
+    return rows<AgencyRecord>(*st, [](const sqlite::Stmt& r) {
+      return AgencyRecord{r.text(0),        r.text(1),        r.text(2),
+                          split(r.text(3)), split(r.text(4)), r.int64(5)};
+    });
   }
 
   Expected<std::vector<StoredWorkflow>> workflows() override {

@@ -107,6 +107,25 @@ struct HandOver {
   Timestamp at = 0;
 };
 
+// A user added by an administrator through the API (users of the configuration file stay there).
+struct UserRecord {
+  std::string name;
+  std::string role;    // clerk | administrator | auditor
+  std::string agency;  // for clerks
+  std::string token_sha256;
+  Timestamp created_at = 0;
+};
+
+// An agency added by an administrator through the API, hosted on this node.
+struct AgencyRecord {
+  std::string code;
+  std::string name;
+  std::string parent;
+  std::vector<std::string> signer_fingerprints;
+  std::vector<std::string> organisation_fingerprints;
+  Timestamp created_at = 0;
+};
+
 // An administrative dossier (hồ sơ TTHC) registered at a one-stop desk (NĐ 61/2018).
 struct DossierRecord {
   std::string code;  // {agency code}-{yyMMdd}-{NNNN}
@@ -153,6 +172,8 @@ class StoreTx {
   virtual Expected<void> insert_dossier(const DossierRecord& dossier) = 0;
   // Keeps a deployed definition's text: once a version is stored, different text under it is
   // refused (`workflow.version_exists`), so running instances never change definition.
+  virtual Expected<void> insert_user(const UserRecord& user) = 0;
+  virtual Expected<void> insert_agency(const AgencyRecord& agency) = 0;
   virtual Expected<void> save_workflow(const std::string& id, int version,
                                        const std::string& source, Timestamp at) = 0;
 };
@@ -188,6 +209,9 @@ class Store {
   virtual Expected<std::vector<AuditEvent>> audit_events(std::int64_t from, std::size_t limit) = 0;
   virtual Expected<std::optional<TaskRecord>> task(std::int64_t id) = 0;
   virtual Expected<std::vector<StoredWorkflow>> workflows() = 0;
+  virtual Expected<std::vector<UserRecord>> users() = 0;
+  virtual Expected<std::optional<UserRecord>> user_by_token(const std::string& sha256_hex) = 0;
+  virtual Expected<std::vector<AgencyRecord>> agencies() = 0;
   // Open tasks of an agency, oldest first.
   virtual Expected<std::vector<TaskRecord>> open_tasks(const std::string& agency,
                                                        std::size_t limit) = 0;

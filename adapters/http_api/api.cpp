@@ -7,8 +7,12 @@
 #include <cstdio>
 #include <memory>
 
+#include <openssl/rand.h>
+
+#include "base/agency_code.hpp"
 #include "base/encoding.hpp"
 #include "engine/registration.hpp"
+#include "signing/crypto.hpp"
 
 namespace lienthong {
 namespace json = boost::json;
@@ -132,7 +136,22 @@ void Api::handle(HttpRequest&& req, Responder respond) {
   if (auth.empty()) return fail(401, "auth.missing", "send Authorization: Bearer <token>");
   if (auth.rfind("Bearer ", 0) != 0)
     return fail(401, "auth.invalid", "the Authorization header is not a bearer token");
-  const UserConfig* user = ctx_.config.find_user_by_token_sha256(sha256_hex(auth.substr(7)));
+  const std::string token_hash = sha256_hex(auth.substr(7));
+  const UserConfig* user = ctx_.config.find_user_by_token_sha256(token_hash);
+  UserConfig added;  // a user an administrator created through the API
+  if (!user) {
+    auto stored = ctx_.store.user_by_token(token_hash);
+    if (!stored) return fail(503, stored.error().code, stored.error().message);
+    if (*stored) {
+      auto role = parse_role((*stored)->role);
+      if (role) {
+        added.name = (*stored)->name;
+        added.role = *role;
+        added.agency = (*stored)->agency;
+        user = &added;
+      }
+    }
+  }
   if (!user) return fail(401, "auth.invalid", "the token is not valid");
   *user_name = user->name;
 
@@ -357,6 +376,171 @@ void Api::handle(HttpRequest&& req, Responder respond) {
                                                    {"steps", steps}}));
     }
     return fail(405, "http.method", "use GET, or POST to deploy");
+  }
+
+  // Agencies: everyone lists them; administrators add agencies hosted here.
+  if (path.size() == 1 && path[0] == "agencies") {
+    if (req.method == "GET") {
+      json::array items;
+      for (const AgencyEntry* a : ctx_.directory.all()) {
+        items.push_back(json::object{{"code", a->code},
+                                     {"name", a->name},
+                                     {"parent", a->parent},
+                                     {"local", a->local},
+                                     {"node", a->node}});
+      }
+      return reply(json_response(200, json::object{{"agencies", items}}));
+    }
+    if (req.method != "POST") return fail(405, "http.method", "use GET or POST");
+    if (user->role != Role::administrator)
+      return fail(403, "auth.forbidden", "only administrators add agencies");
+    boost::system::error_code ec;
+    json::value body = json::parse(req.body, ec);
+    const json::object* o = ec ? nullptr : body.if_object();
+    if (!o) return fail(400, "http.bad_body", "send a JSON object");
+    auto text = [&](const char* k) {
+      const json::value* v = o->if_contains(k);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    AgencyRecord record{text("code"), text("name"), text("parent"), {}, {}, ctx_.clock.now()};
+    if (auto ok = validate_agency_code(record.code); !ok)
+      return fail(422, "agency.invalid", ok.error().message);
+    if (!record.parent.empty()) {
+      if (auto ok = validate_agency_code(record.parent); !ok)
+        return fail(422, "agency.invalid", "parent: " + ok.error().message);
+    }
+    if (record.name.empty() || record.name.size() > 200)
+      return fail(422, "agency.invalid", "name is required (at most 200 bytes)");
+    if (ctx_.directory.find(record.code))
+      return fail(409, "agency.exists", "agency " + record.code + " is already known");
+    for (const char* key : {"signer_certs", "organisation_certs"}) {
+      const json::value* list = o->if_contains(key);
+      if (!list || !list->is_array() || list->as_array().empty()) {
+        return fail(422, "agency.invalid",
+                    std::string(key) + " must list at least one PEM certificate");
+      }
+      for (const auto& pem : list->as_array()) {
+        auto certs = pem.is_string()
+                         ? load_certificates_pem(std::string(pem.as_string()))
+                         : Expected<std::vector<Cert>>(Error{"cert.invalid", "not a string"});
+        if (!certs)
+          return fail(422, "agency.invalid", std::string(key) + ": " + certs.error().message);
+        auto& into = std::string(key) == "signer_certs" ? record.signer_fingerprints
+                                                        : record.organisation_fingerprints;
+        for (auto& c : *certs) into.push_back(cert_fingerprint_sha256(c.get()));
+      }
+    }
+    Directory& directory = ctx_.directory;
+    const std::string node = ctx_.config.id;
+    Cause cause{user->name, "", request_id};
+    ctx_.store.write(
+        [record, cause](StoreTx& tx) -> Expected<void> {
+          if (auto r = tx.insert_agency(record); !r)
+            return Error{"agency.exists", "agency " + record.code + " is already known"};
+          AuditEvent e;
+          e.at = record.created_at;
+          e.actor = cause.actor;
+          e.agency = record.code;
+          e.action = "agency.added";
+          e.detail = "{\"name\":" + json_quote(record.name) + "}";
+          e.request_id = cause.request_id;
+          auto a = tx.append_audit(std::move(e));
+          return a ? Expected<void>() : Expected<void>(a.error());
+        },
+        [reply, record, &directory, node](Expected<void> r) {
+          if (!r)
+            return reply(json_error(r.error().code == "agency.exists" ? 409 : 503, r.error().code,
+                                    r.error().message));
+          AgencyEntry e{record.code, record.name, record.parent, true, node, {}, {}};
+          e.signer_fingerprints.insert(record.signer_fingerprints.begin(),
+                                       record.signer_fingerprints.end());
+          e.organisation_fingerprints.insert(record.organisation_fingerprints.begin(),
+                                             record.organisation_fingerprints.end());
+          directory.add(std::move(e));
+          reply(json_response(201, json::object{{"code", record.code}}));
+        });
+    return;
+  }
+
+  // Users: administrators and auditors list them; administrators create them, and the new token
+  // is shown once (only its SHA-256 is kept).
+  if (path.size() == 1 && path[0] == "users") {
+    if (user->role == Role::clerk) return fail(403, "auth.forbidden", "clerks do not manage users");
+    if (req.method == "GET") {
+      json::array items;
+      for (const auto& u : ctx_.config.users) {
+        items.push_back(json::object{{"name", u.name},
+                                     {"role", to_string(u.role)},
+                                     {"agency", u.agency},
+                                     {"source", "config"}});
+      }
+      auto stored = ctx_.store.users();
+      if (!stored) return fail(503, stored.error().code, stored.error().message);
+      for (const auto& u : *stored) {
+        items.push_back(json::object{
+            {"name", u.name}, {"role", u.role}, {"agency", u.agency}, {"source", "api"}});
+      }
+      return reply(json_response(200, json::object{{"users", items}}));
+    }
+    if (req.method != "POST") return fail(405, "http.method", "use GET or POST");
+    if (user->role != Role::administrator)
+      return fail(403, "auth.forbidden", "only administrators create users");
+    boost::system::error_code ec;
+    json::value body = json::parse(req.body, ec);
+    const json::object* o = ec ? nullptr : body.if_object();
+    if (!o) return fail(400, "http.bad_body", "send a JSON object");
+    auto text = [&](const char* k) {
+      const json::value* v = o->if_contains(k);
+      return v && v->is_string() ? std::string(v->as_string()) : std::string();
+    };
+    UserRecord record{text("name"), text("role"), text("agency"), "", ctx_.clock.now()};
+    auto role = parse_role(record.role);
+    if (!role) return fail(422, "user.invalid", "role must be clerk, administrator or auditor");
+    if (record.name.empty() || record.name.size() > 64 ||
+        record.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789-_.") !=
+            std::string::npos) {
+      return fail(422, "user.invalid", "name: 1 to 64 of a-z, 0-9, '-', '_', '.'");
+    }
+    if (ctx_.config.find_user(record.name))
+      return fail(409, "user.exists", "user " + record.name + " exists");
+    if (*role == Role::clerk) {
+      const AgencyEntry* a = ctx_.directory.find(record.agency);
+      if (!a || !a->local)
+        return fail(422, "user.invalid", "a clerk needs an agency hosted on this node");
+    } else if (!record.agency.empty()) {
+      return fail(422, "user.invalid",
+                  "administrators and auditors cover the whole node: no agency");
+    }
+    unsigned char random[32];
+    if (RAND_bytes(random, sizeof random) != 1)
+      return fail(503, "user.random", "no randomness for a token");
+    const std::string token =
+        to_hex(std::string_view(reinterpret_cast<char*>(random), sizeof random));
+    record.token_sha256 = sha256_hex(token);
+    Cause cause{user->name, "", request_id};
+    ctx_.store.write(
+        [record, cause](StoreTx& tx) -> Expected<void> {
+          if (auto r = tx.insert_user(record); !r)
+            return Error{"user.exists", "user " + record.name + " exists"};
+          AuditEvent e;
+          e.at = record.created_at;
+          e.actor = cause.actor;
+          e.agency = record.agency;
+          e.action = "user.created";
+          e.detail =
+              "{\"name\":" + json_quote(record.name) + ",\"role\":" + json_quote(record.role) + "}";
+          e.request_id = cause.request_id;
+          auto a = tx.append_audit(std::move(e));
+          return a ? Expected<void>() : Expected<void>(a.error());
+        },
+        [reply, record, token](Expected<void> r) {
+          if (!r)
+            return reply(json_error(r.error().code == "user.exists" ? 409 : 503, r.error().code,
+                                    r.error().message));
+          reply(json_response(
+              201, json::object{{"name", record.name}, {"role", record.role}, {"token", token}}));
+        });
+    return;
   }
 
   // POST /api/v1/paper: register a hand-over made on paper.

@@ -19,7 +19,7 @@ struct ApiContext {
   Intake& intake;
   const Router& router;
   WorkflowRegistry& registry;
-  const Directory& directory;
+  Directory& directory;
   const BusinessCalendar& calendar;
   const Clock& clock;
   std::function<void()> changed;                // wakes the node's background work after a write

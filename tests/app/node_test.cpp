@@ -332,5 +332,64 @@ TEST_F(NodeTest, AdministratorsDeployVersionedWorkflowsThatSurviveRestarts) {
   EXPECT_EQ(http(port_, "POST", "/api/v1/workflows", "token-admin", changed).status, 409);
 }
 
+TEST_F(NodeTest, AdministratorsAddAgenciesAndUsers) {
+  // A new agency with its certificates; a user for it; that user's token works at once and after
+  // a restart.
+  const std::string code = "000.00.12.H53";
+  auto signer = read_file(dir_ / "pki" / kH53 / "signer.pem");
+  auto organisation = read_file(dir_ / "pki" / kH53 / "organisation.pem");
+  json::object agency{{"code", code},
+                      {"name", "Sở Nội vụ tỉnh Tây Ninh"},
+                      {"parent", "000.00.00.H53"},
+                      {"signer_certs", json::array{json::value(*signer)}},
+                      {"organisation_certs", json::array{json::value(*organisation)}}};
+  const std::string body = json::serialize(agency);
+  EXPECT_EQ(http(port_, "POST", "/api/v1/agencies", "token-clerk-h53", body).status, 403);
+  EXPECT_EQ(http(port_, "POST", "/api/v1/agencies", "token-auditor", body).status, 403);
+  Reply bad =
+      http(port_, "POST", "/api/v1/agencies", "token-admin",
+           R"({"code":"not a code","name":"x","signer_certs":["x"],"organisation_certs":["x"]})");
+  EXPECT_EQ(bad.status, 422);
+  EXPECT_THAT(bad.body, HasSubstr("agency.invalid"));
+  Reply added = http(port_, "POST", "/api/v1/agencies", "token-admin", body);
+  ASSERT_EQ(added.status, 201) << added.body;
+  EXPECT_EQ(http(port_, "POST", "/api/v1/agencies", "token-admin", body).status, 409);
+  EXPECT_THAT(http(port_, "GET", "/api/v1/agencies", "token-clerk-h53").body, HasSubstr(code));
+
+  Reply user = http(port_, "POST", "/api/v1/users", "token-admin",
+                    R"({"name":"clerk-snv","role":"clerk","agency":"000.00.12.H53"})");
+  ASSERT_EQ(user.status, 201) << user.body;
+  const std::string token(user.json().at("token").as_string());
+  EXPECT_EQ(token.size(), 64u);
+  EXPECT_EQ(http(port_, "POST", "/api/v1/users", "token-admin",
+                 R"({"name":"clerk-snv","role":"clerk","agency":"000.00.12.H53"})")
+                .status,
+            409);
+  EXPECT_EQ(http(port_, "POST", "/api/v1/users", "token-admin",
+                 R"({"name":"x","role":"clerk","agency":"000.00.99.X99"})")
+                .status,
+            422);
+  EXPECT_EQ(
+      http(port_, "POST", "/api/v1/users", "token-admin", R"({"name":"y","role":"king"})").status,
+      422);
+  EXPECT_EQ(
+      http(port_, "POST", "/api/v1/users", "token-clerk-h53", R"({"name":"z","role":"auditor"})")
+          .status,
+      403);
+  EXPECT_EQ(http(port_, "GET", "/api/v1/agencies/000.00.12.H53/inbox", token).status, 200);
+  EXPECT_EQ(http(port_, "GET", "/api/v1/agencies/000.00.11.H53/inbox", token).status, 403);
+  Reply users = http(port_, "GET", "/api/v1/users", "token-auditor");
+  EXPECT_THAT(users.body, HasSubstr("\"name\":\"clerk-snv\""));
+  EXPECT_THAT(users.body, ::testing::Not(HasSubstr(token)));
+
+  node_.reset();
+  node_ = std::make_unique<Node>(*config_, clock_);
+  node_->start();
+  port_ = node_->port();
+  EXPECT_EQ(http(port_, "GET", "/api/v1/agencies/000.00.12.H53/inbox", token).status, 200);
+  auto chain = verify_audit_chain(node_->store());
+  EXPECT_TRUE(chain && chain->ok);
+}
+
 }  // namespace
 }  // namespace lienthong
