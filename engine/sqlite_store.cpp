@@ -178,6 +178,10 @@ CREATE TABLE agencies (
   created_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 )sql",
+    R"sql(
+CREATE INDEX audit_events_by_document ON audit_events(document, seq);
+CREATE INDEX outbox_by_document ON outbox(document, id);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -236,6 +240,21 @@ Expected<std::optional<T>> one(sqlite::Stmt& st, Read read) {
   if (!all) return all.error();
   if (all->empty()) return std::optional<T>();
   return std::optional<T>(std::move(all->front()));
+}
+
+AuditEvent audit_from(const sqlite::Stmt& st) {
+  AuditEvent e;
+  e.seq = st.int64(0);
+  e.at = st.int64(1);
+  e.actor = st.text(2);
+  e.agency = st.text(3);
+  e.action = st.text(4);
+  e.document = st.int64(5);
+  e.detail = st.text(6);
+  e.request_id = st.text(7);
+  e.prev_hash = st.blob(8);
+  e.hash = st.blob(9);
+  return e;
 }
 
 UserRecord user_from(const sqlite::Stmt& r) {
@@ -724,25 +743,7 @@ class SqliteStore final : public Store {
         "FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?");
     if (!st) return st.error();
     st->bind(1, from).bind(2, static_cast<std::int64_t>(limit));
-    std::vector<AuditEvent> out;
-    for (;;) {
-      auto row = st->step();
-      if (!row) return row.error();
-      if (!*row) break;
-      AuditEvent e;
-      e.seq = st->int64(0);
-      e.at = st->int64(1);
-      e.actor = st->text(2);
-      e.agency = st->text(3);
-      e.action = st->text(4);
-      e.document = st->int64(5);
-      e.detail = st->text(6);
-      e.request_id = st->text(7);
-      e.prev_hash = st->blob(8);
-      e.hash = st->blob(9);
-      out.push_back(std::move(e));
-    }
-    return out;
+    return rows<AuditEvent>(*st, audit_from);
   }
 
   Expected<std::optional<TaskRecord>> task(std::int64_t id) override {
@@ -793,15 +794,65 @@ class SqliteStore final : public Store {
     });
   }
 
-  Expected<std::vector<TaskRecord>> open_tasks(const std::string& agency,
-                                               std::size_t limit) override {
+  Expected<std::vector<TaskRecord>> tasks_of(const std::string& agency, const std::string& state,
+                                             std::size_t limit, std::size_t offset) override {
     std::lock_guard lock(read_mutex_);
     auto st = reader_db_.prepare(std::string("SELECT ") + kTaskColumns +
-                                 " FROM tasks WHERE agency = ? AND state = 'open' "
-                                 "ORDER BY created_at, id LIMIT ?");
+                                 " FROM tasks WHERE agency = ? AND (? = '' OR state = ?) "
+                                 "ORDER BY created_at, id LIMIT ? OFFSET ?");
     if (!st) return st.error();
-    st->bind(1, agency).bind(2, static_cast<std::int64_t>(limit));
+    st->bind(1, agency).bind(2, state).bind(3, state).bind(4, static_cast<std::int64_t>(limit));
+    st->bind(5, static_cast<std::int64_t>(offset));
     return rows<TaskRecord>(*st, task_from);
+  }
+
+  Expected<std::vector<StoredDocument>> sent_by(const std::string& agency, std::size_t limit,
+                                                std::size_t offset) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(std::string("SELECT ") + kDocumentColumns +
+                                 " FROM documents WHERE sender = ? AND kind = 'document' "
+                                 "ORDER BY id DESC LIMIT ? OFFSET ?");
+    if (!st) return st.error();
+    st->bind(1, agency)
+        .bind(2, static_cast<std::int64_t>(limit))
+        .bind(3, static_cast<std::int64_t>(offset));
+    auto docs = rows<StoredDocument>(*st, document_from);
+    if (!docs) return docs;
+    auto rc = reader_db_.prepare(
+        "SELECT agency FROM document_recipients WHERE document = ? ORDER BY agency");
+    if (!rc) return rc.error();
+    for (auto& d : *docs) {
+      d.original.clear();  // listings do not carry the packages
+      rc->bind(1, d.id);
+      auto agencies = rows<std::string>(*rc, [](const sqlite::Stmt& r) { return r.text(0); });
+      if (!agencies) return agencies.error();
+      d.recipients = std::move(*agencies);
+    }
+    return docs;
+  }
+
+  Expected<std::vector<AuditEvent>> history(std::int64_t document) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT seq, at, actor, agency, action, document, detail, request_id, prev_hash, hash "
+        "FROM audit_events WHERE document = ? ORDER BY seq");
+    if (!st) return st.error();
+    st->bind(1, document);
+    return rows<AuditEvent>(*st, audit_from);
+  }
+
+  Expected<std::vector<std::tuple<std::string, std::string, Timestamp>>> statuses(
+      std::int64_t document) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT i.agency, o.code, o.created_at FROM outbox o JOIN instances i ON i.id = o.instance "
+        "WHERE o.document = ? AND o.kind = 'status' ORDER BY o.id");
+    if (!st) return st.error();
+    st->bind(1, document);
+    using Row = std::tuple<std::string, std::string, Timestamp>;
+    return rows<Row>(*st, [](const sqlite::Stmt& r) {
+      return Row{r.text(0), r.text(1), r.int64(2)};
+    });
   }
 
   Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) override {

@@ -212,9 +212,22 @@ class Store {
   virtual Expected<std::vector<UserRecord>> users() = 0;
   virtual Expected<std::optional<UserRecord>> user_by_token(const std::string& sha256_hex) = 0;
   virtual Expected<std::vector<AgencyRecord>> agencies() = 0;
-  // Open tasks of an agency, oldest first.
-  virtual Expected<std::vector<TaskRecord>> open_tasks(const std::string& agency,
-                                                       std::size_t limit) = 0;
+  // Tasks of an agency in `state` (open, completed, cancelled; empty: all), oldest first, a page
+  // of `limit` after `offset`.
+  virtual Expected<std::vector<TaskRecord>> tasks_of(const std::string& agency,
+                                                     const std::string& state, std::size_t limit,
+                                                     std::size_t offset) = 0;
+  Expected<std::vector<TaskRecord>> open_tasks(const std::string& agency, std::size_t limit) {
+    return tasks_of(agency, "open", limit, 0);
+  }
+  // Documents an agency sent, newest first.
+  virtual Expected<std::vector<StoredDocument>> sent_by(const std::string& agency,
+                                                        std::size_t limit, std::size_t offset) = 0;
+  // The audit events about a document, in order: its history.
+  virtual Expected<std::vector<AuditEvent>> history(std::int64_t document) = 0;
+  // Status packets about a document, in order: (from agency, code, at).
+  virtual Expected<std::vector<std::tuple<std::string, std::string, Timestamp>>> statuses(
+      std::int64_t document) = 0;
   virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;
   virtual Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) = 0;
   // The earliest pending deadline: (instance, timer, due).

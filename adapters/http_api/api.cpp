@@ -71,6 +71,38 @@ std::vector<std::string_view> split_path(std::string_view target) {
   return parts;
 }
 
+// A query parameter of the target, or `fallback` (values are plain: no percent-decoding needed
+// for the numbers and states the API takes).
+std::string query(std::string_view target, std::string_view name, std::string fallback = {}) {
+  auto q = target.find('?');
+  if (q == std::string_view::npos) return fallback;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    auto amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name)
+      return std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    rest.remove_prefix(amp + 1);
+  }
+  return fallback;
+}
+
+// limit (1..500, default 50) and offset (default 0) of a listing; nullopt when malformed.
+std::optional<std::pair<std::size_t, std::size_t>> page(std::string_view target) {
+  auto limit = parse_id(query(target, "limit", "50"));
+  const std::string off = query(target, "offset", "0");
+  std::int64_t offset = 0;
+  if (off != "0") {
+    auto o = parse_id(off);
+    if (!o) return std::nullopt;
+    offset = *o;
+  }
+  if (!limit || *limit > 500) return std::nullopt;
+  return std::make_pair(static_cast<std::size_t>(*limit), static_cast<std::size_t>(offset));
+}
+
 json::object task_json(const TaskRecord& t) {
   return json::object{{"id", t.id},
                       {"instance", t.instance},
@@ -183,7 +215,6 @@ void Api::handle(HttpRequest&& req, Responder respond) {
 
   // GET /api/v1/documents/{id}[/original]
   if ((path.size() == 2 || path.size() == 3) && path[0] == "documents") {
-    if (req.method != "GET") return fail(405, "http.method", "use GET");
     auto id = parse_id(path[1]);
     if (!id) return fail(400, "http.bad_id", "a document id is a positive integer");
     auto doc = ctx_.store.document(*id);
@@ -192,6 +223,47 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     if (!*doc || !may_read(*user, **doc))
       return fail(404, "document.not_found", "no document " + std::string(path[1]));
     const StoredDocument& d = **doc;
+    if (path.size() == 3 && path[2] == "recall") {
+      if (req.method != "POST") return fail(405, "http.method", "use POST to recall");
+      if (user->role != Role::clerk || user->agency != d.sender) {
+        return fail(403, "auth.forbidden", "only the sender's clerks recall a document");
+      }
+      const std::int64_t document = d.id;
+      const std::string sender = d.sender;
+      auto count = std::make_shared<int>(0);
+      Cause cause{user->name, user->agency, request_id};
+      const Router& router = ctx_.router;
+      const Timestamp now = ctx_.clock.now();
+      auto changed = ctx_.changed;
+      ctx_.store.write(
+          [&router, document, sender, cause, now, count](StoreTx& tx) -> Expected<void> {
+            auto open = tx.open_instances_of(document);
+            if (!open) return open.error();
+            for (std::int64_t id : *open) {
+              auto inst = tx.instance(id);
+              if (!inst) return inst.error();
+              if (!*inst || (*inst)->agency == sender) continue;  // the recipients' instances
+              if (auto r = router.recall(tx, id, "", cause, now); !r) return r;
+              ++*count;
+            }
+            if (*count == 0) {
+              return Error{"document.not_recallable",
+                           "no recipient is still working on this document"};
+            }
+            return {};
+          },
+          [reply, count, changed](Expected<void> r) {
+            if (!r) {
+              const int status =
+                  r.error().code == "document.not_recallable" ? 409 : status_of(r.error());
+              return reply(json_error(status, r.error().code, r.error().message));
+            }
+            if (changed) changed();
+            reply(json_response(200, json::object{{"recalled", *count}}));
+          });
+      return;
+    }
+    if (req.method != "GET") return fail(405, "http.method", "use GET");
     if (path.size() == 3) {
       if (path[2] != "original")
         return fail(404, "http.not_found", "no such resource: " + req.target);
@@ -214,7 +286,32 @@ void Api::handle(HttpRequest&& req, Responder respond) {
                                          {"final_status", i.final_status}});
       }
     }
+    json::array history;
+    if (auto events = ctx_.store.history(d.id)) {
+      for (const auto& e : *events) {
+        if (user->role == Role::clerk && e.agency != user->agency &&
+            e.action != "document.received")
+          continue;
+        history.push_back(json::object{{"seq", e.seq},
+                                       {"at", e.at},
+                                       {"actor", e.actor},
+                                       {"agency", e.agency},
+                                       {"action", e.action},
+                                       {"detail", e.detail}});
+      }
+    }
+    json::array statuses;
+    json::object latest;
+    if (auto list = ctx_.store.statuses(d.id)) {
+      for (const auto& [from, code, at] : *list) {
+        statuses.push_back(json::object{{"from", from}, {"code", code}, {"at", at}});
+        latest[from] = code;
+      }
+    }
     return reply(json_response(200, json::object{{"id", d.id},
+                                                 {"history", history},
+                                                 {"statuses", statuses},
+                                                 {"latest_status", latest},
                                                  {"message_id", d.message_id},
                                                  {"kind", d.kind},
                                                  {"sender", d.sender},
@@ -226,19 +323,46 @@ void Api::handle(HttpRequest&& req, Responder respond) {
                                                  {"instances", instances}}));
   }
 
-  // GET /api/v1/agencies/{code}/inbox: the agency's open tasks.
-  if (path.size() == 3 && path[0] == "agencies" && path[2] == "inbox") {
+  // GET /api/v1/agencies/{code}/inbox?state=open|completed|cancelled|all&limit=&offset=: tasks.
+  // GET /api/v1/agencies/{code}/outbox?limit=&offset=: documents sent, with each recipient's
+  // latest status.
+  if (path.size() == 3 && path[0] == "agencies" && (path[2] == "inbox" || path[2] == "outbox")) {
     if (req.method != "GET") return fail(405, "http.method", "use GET");
     const std::string agency(path[1]);
     if (user->role == Role::clerk && user->agency != agency) {
       return fail(403, "auth.forbidden",
                   user->name + " works for " + user->agency + ", not " + agency);
     }
-    auto tasks = ctx_.store.open_tasks(agency, 500);
-    if (!tasks) return fail(503, tasks.error().code, tasks.error().message);
+    auto p = page(req.target);
+    if (!p) return fail(400, "http.bad_query", "limit is 1 to 500, offset a whole number");
+    if (path[2] == "inbox") {
+      std::string state = query(req.target, "state", "open");
+      if (state != "open" && state != "completed" && state != "cancelled" && state != "all") {
+        return fail(400, "http.bad_query", "state is open, completed, cancelled or all");
+      }
+      auto tasks = ctx_.store.tasks_of(agency, state == "all" ? "" : state, p->first, p->second);
+      if (!tasks) return fail(503, tasks.error().code, tasks.error().message);
+      json::array items;
+      for (const auto& t : *tasks) items.push_back(task_json(t));
+      return reply(
+          json_response(200, json::object{{"agency", agency}, {"state", state}, {"tasks", items}}));
+    }
+    auto sent = ctx_.store.sent_by(agency, p->first, p->second);
+    if (!sent) return fail(503, sent.error().code, sent.error().message);
     json::array items;
-    for (const auto& t : *tasks) items.push_back(task_json(t));
-    return reply(json_response(200, json::object{{"agency", agency}, {"tasks", items}}));
+    for (const auto& d : *sent) {
+      json::object latest;
+      for (const auto& r : d.recipients) latest[r] = "";
+      if (auto list = ctx_.store.statuses(d.id)) {
+        for (const auto& [from, code, at] : *list) latest[from] = code;
+      }
+      items.push_back(json::object{{"id", d.id},
+                                   {"document_id", d.document_id},
+                                   {"subject", d.subject},
+                                   {"sent_at", d.received_at},
+                                   {"latest_status", latest}});
+    }
+    return reply(json_response(200, json::object{{"agency", agency}, {"documents", items}}));
   }
 
   // POST /api/v1/tasks/{id} {"outcome": "..."}: act on a task.

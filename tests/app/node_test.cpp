@@ -182,6 +182,51 @@ TEST_F(NodeTest, SignedPackagesWalkTheIncomingWorkflowOverHttp) {
   ASSERT_TRUE(chain);
   EXPECT_TRUE(chain->ok) << chain->problem;
   EXPECT_GT(chain->events, 10);
+
+  // The document shows its history and statuses; the sender's outbox the latest per recipient.
+  Reply details = http(port_, "GET", "/api/v1/documents/" + std::to_string(doc), "token-auditor");
+  ASSERT_EQ(details.status, 200);
+  json::value d = details.json();
+  EXPECT_EQ(d.at("latest_status").at(kA53).as_string(), "06");
+  EXPECT_EQ(d.at("statuses").as_array().size(), 5u);
+  EXPECT_EQ(d.at("history").as_array().at(0).at("action").as_string(), "document.received");
+  Reply outbox = http(port_, "GET", "/api/v1/agencies/000.00.11.H53/outbox", "token-clerk-h53");
+  ASSERT_EQ(outbox.status, 200);
+  EXPECT_EQ(outbox.json().at("documents").as_array().at(0).at("latest_status").at(kA53).as_string(),
+            "06");
+  // The inbox filters by state and pages.
+  Reply done = http(port_, "GET", "/api/v1/agencies/000.00.01.A53/inbox?state=completed&limit=2",
+                    "token-clerk-a53");
+  ASSERT_EQ(done.status, 200);
+  EXPECT_EQ(done.json().at("tasks").as_array().size(), 2u);
+  Reply rest =
+      http(port_, "GET", "/api/v1/agencies/000.00.01.A53/inbox?state=completed&limit=2&offset=2",
+           "token-clerk-a53");
+  EXPECT_EQ(rest.json().at("tasks").as_array().size(), 1u);
+  EXPECT_EQ(
+      http(port_, "GET", "/api/v1/agencies/000.00.01.A53/inbox?limit=0", "token-clerk-a53").status,
+      400);
+  EXPECT_EQ(http(port_, "GET", "/api/v1/agencies/000.00.01.A53/inbox?state=lost", "token-clerk-a53")
+                .status,
+            400);
+}
+
+TEST_F(NodeTest, TheSenderRecallsADocumentAndTheRecipientDecides) {
+  Reply sent = http(port_, "POST", "/api/v1/documents", "token-clerk-h53", signed_sample());
+  ASSERT_EQ(sent.status, 202);
+  const std::string doc = "/api/v1/documents/" + std::to_string(sent.json().at("id").as_int64());
+  only_task(kA53, "clerk-a53", "register");
+  EXPECT_EQ(http(port_, "POST", doc + "/recall", "token-clerk-a53").status, 403);  // not the sender
+  Reply recalled = http(port_, "POST", doc + "/recall", "token-clerk-h53");
+  ASSERT_EQ(recalled.status, 200) << recalled.body;
+  EXPECT_EQ(recalled.json().at("recalled").as_int64(), 1);
+  const std::int64_t task = only_task(kA53, "clerk-a53", "recall-received");
+  EXPECT_EQ(act(task, "accept-recall", "clerk-a53").status, 200);
+  node_->run_background_once();
+  Reply details = http(port_, "GET", doc, "token-clerk-h53");
+  EXPECT_EQ(details.json().at("latest_status").at(kA53).as_string(), "15");
+  EXPECT_EQ(http(port_, "POST", doc + "/recall", "token-clerk-h53").status,
+            409);  // nothing left to recall
 }
 
 TEST_F(NodeTest, EachRoleSeesAndDoesOnlyWhatItMay) {
