@@ -1,7 +1,6 @@
 #include "config/node_config.hpp"
 
 #include <arpa/inet.h>
-#include <libxml/xmlschemas.h>
 
 #include <algorithm>
 #include <cctype>
@@ -10,13 +9,13 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
-#include <mutex>
 #include <set>
 #include <stdexcept>
 
 #include "base/agency_code.hpp"
 #include "base/encoding.hpp"
 #include "base/xml.hpp"
+#include "base/xml_schema.hpp"
 #include "config/embedded.hpp"
 
 namespace lienthong {
@@ -262,43 +261,9 @@ constexpr std::string_view kNs = "urn:lienthong:config:1";
 constexpr const char* kDefaultFile = "(default configuration)";
 constexpr std::size_t kMaxFileBytes = 10 * 1024 * 1024;
 
-struct SchemaHolder {
-  xmlSchemaPtr schema = nullptr;
-  std::string error;
-};
-
-const SchemaHolder& schema() {
-  static SchemaHolder holder;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    xml_init();
-    const std::string_view xsd = node_config_xsd();
-    xmlSchemaParserCtxtPtr pctxt =
-        xmlSchemaNewMemParserCtxt(xsd.data(), static_cast<int>(xsd.size()));
-    holder.schema = xmlSchemaParse(pctxt);
-    xmlSchemaFreeParserCtxt(pctxt);
-    if (!holder.schema) holder.error = "the bundled node.xsd does not compile";
-  });
-  return holder;
-}
-
-struct SchemaErrors {
-  std::vector<ConfigDiagnostic>* out;
-  const std::string* file;
-};
-
-void on_schema_error(void* data, xmlErrorPtr error) {
-  auto* ctx = static_cast<SchemaErrors*>(data);
-  std::string msg = error->message ? error->message : "schema violation";
-  // "{urn:lienthong:config:1}listen" reads better as "listen".
-  const std::string noise = "{" + std::string(kNs) + "}";
-  for (auto pos = msg.find(noise); pos != std::string::npos; pos = msg.find(noise)) {
-    msg.erase(pos, noise.size());
-  }
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  long line = error->line;
-  if (error->node) line = xml_line(static_cast<xmlNode*>(error->node));
-  ctx->out->push_back({*ctx->file, line, msg});
+const XmlSchema& schema() {
+  static const XmlSchema compiled(node_config_xsd(), std::string(kNs));
+  return compiled;
 }
 
 std::optional<std::string> attr(xmlNode* n, const char* name) {
@@ -977,18 +942,8 @@ ConfigResult load(std::string_view xml, const std::string& file, std::string bas
          "the root element must be <node xmlns=\"urn:lienthong:config:1\">" + found});
     return result;
   }
-  const SchemaHolder& s = schema();
-  if (!s.schema) {
-    result.diagnostics.push_back({file, 0, s.error});
-    return result;
-  }
-  xmlSchemaValidCtxtPtr vctxt = xmlSchemaNewValidCtxt(s.schema);
-  SchemaErrors errors{&result.diagnostics, &file};
-  xmlSchemaSetValidStructuredErrors(vctxt, on_schema_error, &errors);
-  const int rc = xmlSchemaValidateDoc(vctxt, doc->get());
-  xmlSchemaFreeValidCtxt(vctxt);
-  if (rc != 0 && result.diagnostics.empty()) {
-    result.diagnostics.push_back({file, 0, "schema validation failed"});
+  for (auto& p : schema().validate(doc->get())) {
+    result.diagnostics.push_back({file, p.line, std::move(p.message)});
   }
   // The schema checks structure only and the rules check values only, so both always run and
   // one pass shows every problem.

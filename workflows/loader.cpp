@@ -1,12 +1,10 @@
-#include <libxml/xmlschemas.h>
-
 #include <algorithm>
-#include <mutex>
 #include <set>
 #include <unordered_set>
 
 #include "base/agency_code.hpp"
 #include "base/xml.hpp"
+#include "base/xml_schema.hpp"
 #include "workflows/definition.hpp"
 #include "workflows/workflow_xsd.hpp"
 
@@ -56,45 +54,9 @@ namespace {
 
 constexpr std::string_view kNs = "urn:lienthong:workflow:1";
 
-// ---- XSD -----------------------------------------------------------------------------------
-
-struct SchemaHolder {
-  xmlSchemaPtr schema = nullptr;
-  std::string error;
-};
-
-const SchemaHolder& schema() {
-  static SchemaHolder holder;
-  static std::once_flag once;
-  std::call_once(once, [] {
-    xml_init();
-    const std::string_view xsd = workflow_xsd();
-    xmlSchemaParserCtxtPtr pctxt =
-        xmlSchemaNewMemParserCtxt(xsd.data(), static_cast<int>(xsd.size()));
-    holder.schema = xmlSchemaParse(pctxt);
-    xmlSchemaFreeParserCtxt(pctxt);
-    if (!holder.schema) holder.error = "the bundled workflow.xsd does not compile";
-  });
-  return holder;
-}
-
-struct SchemaErrors {
-  std::vector<Diagnostic>* out;
-  const std::string* file;
-};
-
-void on_schema_error(void* data, xmlErrorPtr error) {
-  auto* ctx = static_cast<SchemaErrors*>(data);
-  std::string msg = error->message ? error->message : "schema violation";
-  // Drop the namespace noise: "{urn:lienthong:workflow:1}task" reads better as "task".
-  const std::string noise = "{" + std::string(kNs) + "}";
-  for (auto pos = msg.find(noise); pos != std::string::npos; pos = msg.find(noise)) {
-    msg.erase(pos, noise.size());
-  }
-  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
-  long line = error->line;
-  if (error->node) line = xml_line(static_cast<xmlNode*>(error->node));
-  ctx->out->push_back({*ctx->file, line, msg});
+const XmlSchema& schema() {
+  static const XmlSchema compiled(workflow_xsd(), std::string(kNs));
+  return compiled;
 }
 
 // ---- building --------------------------------------------------------------------------------
@@ -547,19 +509,9 @@ LoadResult load_workflow(std::string_view xml, const std::string& file) {
          "the root element must be <workflow xmlns=\"urn:lienthong:workflow:1\">"});
     return result;
   }
-  const SchemaHolder& s = schema();
-  if (!s.schema) {
-    result.diagnostics.push_back({file, 0, s.error});
-    return result;
-  }
-  xmlSchemaValidCtxtPtr vctxt = xmlSchemaNewValidCtxt(s.schema);
-  SchemaErrors errors{&result.diagnostics, &file};
-  xmlSchemaSetValidStructuredErrors(vctxt, on_schema_error, &errors);
-  int rc = xmlSchemaValidateDoc(vctxt, doc->get());
-  xmlSchemaFreeValidCtxt(vctxt);
-  if (rc != 0 && result.diagnostics.empty()) {
-    result.diagnostics.push_back({file, 0, "schema validation failed"});
-  }
+  std::vector<SchemaProblem> problems = schema().validate(doc->get());
+  for (auto& p : problems) result.diagnostics.push_back({file, p.line, std::move(p.message)});
+  const bool schema_failed = !problems.empty();
   // The semantic rules run even when the schema failed, so one pass shows every problem; on a
   // line the schema already reported, its message is the one kept.
   std::vector<Diagnostic> semantic;
@@ -567,11 +519,11 @@ LoadResult load_workflow(std::string_view xml, const std::string& file) {
   auto workflow = builder.build(root);
   for (auto& d : semantic) {
     const bool shadowed =
-        rc != 0 && std::any_of(result.diagnostics.begin(), result.diagnostics.end(),
-                               [&](const Diagnostic& x) { return x.line == d.line; });
+        schema_failed && std::any_of(result.diagnostics.begin(), result.diagnostics.end(),
+                                     [&](const Diagnostic& x) { return x.line == d.line; });
     if (!shadowed) result.diagnostics.push_back(std::move(d));
   }
-  if (rc == 0) result.workflow = std::move(workflow);
+  if (!schema_failed) result.workflow = std::move(workflow);
   std::stable_sort(result.diagnostics.begin(), result.diagnostics.end(),
                    [](const Diagnostic& a, const Diagnostic& b) { return a.line < b.line; });
   return result;
