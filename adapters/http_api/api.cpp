@@ -103,6 +103,12 @@ std::optional<std::pair<std::size_t, std::size_t>> page(std::string_view target)
   return std::make_pair(static_cast<std::size_t>(*limit), static_cast<std::size_t>(offset));
 }
 
+// A string member of a JSON object, or "" when absent or not a string.
+std::string string_field(const json::object& o, const char* key) {
+  const json::value* v = o.if_contains(key);
+  return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
 json::object task_json(const TaskRecord& t) {
   return json::object{{"id", t.id},
                       {"instance", t.instance},
@@ -522,10 +528,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     json::value body = json::parse(req.body, ec);
     const json::object* o = ec ? nullptr : body.if_object();
     if (!o) return fail(400, "http.bad_body", "send a JSON object");
-    auto text = [&](const char* k) {
-      const json::value* v = o->if_contains(k);
-      return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
+    auto text = [o](const char* k) { return string_field(*o, k); };
     AgencyRecord record{text("code"), text("name"), text("parent"), {}, {}, ctx_.clock.now()};
     if (auto ok = validate_agency_code(record.code); !ok)
       return fail(422, "agency.invalid", ok.error().message);
@@ -613,10 +616,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     json::value body = json::parse(req.body, ec);
     const json::object* o = ec ? nullptr : body.if_object();
     if (!o) return fail(400, "http.bad_body", "send a JSON object");
-    auto text = [&](const char* k) {
-      const json::value* v = o->if_contains(k);
-      return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
+    auto text = [o](const char* k) { return string_field(*o, k); };
     UserRecord record{text("name"), text("role"), text("agency"), "", ctx_.clock.now()};
     auto role = parse_role(record.role);
     if (!role) return fail(422, "user.invalid", "role must be clerk, administrator or auditor");
@@ -677,10 +677,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     json::value body = json::parse(req.body, ec);
     const json::object* o = ec ? nullptr : body.if_object();
     if (!o) return fail(400, "http.bad_body", "send a JSON object");
-    auto text = [&](const char* k) {
-      const json::value* v = o->if_contains(k);
-      return v && v->is_string() ? std::string(v->as_string()) : std::string();
-    };
+    auto text = [o](const char* k) { return string_field(*o, k); };
     Cause cause{user->name, user->agency, request_id};
     const Timestamp now = ctx_.clock.now();
     auto changed = ctx_.changed;

@@ -1,5 +1,7 @@
 #include "adapters/http_api/server.hpp"
 
+#include "base/encoding.hpp"
+
 // Boost 1.81's Asio coroutine headers use std::exchange without including <utility> (g++ 12).
 #include <utility>
 
@@ -79,36 +81,7 @@ constexpr std::size_t kLingerBytes = 1 << 20;
 // JSON text and logging
 
 void append_json_string(std::string& out, std::string_view s) {
-  out += '"';
-  for (const char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f) {
-          std::array<char, 16> escaped{};
-          std::snprintf(escaped.data(), escaped.size(), "\\u%04x", static_cast<unsigned>(c));
-          out += escaped.data();
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
+  out += json_quote(s);
 }
 
 std::string utc_timestamp() {
