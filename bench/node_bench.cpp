@@ -142,6 +142,7 @@ Fixture& fx() {
 void BM_SubmitOverHttp(benchmark::State& state) {
   Fixture& f = fx();
   Connection conn(f.node->port());
+  const StoreStats before = f.node->store().stats();
   std::vector<double> latencies;
   for (auto _ : state) {
     const std::size_t i = f.next++;
@@ -166,6 +167,12 @@ void BM_SubmitOverHttp(benchmark::State& state) {
   state.counters["p99_ms"] = benchmark::Counter(pct(0.99), benchmark::Counter::kAvgThreads);
   state.counters["packages_per_s"] =
       benchmark::Counter(static_cast<double>(latencies.size()), benchmark::Counter::kIsRate);
+  if (state.thread_index() == 0) {
+    const StoreStats after = f.node->store().stats();
+    const double groups = static_cast<double>(after.groups - before.groups);
+    state.counters["writes_per_commit"] =
+        groups > 0 ? static_cast<double>(after.writes - before.writes) / groups : 0.0;
+  }
 }
 BENCHMARK(BM_SubmitOverHttp)
     ->Threads(1)
