@@ -4,6 +4,7 @@
 #include <libxml/xmlerror.h>
 #include <libxml/xmlsave.h>
 
+#include <cstdlib>
 #include <mutex>
 #include <vector>
 
@@ -124,6 +125,16 @@ Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits) {
     for (xmlNode* c = node->children; c; c = c->next) stack.push_back({c, depth + 1});
   }
   return doc;
+}
+
+std::pair<long, std::string> error_line(const Error& error) {
+  const std::string& msg = error.message;
+  if (msg.rfind("line ", 0) == 0) {
+    if (auto colon = msg.find(": "); colon != std::string::npos) {
+      return {std::atol(msg.c_str() + 5), msg.substr(colon + 2)};
+    }
+  }
+  return {0, msg};
 }
 
 std::string serialize_xml(xmlDoc* doc, bool indent) {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "base/expected.hpp"
 
@@ -29,6 +30,9 @@ void xml_init();
 // Parses untrusted bytes: no DTD (any DOCTYPE is refused before libxml2 sees it), no entities, no
 // network, size/depth/node-count limits. Errors carry the line.
 Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits = {});
+
+// A parse_xml error as (line, message without the "line N: " prefix); line 0 when it has none.
+std::pair<long, std::string> error_line(const Error& error);
 
 // Serialises a document as UTF-8 with an XML declaration.
 std::string serialize_xml(xmlDoc* doc, bool indent = true);

@@ -493,13 +493,8 @@ LoadResult load_workflow(std::string_view xml, const std::string& file) {
   LoadResult result;
   auto doc = parse_xml(xml);
   if (!doc) {
-    long line = 0;
-    std::string msg = doc.error().message;
-    if (msg.rfind("line ", 0) == 0) {
-      line = std::atol(msg.c_str() + 5);
-      msg = msg.substr(msg.find(": ") + 2);
-    }
-    result.diagnostics.push_back({file, line, msg});
+    auto [line, msg] = error_line(doc.error());
+    result.diagnostics.push_back({file, line, std::move(msg)});
     return result;
   }
   xmlNode* root = xmlDocGetRootElement(doc->get());

@@ -87,6 +87,16 @@ TEST(ParseXml, ReportsMalformedWithLine) {
   EXPECT_EQ(parse_xml("").error().code, "xml.malformed");
 }
 
+TEST(ParseXml, ErrorLinesSplitFromTheirMessage) {
+  auto r = parse_xml("<a>\n\n<b></a>");
+  ASSERT_FALSE(r);
+  auto [line, message] = error_line(r.error());
+  EXPECT_EQ(line, 3);
+  EXPECT_EQ(message.rfind("line", 0), std::string::npos) << message;
+  EXPECT_EQ(error_line(Error{"x", "no line here"}),
+            std::make_pair(0L, std::string("no line here")));
+}
+
 TEST(ParseXml, RefusesUndeclaredNamespacePrefixes) {
   auto r = parse_xml("<a>\n<p:b/></a>");
   ASSERT_FALSE(r);
