@@ -287,10 +287,11 @@ int cmd_demo(const std::vector<std::string>& argv) {
   if (auto ok = write_demo_pki(pki, std::time(nullptr)); !ok)
     return fail("demo", ok.error().message);
   TrustStore trust;
-  if (auto ok = trust.add_anchors_pem(*read_file(pki / "ca.pem")); !ok)
-    return fail("demo", ok.error().message);
-  if (auto ok = trust.add_crl_bytes(*read_file(pki / "crl.pem")); !ok)
-    return fail("demo", ok.error().message);
+  auto ca = read_file(pki / "ca.pem");
+  auto crl = read_file(pki / "crl.pem");
+  if (!ca || !crl) return fail("demo", (ca ? crl.error() : ca.error()).message);
+  if (auto ok = trust.add_anchors_pem(*ca); !ok) return fail("demo", ok.error().message);
+  if (auto ok = trust.add_crl_bytes(*crl); !ok) return fail("demo", ok.error().message);
 
   std::vector<fs::path> files;
   std::error_code ec;

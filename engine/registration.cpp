@@ -20,11 +20,10 @@ Expected<void> known(const Directory& directory, const std::string& code, const 
   return {};
 }
 
-std::string limited(const std::string& text, const char* what, std::size_t max, Error& error) {
-  if (text.size() > max)
-    error = Error{"registration.invalid",
-                  std::string(what) + " is longer than " + std::to_string(max) + " bytes"};
-  return text;
+Expected<void> at_most(const std::string& text, const char* what, std::size_t max) {
+  if (text.size() <= max) return {};
+  return Error{"registration.invalid",
+               std::string(what) + " is longer than " + std::to_string(max) + " bytes"};
 }
 
 }  // namespace
@@ -32,11 +31,9 @@ std::string limited(const std::string& text, const char* what, std::size_t max, 
 Expected<void> check(const PaperRegistration& p, const Directory& directory,
                      const std::string& clerk_agency) {
   if (p.document_id.empty()) return Error{"registration.invalid", "document_id is required"};
-  Error too_long;
-  limited(p.document_id, "document_id", 200, too_long);
-  limited(p.subject, "subject", 2000, too_long);
-  limited(p.document_type, "document_type", 100, too_long);
-  if (!too_long.code.empty()) return too_long;
+  if (auto r = at_most(p.document_id, "document_id", 200); !r) return r;
+  if (auto r = at_most(p.subject, "subject", 2000); !r) return r;
+  if (auto r = at_most(p.document_type, "document_type", 100); !r) return r;
   if (p.channel != "paper" && p.channel != "electronic+paper") {
     return Error{"registration.invalid", "channel must be paper or electronic+paper"};
   }
