@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "base/encoding.hpp"
+#include "base/thread_name.hpp"
 #include "signing/crypto.hpp"
 #include "workflows/definition.hpp"
 
@@ -143,7 +144,10 @@ Node::~Node() {
 
 void Node::start() {
   server_->start();
-  worker_ = std::thread([this] { background(); });
+  worker_ = std::thread([this] {
+    name_this_thread("lt-timer");
+    background();
+  });
 }
 
 void Node::stop(std::chrono::milliseconds grace) {

@@ -1,6 +1,7 @@
 #include "adapters/http_api/server.hpp"
 
 #include "base/encoding.hpp"
+#include "base/thread_name.hpp"
 
 // Boost 1.81's Asio coroutine headers use std::exchange without including <utility> (g++ 12).
 #include <utility>
@@ -723,6 +724,7 @@ void HttpServer::Impl::start() {
   threads_.reserve(thread_count_);
   for (std::size_t i = 0; i < thread_count_; ++i) {
     threads_.emplace_back([this] {
+      name_this_thread("lt-io");
       for (;;) {
         try {
           io_.run();
