@@ -45,14 +45,30 @@ std::string base64_encode(std::string_view in) {
 }
 
 Expected<std::string> base64_decode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() / 4 * 3);
+  std::string out(text.size() / 4 * 3 + 3, '\0');
+  char* o = out.data();
   std::uint32_t acc = 0;
   int bits = 0;
   int pad = 0;
   std::size_t symbols = 0;
+  const auto* in = reinterpret_cast<const unsigned char*>(text.data());
   for (std::size_t i = 0; i < text.size(); ++i) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
+    // Fast path: four plain symbols on a group boundary become three bytes at once.
+    if (bits == 0 && pad == 0 && i + 4 <= text.size()) {
+      const std::int8_t a = kReverse[in[i]], b = kReverse[in[i + 1]], c = kReverse[in[i + 2]],
+                        d = kReverse[in[i + 3]];
+      if ((a | b | c | d) >= 0) {
+        const std::uint32_t g = (std::uint32_t(a) << 18) | (std::uint32_t(b) << 12) |
+                                (std::uint32_t(c) << 6) | std::uint32_t(d);
+        *o++ = static_cast<char>(g >> 16);
+        *o++ = static_cast<char>((g >> 8) & 0xFF);
+        *o++ = static_cast<char>(g & 0xFF);
+        symbols += 4;
+        i += 3;
+        continue;
+      }
+    }
+    unsigned char c = in[i];
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
     if (c == '=') {
       ++pad;
@@ -72,9 +88,10 @@ Expected<std::string> base64_decode(std::string_view text) {
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out += static_cast<char>((acc >> bits) & 0xFF);
+      *o++ = static_cast<char>((acc >> bits) & 0xFF);
     }
   }
+  out.resize(static_cast<std::size_t>(o - out.data()));
   if (symbols % 4 != 0 && pad == 0 && symbols % 4 == 1) {
     return Error{"base64.invalid", "truncated base64 data"};
   }

@@ -31,6 +31,26 @@ TEST(Base64, BinaryRoundTripAndLineBreaks) {
   EXPECT_EQ(*d, bytes);
 }
 
+// Breaks at every offset put whitespace inside a four-symbol group, off the decoder's fast path.
+TEST(Base64, WhitespaceInsideGroupsAndErrorsDeepInLongInput) {
+  std::string bytes;
+  for (int i = 0; i < 3000; ++i) bytes += static_cast<char>((i * 7919) & 0xFF);
+  const std::string text = base64_encode(bytes);
+  for (std::size_t width : {1u, 2u, 3u, 5u, 76u}) {
+    std::string wrapped;
+    for (std::size_t i = 0; i < text.size(); i += width) wrapped += text.substr(i, width) + "\n";
+    auto d = base64_decode(wrapped);
+    ASSERT_TRUE(d) << width;
+    EXPECT_EQ(*d, bytes) << width;
+  }
+  std::string bad = text;
+  bad[2001] = '*';
+  auto e = base64_decode(bad);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("offset 2001"), std::string::npos) << e.error().message;
+  EXPECT_FALSE(base64_decode(text.substr(0, 400) + "=" + text.substr(400, 8)));
+}
+
 TEST(Base64, RejectsGarbage) {
   EXPECT_EQ(base64_decode("Zm9v!").error().code, "base64.invalid");
   EXPECT_FALSE(base64_decode("Zg==Zg=="));
