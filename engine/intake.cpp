@@ -115,6 +115,7 @@ void Intake::submit(std::string bytes, Submitter who,
   record.subject = package->kind == PackageKind::document ? package->document.subject
                                                           : package->status.description;
   record.received_at = clock_.now();
+  record.original_sha256_hex = sha256_hex(bytes);
   record.original = std::move(bytes);
   auto decoded = std::make_shared<Package>(std::move(*package));
   store_.write(

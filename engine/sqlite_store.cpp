@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "base/encoding.hpp"
+#include "base/thread_name.hpp"
 #include "engine/sqlite.hpp"
 #include "engine/store.hpp"
 
@@ -397,7 +398,7 @@ class SqliteTx final : public StoreTx {
         ->bind(5, d.subject)
         .bind(6, d.received_at)
         .bind_blob(7, d.original)
-        .bind(8, sha256_hex(d.original));
+        .bind(8, d.original_sha256_hex.empty() ? sha256_hex(d.original) : d.original_sha256_hex);
     auto r = (*st)->run();
     (*st)->reset();
     if (!r) return r.error();
@@ -707,7 +708,29 @@ class SqliteStore final : public Store {
     auto reader = sqlite::Db::open(path);
     if (!reader) throw std::runtime_error(reader.error().message);
     reader_db_ = std::move(*reader);
-    writer_ = std::thread([this] { run(); });
+    auto checkpoint_db = sqlite::Db::open(path);
+    if (!checkpoint_db) throw std::runtime_error(checkpoint_db.error().message);
+    checkpoint_db_ = std::move(*checkpoint_db);
+    // The writer never checkpoints: copying the WAL back into the database (and its fsync) runs on
+    // the checkpointer thread, off the one thread every write waits for.
+    if (auto r = writer_db_.exec("PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-65536"); !r)
+      throw std::runtime_error(r.error().message);
+    for (auto [slot, sql] :
+         {std::pair{&savepoint_, "SAVEPOINT request"}, std::pair{&release_, "RELEASE request"},
+          std::pair{&rollback_to_, "ROLLBACK TO request"}}) {
+      auto st = writer_db_.prepare(sql);
+      if (!st) throw std::runtime_error(st.error().message);
+      slot->emplace(std::move(*st));
+    }
+    sqlite3_wal_hook(writer_db_.handle(), &SqliteStore::on_wal_commit, this);
+    checkpointer_ = std::thread([this] {
+      name_this_thread("lt-checkpoint");
+      checkpoint_loop();
+    });
+    writer_ = std::thread([this] {
+      name_this_thread("lt-writer");
+      run();
+    });
   }
 
   ~SqliteStore() override {
@@ -717,6 +740,12 @@ class SqliteStore final : public Store {
     }
     cv_.notify_all();
     writer_.join();
+    {
+      std::lock_guard lock(checkpoint_mutex_);
+      checkpoint_stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    checkpointer_.join();
   }
 
   void write(Work work, Done done) override {
@@ -925,12 +954,17 @@ class SqliteStore final : public Store {
         }
         const std::int64_t seq = last_seq_;
         const std::string hash = last_hash_;
-        (void)writer_db_.exec("SAVEPOINT request");
+        (void)savepoint_->run();
+        savepoint_->reset();
         Expected<void> r = req.work(tx);
         if (r) {
-          (void)writer_db_.exec("RELEASE request");
+          (void)release_->run();
+          release_->reset();
         } else {
-          (void)writer_db_.exec("ROLLBACK TO request; RELEASE request");
+          (void)rollback_to_->run();
+          rollback_to_->reset();
+          (void)release_->run();
+          release_->reset();
           last_seq_ = seq;  // the audit chain continues from before the failed request
           last_hash_ = hash;
         }
@@ -952,13 +986,59 @@ class SqliteStore final : public Store {
         for (const auto& r : results) stats_.failed_writes += r ? 0 : 1;
       }
       for (std::size_t i = 0; i < group.size(); ++i) group[i].done(std::move(results[i]));
+      // Under continuous writes a checkpoint running beside the writer never catches up with the
+      // WAL's end, and the WAL only starts over after one that does. When it has grown this far,
+      // the writer copies the rest itself, between two groups; little is left to copy by then.
+      if (wal_pages_ >= kWriterCheckpointPages) {
+        std::lock_guard running(checkpoint_running_);  // SQLite runs one checkpoint at a time
+        int log = 0, copied = 0;
+        sqlite3_wal_checkpoint_v2(writer_db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                  &copied);
+        wal_pages_ = 0;
+      }
+    }
+  }
+
+  // Called by SQLite on the writer thread after each commit, with the pages now in the WAL.
+  static int on_wal_commit(void* self, sqlite3*, const char*, int pages) {
+    auto* store = static_cast<SqliteStore*>(self);
+    store->wal_pages_ = pages;
+    if (pages >= kCheckpointPages) {
+      {
+        std::lock_guard lock(store->checkpoint_mutex_);
+        store->checkpoint_wanted_ = true;
+      }
+      store->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  // PASSIVE checkpoints never block the writer or the readers; the WAL starts over from its
+  // beginning at the first commit after a checkpoint that copied everything.
+  void checkpoint_loop() {
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mutex_);
+        checkpoint_cv_.wait(lock, [&] { return checkpoint_stopping_ || checkpoint_wanted_; });
+        if (checkpoint_stopping_) return;
+        checkpoint_wanted_ = false;
+      }
+      std::lock_guard running(checkpoint_running_);
+      int log = 0, copied = 0;
+      sqlite3_wal_checkpoint_v2(checkpoint_db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
+                                &copied);
     }
   }
 
   static constexpr std::size_t kMaxGroup = 1024;
+  static constexpr int kCheckpointPages = 1000;        // 8 MB
+  static constexpr int kWriterCheckpointPages = 4000;  // 32 MB
+  int wal_pages_ = 0;                                  // on the writer thread only
   std::string path_;
   sqlite::Db writer_db_;
   sqlite::Db reader_db_;
+  sqlite::Db checkpoint_db_;
+  std::optional<sqlite::Stmt> savepoint_, release_, rollback_to_;
   std::mutex read_mutex_;
   std::int64_t last_seq_ = 0;
   std::string last_hash_;
@@ -968,6 +1048,12 @@ class SqliteStore final : public Store {
   bool stopping_ = false;
   StoreStats stats_;
   std::thread writer_;
+  std::mutex checkpoint_mutex_;
+  std::mutex checkpoint_running_;
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;
+  bool checkpoint_stopping_ = false;
+  std::thread checkpointer_;
 };
 
 }  // namespace

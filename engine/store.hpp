@@ -37,6 +37,9 @@ struct NewDocument {
   std::string subject;
   Timestamp received_at = 0;
   std::string original;  // the signed bytes exactly as received
+  // SHA-256 of `original` in hex, computed by the caller off the single writer thread; when empty
+  // the store computes it.
+  std::string original_sha256_hex;
 };
 
 struct StoredDocument {

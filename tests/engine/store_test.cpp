@@ -61,6 +61,32 @@ class StoreTest : public ::testing::Test {
   std::string path_;
 };
 
+// The checkpointer thread copies the WAL back beside the writer, and the writer finishes the copy
+// when the WAL grows past 32 MB; without either the WAL would hold every write (96 MB here).
+TEST_F(StoreTest, CheckpointerKeepsTheWalBounded) {
+  constexpr int kTransactions = 12, kPerTransaction = 500;  // 96 MB of originals in all
+  {
+    auto store = open_sqlite_store(path_);
+    for (int t = 0; t < kTransactions; ++t) {
+      ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
+        for (int i = 0; i < kPerTransaction; ++i) {
+          NewDocument d = doc("m" + std::to_string(t) + "-" + std::to_string(i));
+          d.original = std::string(16 << 10, static_cast<char>('a' + i % 26));
+          if (auto r = tx.insert_document(d); !r) return r.error();
+        }
+        return {};
+      }));
+    }
+    const auto wal = fs::file_size(path_ + "-wal");
+    EXPECT_LT(wal, 64u << 20) << "the WAL was never checkpointed";
+    EXPECT_GT(fs::file_size(path_), 32u << 20) << "nothing reached the database file";
+    auto last = store->document(kTransactions * kPerTransaction);
+    ASSERT_TRUE(last && *last);
+    EXPECT_EQ((*last)->message_id,
+              "m" + std::to_string(kTransactions - 1) + "-" + std::to_string(kPerTransaction - 1));
+  }
+}
+
 TEST_F(StoreTest, StoresDocumentsExactlyAndSurvivesReopening) {
   std::int64_t id = 0;
   {
