@@ -3,19 +3,27 @@
 #include <arpa/inet.h>
 #include <benchmark/benchmark.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "adapters/edxml/codec.hpp"
 #include "app/node.hpp"
 #include "base/encoding.hpp"
+#include "base/xml.hpp"
+#include "engine/sqlite.hpp"
+#include "signing/crypto.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
 
@@ -119,7 +127,9 @@ struct Fixture {
     p.attachments.front().sha256_hex = sha256_hex(p.attachments.front().data);
     auto key =
         load_signing_key(dir / "pki" / kH53 / "signer.key", dir / "pki" / kH53 / "signer.pem");
-    const int count = 60000;
+    // LIENTHONG_BENCH_PACKAGES makes fewer, e.g. for a run under valgrind.
+    const char* wanted = std::getenv("LIENTHONG_BENCH_PACKAGES");
+    const int count = wanted ? std::atoi(wanted) : 60000;
     packages.reserve(count);
     for (int i = 0; i < count; ++i) {
       p.document.code_number = std::to_string(i);
@@ -133,6 +143,38 @@ struct Fixture {
   }
 };
 
+// CPU seconds used so far by the node's threads, by the names the node gives them.
+struct NodeCpu {
+  double io = 0, writer = 0;
+};
+NodeCpu node_cpu() {
+  NodeCpu cpu;
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  for (const auto& task : fs::directory_iterator("/proc/self/task")) {
+    std::ifstream comm_in(task.path() / "comm"), stat_in(task.path() / "stat");
+    std::string comm, stat;
+    std::getline(comm_in, comm);
+    std::getline(stat_in, stat);
+    const auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string skip;
+    for (int i = 0; i < 11; ++i) fields >> skip;  // state .. cmajflt
+    double utime = 0, stime = 0;
+    fields >> utime >> stime;
+    const double seconds = (utime + stime) / tick;
+    if (comm == "lt-io") cpu.io += seconds;
+    if (comm == "lt-writer") cpu.writer += seconds;
+  }
+  return cpu;
+}
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
 Fixture& fx() {
   static Fixture f;
   return f;
@@ -143,6 +185,8 @@ void BM_SubmitOverHttp(benchmark::State& state) {
   Fixture& f = fx();
   Connection conn(f.node->port());
   const StoreStats before = f.node->store().stats();
+  const NodeCpu cpu_before = node_cpu();
+  const double client_before = thread_cpu_seconds();
   std::vector<double> latencies;
   for (auto _ : state) {
     const std::size_t i = f.next++;
@@ -167,11 +211,26 @@ void BM_SubmitOverHttp(benchmark::State& state) {
   state.counters["p99_ms"] = benchmark::Counter(pct(0.99), benchmark::Counter::kAvgThreads);
   state.counters["packages_per_s"] =
       benchmark::Counter(static_cast<double>(latencies.size()), benchmark::Counter::kIsRate);
+  // The load generator runs on the same two cores; its CPU (mostly the kernel's TCP work for
+  // 10 KB bodies over loopback) is counted apart from the node's.
+  state.counters["client_cpu_us"] = benchmark::Counter(
+      (thread_cpu_seconds() - client_before) * 1e6 / std::max<double>(1, latencies.size()),
+      benchmark::Counter::kAvgThreads);
   if (state.thread_index() == 0) {
     const StoreStats after = f.node->store().stats();
     const double groups = static_cast<double>(after.groups - before.groups);
-    state.counters["writes_per_commit"] =
-        groups > 0 ? static_cast<double>(after.writes - before.writes) / groups : 0.0;
+    const double writes = static_cast<double>(after.writes - before.writes);
+    state.counters["writes_per_commit"] = groups > 0 ? writes / groups : 0.0;
+    // CPU the node spent per accepted package, on its I/O threads (HTTP, parse, decode, verify)
+    // and on its writer; two cores divided by their sum is the node's capacity on this machine.
+    const NodeCpu cpu_after = node_cpu();
+    if (writes > 0) {
+      const double io_us = (cpu_after.io - cpu_before.io) * 1e6 / writes;
+      const double writer_us = (cpu_after.writer - cpu_before.writer) * 1e6 / writes;
+      state.counters["io_cpu_us"] = io_us;
+      state.counters["writer_cpu_us"] = writer_us;
+      if (io_us + writer_us > 0) state.counters["cpu_bound_per_s"] = 2e6 / (io_us + writer_us);
+    }
   }
 }
 BENCHMARK(BM_SubmitOverHttp)
@@ -179,6 +238,7 @@ BENCHMARK(BM_SubmitOverHttp)
     ->Threads(8)
     ->Threads(32)
     ->Threads(64)
+    ->Threads(128)
     ->UseRealTime()
     ->MinTime(1.0);
 
@@ -267,6 +327,87 @@ void BM_ThousandConnections(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_ThousandConnections)->Iterations(1)->UseRealTime();
+
+double process_cpu_seconds() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU microseconds per call of `f`, over `n` calls on this thread.
+template <class F>
+double cpu_us(int n, F&& f) {
+  const double t0 = thread_cpu_seconds();
+  for (int i = 0; i < n; ++i) f(i);
+  return (thread_cpu_seconds() - t0) * 1e6 / n;
+}
+
+// The primitive limit of DESIGN.md section 8: the CPU cost of the primitives one accepted and
+// delivered document needs at the least (ECDSA P-256 verify and sign, SHA-256 and a libxml2
+// parse of the package, one 10 KB row inserted durably in batches, one HTTP exchange of the
+// package over loopback, client and server), turned into documents per second on two cores.
+void BM_PrimitiveLimit(benchmark::State& state) {
+  Fixture& f = fx();
+  const std::string& package = f.packages.front();
+  auto key =
+      load_signing_key(f.dir / "pki" / kH53 / "signer.key", f.dir / "pki" / kH53 / "signer.pem");
+  if (!key) return state.SkipWithError("signer key");
+  const std::string digest = sha256(package);
+  const auto* md = reinterpret_cast<const unsigned char*>(digest.data());
+  unsigned char sig[128];
+  size_t sig_len = sizeof sig;
+  EVP_PKEY_CTX* sign_ctx = EVP_PKEY_CTX_new(key->key.get(), nullptr);
+  EVP_PKEY_sign_init(sign_ctx);
+  EVP_PKEY_CTX* verify_ctx = EVP_PKEY_CTX_new(X509_get0_pubkey(key->cert.get()), nullptr);
+  EVP_PKEY_verify_init(verify_ctx);
+
+  const fs::path db_path = f.dir / "limit.db";
+  auto db = sqlite::Db::open(db_path.string());
+  if (!db || !db->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB NOT NULL)"))
+    return state.SkipWithError("sqlite");
+  auto insert = db->prepare("INSERT INTO t(body) VALUES(?)");
+  Connection conn(f.node->port());
+
+  for (auto _ : state) {
+    const double ecdsa_sign = cpu_us(2000, [&](int) {
+      size_t len = sizeof sig;
+      EVP_PKEY_sign(sign_ctx, sig, &len, md, digest.size());
+    });
+    EVP_PKEY_sign(sign_ctx, sig, &sig_len, md, digest.size());
+    const double ecdsa_verify = cpu_us(1000, [&](int) {
+      if (EVP_PKEY_verify(verify_ctx, sig, sig_len, md, digest.size()) != 1)
+        state.SkipWithError("verify");
+    });
+    const double hash = cpu_us(5000, [&](int) { benchmark::DoNotOptimize(sha256(package)); });
+    const double parse =
+        cpu_us(2000, [&](int) { benchmark::DoNotOptimize(parse_xml(package, XmlLimits{})); });
+    constexpr int kBatch = 32;
+    const double insert_row = cpu_us(4000, [&](int i) {
+      if (i % kBatch == 0) (void)db->exec("BEGIN");
+      insert->bind_blob(1, f.packages[static_cast<std::size_t>(i) % f.packages.size()]);
+      (void)insert->run();
+      insert->reset();
+      if (i % kBatch == kBatch - 1) (void)db->exec("COMMIT");
+    });
+    const double p0 = process_cpu_seconds();
+    constexpr int kExchanges = 2000;
+    for (int i = 0; i < kExchanges; ++i) conn.post("/api/v1/nothing", "bench-token", package);
+    const double http = (process_cpu_seconds() - p0) * 1e6 / kExchanges;
+
+    const double total = ecdsa_verify + ecdsa_sign + hash + parse + insert_row + http;
+    state.counters["ecdsa_verify_us"] = ecdsa_verify;
+    state.counters["ecdsa_sign_us"] = ecdsa_sign;
+    state.counters["sha256_us"] = hash;
+    state.counters["parse_us"] = parse;
+    state.counters["insert_row_us"] = insert_row;
+    state.counters["http_exchange_us"] = http;
+    state.counters["limit_per_s"] = 2e6 / total;
+  }
+  EVP_PKEY_CTX_free(sign_ctx);
+  EVP_PKEY_CTX_free(verify_ctx);
+}
+BENCHMARK(BM_PrimitiveLimit)->Iterations(1)->UseRealTime();
 
 // The bound: verifying one such package in process (parse, structure, chain, ECDSA, digest).
 void BM_VerifyInProcess(benchmark::State& state) {
