@@ -711,8 +711,8 @@ class SqliteStore final : public Store {
     auto checkpoint_db = sqlite::Db::open(path);
     if (!checkpoint_db) throw std::runtime_error(checkpoint_db.error().message);
     checkpoint_db_ = std::move(*checkpoint_db);
-    // The writer never checkpoints: copying the WAL back into the database (and its fsync) runs on
-    // the checkpointer thread, off the one thread every write waits for.
+    // Commits do not checkpoint: copying the WAL back into the database (and its fsync) runs on
+    // the checkpointer thread, off the one thread every write waits for (see run() for the rest).
     if (auto r = writer_db_.exec("PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-65536"); !r)
       throw std::runtime_error(r.error().message);
     for (auto [slot, sql] :
