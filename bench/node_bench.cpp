@@ -367,6 +367,7 @@ void BM_PrimitiveLimit(benchmark::State& state) {
   if (!db || !db->exec("CREATE TABLE t(id INTEGER PRIMARY KEY, body BLOB NOT NULL)"))
     return state.SkipWithError("sqlite");
   auto insert = db->prepare("INSERT INTO t(body) VALUES(?)");
+  if (!insert) return state.SkipWithError(insert.error().message.c_str());
   Connection conn(f.node->port());
 
   for (auto _ : state) {

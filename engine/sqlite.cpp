@@ -47,11 +47,10 @@ Expected<Db> Db::open(const std::string& path, bool read_only) {
   sqlite3_busy_timeout(raw, 5000);
   sqlite3_extended_result_codes(raw, 1);
   if (!read_only) {
-    if (auto r =
-            // 8 KB pages (for new databases only) hold a signed 10 KB package in two pages
-            // instead of three: fewer WAL frames, so fewer writes per commit.
-        db.exec("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                "PRAGMA foreign_keys=ON;");
+    // 8 KB pages (for new databases only) hold a signed 10 KB package in two pages instead of
+    // three: fewer WAL frames, so fewer writes per commit.
+    if (auto r = db.exec("PRAGMA page_size=8192; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                         "PRAGMA foreign_keys=ON;");
         !r) {
       return r.error();
     }

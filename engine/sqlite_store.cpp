@@ -954,17 +954,13 @@ class SqliteStore final : public Store {
         }
         const std::int64_t seq = last_seq_;
         const std::string hash = last_hash_;
-        (void)savepoint_->run();
-        savepoint_->reset();
+        step(*savepoint_);
         Expected<void> r = req.work(tx);
         if (r) {
-          (void)release_->run();
-          release_->reset();
+          step(*release_);
         } else {
-          (void)rollback_to_->run();
-          rollback_to_->reset();
-          (void)release_->run();
-          release_->reset();
+          step(*rollback_to_);
+          step(*release_);
           last_seq_ = seq;  // the audit chain continues from before the failed request
           last_hash_ = hash;
         }
@@ -990,10 +986,7 @@ class SqliteStore final : public Store {
       // WAL's end, and the WAL only starts over after one that does. When it has grown this far,
       // the writer copies the rest itself, between two groups; little is left to copy by then.
       if (wal_pages_ >= kWriterCheckpointPages) {
-        std::lock_guard running(checkpoint_running_);  // SQLite runs one checkpoint at a time
-        int log = 0, copied = 0;
-        sqlite3_wal_checkpoint_v2(writer_db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                  &copied);
+        checkpoint(writer_db_);
         wal_pages_ = 0;
       }
     }
@@ -1023,11 +1016,21 @@ class SqliteStore final : public Store {
         if (checkpoint_stopping_) return;
         checkpoint_wanted_ = false;
       }
-      std::lock_guard running(checkpoint_running_);
-      int log = 0, copied = 0;
-      sqlite3_wal_checkpoint_v2(checkpoint_db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log,
-                                &copied);
+      checkpoint(checkpoint_db_);
     }
+  }
+
+  // SQLite runs one checkpoint at a time; the writer's waits for the checkpointer's to finish.
+  void checkpoint(sqlite::Db& db) {
+    std::lock_guard running(checkpoint_running_);
+    int log = 0, copied = 0;
+    sqlite3_wal_checkpoint_v2(db.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  }
+
+  // The savepoint statements of the group-commit loop; their errors show in the request's own.
+  static void step(sqlite::Stmt& st) {
+    (void)st.run();
+    st.reset();
   }
 
   static constexpr std::size_t kMaxGroup = 1024;
