@@ -2,8 +2,11 @@
 
 #include <utility>
 
+#include <libxml/c14n.h>
 #include <libxml/tree.h>
 #include <libxml/valid.h>
+#include <openssl/ecdsa.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <xmlsec/crypto.h>
 #include <xmlsec/errors.h>
@@ -36,27 +39,39 @@ bool is_c14n(std::string_view alg) {
   return alg == kExcC14n || alg == kC14n || alg == kC14n11;
 }
 
+// libxml2's mode for a canonicalization URI; kC14nDefault when a node-set is left as the last
+// transform's output, which XML-DSig turns into octets with inclusive C14N 1.0.
+constexpr int kC14nDefault = XML_C14N_1_0;
+int c14n_mode(std::string_view alg) {
+  return alg == kExcC14n ? XML_C14N_EXCLUSIVE_1_0 : alg == kC14n11 ? XML_C14N_1_1 : XML_C14N_1_0;
+}
+
 struct Algorithm {
   std::string_view uri;
   const char* name;
   bool sha1;
+  const EVP_MD* (*md)();
+  bool ec;  // signature algorithms: ECDSA, else RSA PKCS#1 v1.5
 };
 
 constexpr Algorithm kSignatureAlgorithms[] = {
-    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "ECDSA-SHA256", false},
-    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", "ECDSA-SHA384", false},
-    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", "ECDSA-SHA512", false},
-    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "RSA-SHA256", false},
-    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", "RSA-SHA384", false},
-    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", "RSA-SHA512", false},
-    {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "RSA-SHA1", true},
-    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1", "ECDSA-SHA1", true},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "ECDSA-SHA256", false, EVP_sha256,
+     true},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", "ECDSA-SHA384", false, EVP_sha384,
+     true},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", "ECDSA-SHA512", false, EVP_sha512,
+     true},
+    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "RSA-SHA256", false, EVP_sha256, false},
+    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", "RSA-SHA384", false, EVP_sha384, false},
+    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", "RSA-SHA512", false, EVP_sha512, false},
+    {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "RSA-SHA1", true, EVP_sha1, false},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1", "ECDSA-SHA1", true, EVP_sha1, true},
 };
 constexpr Algorithm kDigestAlgorithms[] = {
-    {"http://www.w3.org/2001/04/xmlenc#sha256", "SHA-256", false},
-    {"http://www.w3.org/2001/04/xmldsig-more#sha384", "SHA-384", false},
-    {"http://www.w3.org/2001/04/xmlenc#sha512", "SHA-512", false},
-    {"http://www.w3.org/2000/09/xmldsig#sha1", "SHA-1", true},
+    {"http://www.w3.org/2001/04/xmlenc#sha256", "SHA-256", false, EVP_sha256, false},
+    {"http://www.w3.org/2001/04/xmldsig-more#sha384", "SHA-384", false, EVP_sha384, false},
+    {"http://www.w3.org/2001/04/xmlenc#sha512", "SHA-512", false, EVP_sha512, false},
+    {"http://www.w3.org/2000/09/xmldsig#sha1", "SHA-1", true, EVP_sha1, false},
 };
 
 template <std::size_t N>
@@ -382,8 +397,22 @@ struct Failure {
   std::string reason;
 };
 
+// One Reference, as the structural check found it.
+struct ReferenceShape {
+  xmlNode* target = nullptr;  // the Signature for URI="", else the SignatureProperties
+  bool whole_document = false;
+  int c14n = kC14nDefault;
+  std::vector<std::string> inclusive_prefixes;  // exc-c14n's InclusiveNamespaces PrefixList
+  const Algorithm* digest = nullptr;
+  xmlNode* digest_value = nullptr;
+};
+
 // What the structural check learnt about one Signature element.
 struct Shape {
+  xmlNode* signed_info = nullptr;
+  int signed_info_c14n = kC14nDefault;
+  xmlNode* signature_value = nullptr;
+  std::vector<ReferenceShape> references;
   const Algorithm* signature_algorithm = nullptr;
   const Algorithm* digest_algorithm = nullptr;
   std::vector<std::string> certificates_der;
@@ -393,7 +422,8 @@ struct Shape {
   bool weak = false;
 };
 
-std::optional<Failure> check_digest(xmlNode* method, const VerifyPolicy& policy, Shape& shape) {
+std::optional<Failure> check_digest(xmlNode* method, const VerifyPolicy& policy, Shape& shape,
+                                    ReferenceShape& ref) {
   const std::string alg = attr(method, "Algorithm");
   const Algorithm* a = find_algorithm(kDigestAlgorithms, alg);
   if (!a) {
@@ -410,11 +440,13 @@ std::optional<Failure> check_digest(xmlNode* method, const VerifyPolicy& policy,
   }
   shape.weak |= a->sha1;
   if (!shape.digest_algorithm || a->sha1) shape.digest_algorithm = a;
+  ref.digest = a;
   return std::nullopt;
 }
 
 // Transforms of a reference: `whole_document` references need enveloped-signature first.
-std::optional<Failure> check_transforms(xmlNode* transforms, bool whole_document) {
+std::optional<Failure> check_transforms(xmlNode* transforms, bool whole_document,
+                                        ReferenceShape& ref) {
   std::vector<std::string> algs;
   for (xmlNode* t = xml_first_element(transforms); t; t = xml_next_element(t)) {
     if (!is_dsig(t, "Transform")) {
@@ -431,6 +463,13 @@ std::optional<Failure> check_transforms(xmlNode* transforms, bool whole_document
                                                                std::string(xml_local_name(c)) +
                                                                "> are not allowed"};
       }
+      const std::string prefixes = attr(c, "PrefixList");
+      std::string_view list = prefixes;
+      while (!list.empty()) {
+        std::size_t end = list.find_first_of(" \t\r\n");
+        if (end != 0) ref.inclusive_prefixes.emplace_back(list.substr(0, end));
+        list = end == std::string_view::npos ? std::string_view{} : list.substr(end + 1);
+      }
     }
     if (alg != kEnveloped && !is_c14n(alg)) {
       return Failure{VerdictCode::transform_not_allowed,
@@ -438,6 +477,7 @@ std::optional<Failure> check_transforms(xmlNode* transforms, bool whole_document
     }
     algs.push_back(std::move(alg));
   }
+  if (!algs.empty() && is_c14n(algs.back())) ref.c14n = c14n_mode(algs.back());
   bool ok = whole_document ? (!algs.empty() && algs[0] == kEnveloped &&
                               (algs.size() == 1 || (algs.size() == 2 && is_c14n(algs[1]))))
                            : (algs.size() <= 1 && (algs.empty() || is_c14n(algs[0])));
@@ -544,10 +584,14 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
   if (!is_dsig(c14n, "CanonicalizationMethod")) {
     return malformed(signed_info, "<CanonicalizationMethod> is missing");
   }
-  if (std::string alg = attr(c14n, "Algorithm"); !is_c14n(alg) || xml_first_element(c14n)) {
+  const std::string c14n_alg = attr(c14n, "Algorithm");
+  if (!is_c14n(c14n_alg) || xml_first_element(c14n)) {
     return Failure{VerdictCode::transform_not_allowed,
-                   at_line(c14n) + "canonicalization '" + alg + "' is not allowed"};
+                   at_line(c14n) + "canonicalization '" + c14n_alg + "' is not allowed"};
   }
+  shape.signed_info_c14n = c14n_mode(c14n_alg);
+  shape.signed_info = signed_info;
+  shape.signature_value = value;
   xmlNode* method = xml_next_element(c14n);
   if (!is_dsig(method, "SignatureMethod"))
     return malformed(signed_info, "<SignatureMethod> is missing");
@@ -591,9 +635,12 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
                      at_line(ref) + "the document is referenced twice"};
     }
     properties_referenced |= to_props;
+    ReferenceShape& rs = shape.references.emplace_back();
+    rs.whole_document = whole;
+    rs.target = whole ? sig : shape.properties;
     xmlNode* c = xml_first_element(ref);
     if (is_dsig(c, "Transforms")) {
-      if (auto f = check_transforms(c, whole)) return f;
+      if (auto f = check_transforms(c, whole, rs)) return f;
       c = xml_next_element(c);
     } else if (whole) {
       return Failure{
@@ -601,11 +648,12 @@ std::optional<Failure> check_shape(xmlNode* sig, const VerifyPolicy& policy, Sha
           at_line(ref) + "the document reference lacks the enveloped-signature transform"};
     }
     if (!is_dsig(c, "DigestMethod")) return malformed(ref, "<DigestMethod> is missing");
-    if (auto f = check_digest(c, policy, shape)) return f;
+    if (auto f = check_digest(c, policy, shape, rs)) return f;
     c = xml_next_element(c);
     if (!is_dsig(c, "DigestValue") || xml_next_element(c)) {
       return malformed(ref, "<Reference> must end with one <DigestValue>");
     }
+    rs.digest_value = c;
   }
   if (whole_document_refs == 0) {
     return Failure{VerdictCode::unexpected_reference,
@@ -695,18 +743,17 @@ std::optional<Failure> check_certificate(X509* leaf, const std::vector<Cert>& in
   return std::nullopt;
 }
 
-// Runs xmlsec on signature `index` of `doc`, with the signatures after it removed.
-// Takes the signatures after `index` out of the tree for the lifetime of this object, and puts
-// each back where it stood: signature k is verified on the document as it was when k was made.
-class LaterSignaturesRemoved {
+// Takes signatures [from, to) out of the tree for the lifetime of this object, and puts each
+// back where it stood: signature k is verified on the document as it was when k was made.
+class SignaturesRemoved {
  public:
-  LaterSignaturesRemoved(const std::vector<xmlNode*>& sigs, std::size_t index) {
-    for (std::size_t i = sigs.size(); i-- > index + 1;) {
+  SignaturesRemoved(const std::vector<xmlNode*>& sigs, std::size_t from, std::size_t to) {
+    for (std::size_t i = to; i-- > from;) {
       removed_.push_back({sigs[i], sigs[i]->parent, sigs[i]->next});
       xmlUnlinkNode(sigs[i]);
     }
   }
-  ~LaterSignaturesRemoved() {
+  ~SignaturesRemoved() {
     for (auto it = removed_.rbegin(); it != removed_.rend(); ++it) {
       if (it->next) {
         xmlAddPrevSibling(it->next, it->node);
@@ -715,8 +762,8 @@ class LaterSignaturesRemoved {
       }
     }
   }
-  LaterSignaturesRemoved(const LaterSignaturesRemoved&) = delete;
-  LaterSignaturesRemoved& operator=(const LaterSignaturesRemoved&) = delete;
+  SignaturesRemoved(const SignaturesRemoved&) = delete;
+  SignaturesRemoved& operator=(const SignaturesRemoved&) = delete;
 
  private:
   struct Removed {
@@ -727,37 +774,147 @@ class LaterSignaturesRemoved {
   std::vector<Removed> removed_;
 };
 
-// Runs xmlsec on signature `index` of `sigs`, with the signatures after it removed.
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const noexcept { EVP_MD_CTX_free(c); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
+
+// A node-set that is one element's subtree, as libxml2's c14n asks for it. For a namespace node
+// libxml2 passes the element it is in scope on as `parent`.
+int in_subtree(void* root, xmlNode* node, xmlNode* parent) {
+  for (xmlNode* n = node->type == XML_NAMESPACE_DECL ? parent : node; n; n = n->parent) {
+    if (n == root) return 1;
+  }
+  return 0;
+}
+
+// Canonical form of `subtree` (the whole document when null, which is what a Reference URI=""
+// names once enveloped-signature has taken the signature out), streamed into `sink`. Comments are
+// never part of either node-set.
+bool canonicalize(xmlDoc* doc, xmlNode* subtree, int mode, const std::vector<std::string>& prefixes,
+                  xmlOutputWriteCallback sink, void* sink_ctx) {
+  std::vector<xmlChar*> list;
+  for (const auto& p : prefixes) list.push_back(const_cast<xmlChar*>(to_xml(p.c_str())));
+  list.push_back(nullptr);
+  xmlOutputBuffer* out = xmlOutputBufferCreateIO(sink, nullptr, sink_ctx, nullptr);
+  if (!out) return false;
+  int rc = xmlC14NExecute(doc, subtree ? in_subtree : nullptr, subtree, mode,
+                          prefixes.empty() ? nullptr : list.data(), 0, out);
+  return xmlOutputBufferClose(out) >= 0 && rc >= 0;
+}
+
+int digest_sink(void* ctx, const char* data, int len) {
+  return EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx), data, static_cast<std::size_t>(len)) == 1
+             ? len
+             : -1;
+}
+
+int string_sink(void* ctx, const char* data, int len) {
+  static_cast<std::string*>(ctx)->append(data, static_cast<std::size_t>(len));
+  return len;
+}
+
+std::optional<Failure> check_reference(xmlDoc* doc, const ReferenceShape& ref) {
+  MdCtx md(EVP_MD_CTX_new());
+  if (!md || EVP_DigestInit_ex(md.get(), ref.digest->md(), nullptr) != 1 ||
+      !canonicalize(doc, ref.whole_document ? nullptr : ref.target, ref.c14n,
+                    ref.inclusive_prefixes, digest_sink, md.get())) {
+    ERR_clear_error();
+    return Failure{VerdictCode::malformed_signature,
+                   ref.whole_document ? "the signed content cannot be canonicalized"
+                                      : "the signature properties cannot be canonicalized"};
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(md.get(), digest, &size);
+  auto expected = base64_decode(xml_text(ref.digest_value));
+  if (!expected) {
+    return Failure{VerdictCode::malformed_signature,
+                   at_line(ref.digest_value) + "<DigestValue> is not valid base64"};
+  }
+  if (expected->size() != size || std::memcmp(expected->data(), digest, size) != 0) {
+    return Failure{VerdictCode::digest_mismatch,
+                   ref.whole_document ? "the signed content was altered (digest mismatch)"
+                                      : "the signature properties were altered (digest mismatch)"};
+  }
+  return std::nullopt;
+}
+
+// XML-DSig's ECDSA value is r || s, each as long as the group order; OpenSSL takes DER.
+std::optional<std::string> ecdsa_value_to_der(std::string_view value, EVP_PKEY* key) {
+  const std::size_t half = (static_cast<std::size_t>(EVP_PKEY_get_bits(key)) + 7) / 8;
+  if (value.size() != 2 * half) return std::nullopt;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(value.data());
+  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(ECDSA_SIG_new(), ECDSA_SIG_free);
+  BIGNUM* r = BN_bin2bn(bytes, static_cast<int>(half), nullptr);
+  BIGNUM* s = BN_bin2bn(bytes + half, static_cast<int>(half), nullptr);
+  if (!sig || !r || !s || ECDSA_SIG_set0(sig.get(), r, s) != 1) {
+    BN_free(r);
+    BN_free(s);
+    return std::nullopt;
+  }
+  unsigned char* der = nullptr;
+  int len = i2d_ECDSA_SIG(sig.get(), &der);
+  if (len <= 0) return std::nullopt;
+  std::string out(reinterpret_cast<char*>(der), static_cast<std::size_t>(len));
+  OPENSSL_free(der);
+  return out;
+}
+
+// The cryptography of signature `index`, on the document as it was when that signature was made:
+// each reference's digest, then the signature value over the canonical SignedInfo. The shape was
+// checked before, so only enveloped-signature and canonicalization transforms occur, the document
+// (URI="") and the signature's own SignatureProperties are the only references, and xmlsec's
+// general node-set engine (four times the cost of a parse) is not needed.
 std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode*>& sigs,
                                           std::size_t index, const Shape& shape, EVP_PKEY* key) {
-  LaterSignaturesRemoved later(sigs, index);
-  xmlNode* sig = sigs[index];
-  if (shape.properties) register_id(doc, shape.properties, shape.properties_id);
-  DsigCtx ctx(xmlSecDSigCtxCreate(nullptr));
-  if (!ctx || !lock_down(ctx.get())) {
-    return Failure{VerdictCode::malformed_signature, "cannot create the verification context"};
-  }
-  ctx->signKey = make_xmlsec_key(key);
-  if (!ctx->signKey) return Failure{VerdictCode::certificate_invalid, "unusable public key"};
-  t_xmlsec_error.clear();
-  if (xmlSecDSigCtxVerify(ctx.get(), sig) < 0) {
-    return Failure{VerdictCode::malformed_signature,
-                   "the signature cannot be processed: " + std::exchange(t_xmlsec_error, {})};
-  }
-  if (ctx->status == xmlSecDSigStatusSucceeded) return std::nullopt;
-  xmlSecSize refs = xmlSecPtrListGetSize(&ctx->signedInfoReferences);
-  for (xmlSecSize i = 0; i < refs; ++i) {
-    auto* r =
-        static_cast<xmlSecDSigReferenceCtxPtr>(xmlSecPtrListGetItem(&ctx->signedInfoReferences, i));
-    if (r && r->status != xmlSecDSigStatusSucceeded) {
-      std::string uri = r->uri ? reinterpret_cast<const char*>(r->uri) : "";
-      return Failure{VerdictCode::digest_mismatch,
-                     uri.empty() ? "the signed content was altered (digest mismatch)"
-                                 : "the signature properties were altered (digest mismatch)"};
+  SignaturesRemoved later(sigs, index + 1, sigs.size());
+  for (const auto& ref : shape.references) {
+    if (ref.whole_document) {
+      SignaturesRemoved enveloped(sigs, index, index + 1);
+      if (auto f = check_reference(doc, ref)) return f;
+    } else if (auto f = check_reference(doc, ref)) {
+      return f;
     }
   }
-  return Failure{VerdictCode::bad_signature_value,
-                 "the signature value does not match the signed information and key"};
+  const Algorithm& alg = *shape.signature_algorithm;
+  if (alg.ec != (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) ||
+      (!alg.ec && EVP_PKEY_get_base_id(key) != EVP_PKEY_RSA)) {
+    return Failure{VerdictCode::bad_signature_value,
+                   std::string("the certificate's key cannot make ") + alg.name + " signatures"};
+  }
+  std::string signed_info;
+  if (!canonicalize(doc, shape.signed_info, shape.signed_info_c14n, {}, string_sink,
+                    &signed_info)) {
+    return Failure{VerdictCode::malformed_signature,
+                   at_line(shape.signed_info) + "<SignedInfo> cannot be canonicalized"};
+  }
+  auto value = base64_decode(xml_text(shape.signature_value));
+  if (!value) {
+    return Failure{VerdictCode::malformed_signature,
+                   at_line(shape.signature_value) + "<SignatureValue> is not valid base64"};
+  }
+  if (alg.ec) {
+    auto der = ecdsa_value_to_der(*value, key);
+    if (!der) {
+      return Failure{VerdictCode::bad_signature_value,
+                     at_line(shape.signature_value) +
+                         "the ECDSA signature value does not have the length of the key's r and s"};
+    }
+    *value = std::move(*der);
+  }
+  MdCtx md(EVP_MD_CTX_new());
+  const bool ok =
+      md && EVP_DigestVerifyInit(md.get(), nullptr, alg.md(), nullptr, key) == 1 &&
+      EVP_DigestVerify(md.get(), reinterpret_cast<const unsigned char*>(value->data()),
+                       value->size(), reinterpret_cast<const unsigned char*>(signed_info.data()),
+                       signed_info.size()) == 1;
+  ERR_clear_error();
+  if (!ok) {
+    return Failure{VerdictCode::bad_signature_value,
+                   "the signature value does not match the signed information and key"};
+  }
+  return std::nullopt;
 }
 
 // Elements that make a tree unsafe to accept whatever the signatures say.

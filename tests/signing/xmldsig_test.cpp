@@ -195,6 +195,117 @@ TEST_F(XmlDsig, SigningOrderIsEnforced) {
   EXPECT_EQ(sign_package("<not-edxml/>", signer_).error().code, "edxml.missing_element");
 }
 
+// Re-signs the package's last signature with xmlsec after `edit` has changed its algorithms, so
+// that the verifier meets canonicalizations our signer never writes.
+std::string resign(const std::string& xml, const SigningKey& key,
+                   const std::function<void(xmlNode* signed_info)>& edit) {
+  xmldsig_init();
+  auto doc = parse_xml(xml);
+  EXPECT_TRUE(doc);
+  xmlNode* header = xml_first_element(xml_first_element(xmlDocGetRootElement(doc->get())));
+  xmlNode* sig = nullptr;
+  for (xmlNode* c = xml_first_element(header); c; c = xml_next_element(c)) {
+    if (xml_local_name(c) == "Signature" && xml_ns_uri(c) == kDsigNs) sig = c;
+  }
+  EXPECT_NE(sig, nullptr);
+  edit(xml_first_element(sig));
+  xmlNode* props = xml_first_element(xml_next_element(xml_next_element(xml_next_element(
+      xml_first_element(sig)))));  // Object/SignatureProperties
+  xmlAttr* id = xmlHasProp(props, to_xml("Id"));
+  EXPECT_NE(id, nullptr);
+  xmlAddID(nullptr, doc->get(), id->children->content, id);
+  xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
+  EVP_PKEY_up_ref(key.key.get());
+  ctx->signKey = xmlSecKeyCreate();
+  xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key.key.get()));
+  EXPECT_EQ(xmlSecDSigCtxSign(ctx, sig), 0);
+  xmlSecDSigCtxDestroy(ctx);
+  return serialize_xml(doc->get(), false);
+}
+
+void set_algorithm(xmlNode* n, std::string_view uri) {
+  xmlSetProp(n, to_xml("Algorithm"), to_xml(std::string(uri).c_str()));
+}
+
+TEST_F(XmlDsig, EveryAllowedCanonicalizationVerifiesAsXmlsecDoes) {
+  const std::string c14n10 = "http://www.w3.org/TR/2001/REC-xml-c14n-20010315";
+  const std::string c14n11 = "http://www.w3.org/2006/12/xml-c14n11";
+  const std::string exc = "http://www.w3.org/2001/10/xml-exc-c14n#";
+  // The envelope declares xmlns:edXML above the signature, which inclusive canonicalization
+  // carries into SignedInfo and SignatureProperties and exclusive canonicalization leaves out
+  // unless the prefix list names it.
+  struct Variant {
+    const char* name;
+    std::function<void(xmlNode*)> edit;
+  };
+  auto references = [](xmlNode* signed_info) {
+    xmlNode* doc_ref = xml_next_element(xml_next_element(xml_first_element(signed_info)));
+    return std::pair{doc_ref, xml_next_element(doc_ref)};
+  };
+  const Variant variants[] = {
+      {"inclusive 1.0, the document's node-set left to the default, properties untransformed",
+       [&](xmlNode* si) {
+         set_algorithm(xml_first_element(si), c14n10);
+         auto [doc_ref, props_ref] = references(si);
+         xmlNode* second = xml_next_element(xml_first_element(xml_first_element(doc_ref)));
+         xmlUnlinkNode(second);
+         xmlFreeNode(second);
+         xmlNode* transforms = xml_first_element(props_ref);
+         xmlUnlinkNode(transforms);
+         xmlFreeNode(transforms);
+       }},
+      {"C14N 1.1 everywhere",
+       [&](xmlNode* si) {
+         set_algorithm(xml_first_element(si), c14n11);
+         auto [doc_ref, props_ref] = references(si);
+         set_algorithm(xml_next_element(xml_first_element(xml_first_element(doc_ref))), c14n11);
+         set_algorithm(xml_first_element(xml_first_element(props_ref)), c14n11);
+       }},
+      {"exclusive with an InclusiveNamespaces prefix list",
+       [&](xmlNode* si) {
+         auto [doc_ref, props_ref] = references(si);
+         for (xmlNode* t : {xml_next_element(xml_first_element(xml_first_element(doc_ref))),
+                            xml_first_element(xml_first_element(props_ref))}) {
+           set_algorithm(t, exc);
+           xmlNode* inc = xmlNewChild(t, nullptr, to_xml("InclusiveNamespaces"), nullptr);
+           xmlSetNs(inc, xmlNewNs(inc, to_xml(exc.c_str()), to_xml("ec")));
+           xmlSetProp(inc, to_xml("PrefixList"), to_xml("edXML #default"));
+         }
+       }},
+  };
+  for (const auto& variant : variants) {
+    SCOPED_TRACE(variant.name);
+    auto one = resign(sign(package_, signer_), signer_, variant.edit);
+    EXPECT_TRUE(naive_xmlsec_accepts(one, signer_));
+    auto v = verify(one);
+    EXPECT_TRUE(v.valid()) << v.reason;
+    auto both = sign(one, organisation_, SignatureRole::organisation);
+    v = verify(both);
+    EXPECT_TRUE(v.valid()) << v.reason;
+
+    auto altered = one;
+    replace_once(altered, "Đang xử lý văn bản đến", "Đã hoàn thành");
+    EXPECT_FALSE(naive_xmlsec_accepts(altered, signer_));
+    EXPECT_EQ(verify(altered).code, VerdictCode::digest_mismatch);
+    altered = one;
+    replace_once(altered, format_utc(kNow - 3600), format_utc(kNow - 7200));
+    EXPECT_FALSE(naive_xmlsec_accepts(altered, signer_));
+    EXPECT_EQ(verify(altered).code, VerdictCode::digest_mismatch);
+  }
+}
+
+TEST_F(XmlDsig, EcdsaValueOfTheWrongLengthIsABadValue) {
+  auto signed_xml = sign(package_, signer_);
+  auto b = signed_xml.find("<SignatureValue>") + 16;
+  auto e = signed_xml.find("</SignatureValue>", b);
+  auto value = base64_decode(signed_xml.substr(b, e - b));
+  ASSERT_TRUE(value);
+  signed_xml.replace(b, e - b, base64_encode(value->substr(1)));
+  auto v = verify(signed_xml);
+  EXPECT_EQ(v.code, VerdictCode::bad_signature_value) << v.reason;
+  EXPECT_NE(v.reason.find("length"), std::string::npos) << v.reason;
+}
+
 TEST_F(XmlDsig, AlteredContentBreaksBothSignatures) {
   auto both = sign_both(package_);
   replace_once(both, "Đang xử lý văn bản đến", "Đã hoàn thành");
