@@ -3,6 +3,8 @@
 #include <libxml/tree.h>
 
 #include <cstdint>
+#include <string>
+#include <string_view>
 
 #include "base/expected.hpp"
 #include "engine/package.hpp"
@@ -14,6 +16,16 @@ class Codec {
  public:
   virtual ~Codec() = default;
   virtual Expected<Package> decode(xmlDoc* doc) const = 0;
+};
+
+// Hands a signed package to the node that hosts the recipient (adapters/peer: HTTPS with mutual
+// TLS). Returns once the peer has stored it durably, with the id it gave it. Errors whose code is
+// `peer.refused` are the peer's final answer about this package (retrying cannot change it); any
+// other error (unreachable, timeout, overloaded) is worth another attempt.
+class PeerTransport {
+ public:
+  virtual ~PeerTransport() = default;
+  virtual Expected<std::string> deliver(const std::string& peer, std::string_view package) = 0;
 };
 
 // The time, injectable so that tests drive it.

@@ -183,6 +183,12 @@ CREATE TABLE agencies (
 CREATE INDEX audit_events_by_document ON audit_events(document, seq);
 CREATE INDEX outbox_by_document ON outbox(document, id);
 )sql",
+    R"sql(
+ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE outbox ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
+CREATE INDEX outbox_due ON outbox(state, kind, next_attempt_at);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -302,7 +308,8 @@ TaskRecord task_from(const sqlite::Stmt& st) {
 }
 
 constexpr const char* kOutboxColumns =
-    "id, kind, instance, token, document, to_agency, code, created_at, state";
+    "id, kind, instance, token, document, to_agency, code, created_at, state, attempts, "
+    "next_attempt_at, last_error";
 
 OutboxItem outbox_from(const sqlite::Stmt& r) {
   OutboxItem o;
@@ -315,6 +322,9 @@ OutboxItem outbox_from(const sqlite::Stmt& r) {
   o.code = r.text(6);
   o.created_at = r.int64(7);
   o.state = r.text(8);
+  o.attempts = static_cast<int>(r.int64(9));
+  o.next_attempt_at = r.int64(10);
+  o.last_error = r.text(11);
   return o;
 }
 
@@ -560,6 +570,19 @@ class SqliteTx final : public StoreTx {
     return done;
   }
 
+  Expected<void> record_attempt(std::int64_t id, const std::string& state, int attempts,
+                                Timestamp next_attempt_at, const std::string& last_error) override {
+    auto st = stmt(record_attempt_,
+                   "UPDATE outbox SET state = ?, attempts = ?, next_attempt_at = ?, last_error = ? "
+                   "WHERE id = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, state).bind(2, static_cast<std::int64_t>(attempts)).bind(3, next_attempt_at);
+    (*st)->bind(4, last_error).bind(5, id);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
   Expected<std::optional<StoredDocument>> document(std::int64_t id) override {
     return read_document(db_, id);
   }
@@ -688,7 +711,7 @@ class SqliteTx final : public StoreTx {
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
       set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
       get_outbox_, set_outbox_, dossier_counter_, insert_dossier_, get_workflow_, put_workflow_,
-      insert_user_, insert_agency_;
+      insert_user_, insert_agency_, record_attempt_;
 };
 
 class SqliteStore final : public Store {
@@ -899,6 +922,17 @@ class SqliteStore final : public Store {
                                  " FROM outbox WHERE state = ? ORDER BY id LIMIT ?");
     if (!st) return st.error();
     st->bind(1, state).bind(2, static_cast<std::int64_t>(limit));
+    return rows<OutboxItem>(*st, outbox_from);
+  }
+
+  Expected<std::vector<OutboxItem>> outbox_due(const std::string& kind, Timestamp now,
+                                               std::size_t limit) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(std::string("SELECT ") + kOutboxColumns +
+                                 " FROM outbox WHERE state = 'pending' AND kind = ? AND "
+                                 "next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?");
+    if (!st) return st.error();
+    st->bind(1, kind).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
     return rows<OutboxItem>(*st, outbox_from);
   }
 

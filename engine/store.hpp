@@ -98,6 +98,9 @@ struct OutboxItem {
   std::string code;  // status code, for status packets
   Timestamp created_at = 0;
   std::string state;  // pending | delivered | dead
+  int attempts = 0;   // deliveries tried to a peer node
+  Timestamp next_attempt_at = 0;
+  std::string last_error;
 };
 
 // One hand-over of a document between agencies, with its channel, for the reports.
@@ -167,6 +170,11 @@ class StoreTx {
   virtual Expected<std::int64_t> enqueue(const OutboxItem& item) = 0;
   virtual Expected<std::optional<OutboxItem>> outbox_item(std::int64_t id) = 0;
   virtual Expected<void> set_outbox_state(std::int64_t id, const std::string& state) = 0;
+  // After a delivery attempt to a peer: the new state, attempt count, when to try next, and why
+  // the last attempt failed (empty when it succeeded).
+  virtual Expected<void> record_attempt(std::int64_t id, const std::string& state, int attempts,
+                                        Timestamp next_attempt_at,
+                                        const std::string& last_error) = 0;
   virtual Expected<std::optional<StoredDocument>> document(std::int64_t id) = 0;
   virtual Expected<void> record_hand_over(const HandOver& hand_over) = 0;
   // The next dossier number of an agency on a local day (yyMMdd), without gaps: numbers are taken
@@ -233,6 +241,9 @@ class Store {
       std::int64_t document) = 0;
   virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;
   virtual Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) = 0;
+  // Pending items of `kind` whose next attempt is due at `now`, the most overdue first.
+  virtual Expected<std::vector<OutboxItem>> outbox_due(const std::string& kind, Timestamp now,
+                                                       std::size_t limit) = 0;
   // The earliest pending deadline: (instance, timer, due).
   virtual Expected<std::optional<std::tuple<std::int64_t, std::uint32_t, Timestamp>>>
   next_deadline() = 0;

@@ -1,0 +1,143 @@
+#include "engine/peer_delivery.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "base/encoding.hpp"
+#include "base/xml.hpp"
+
+namespace lienthong {
+
+Timestamp retry_delay(const RetryPolicy& policy, int attempts, std::mt19937_64& random) {
+  const double grown =
+      static_cast<double>(policy.first_delay) * std::pow(policy.factor, std::max(attempts - 1, 0));
+  const auto full = static_cast<Timestamp>(std::min(grown, static_cast<double>(policy.max_delay)));
+  const Timestamp half = full / 2;
+  std::uniform_int_distribution<Timestamp> jitter(0, full - half);
+  return std::max<Timestamp>(1, half + jitter(random));
+}
+
+namespace {
+
+AuditEvent delivery_event(const OutboxItem& item, Timestamp now, const std::string& action,
+                          const std::string& detail) {
+  AuditEvent e;
+  e.at = now;
+  e.actor = "node";
+  e.agency = item.to_agency;
+  e.action = action;
+  e.document = item.document;
+  e.detail = detail;
+  return e;
+}
+
+}  // namespace
+
+Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
+  Round round;
+  auto due = store_.outbox_due("document", clock_.now(), batch);
+  if (!due) return due.error();
+  for (const OutboxItem& item : *due) {
+    const AgencyEntry* to = directory_.find(item.to_agency);
+    if (to && to->local) continue;  // LocalDelivery's
+    if (!to || to->node.empty()) {
+      if (auto f = failed(item, "peer.unknown_agency",
+                          "no peer node is known to host agency " + item.to_agency, round);
+          !f) {
+        return f.error();
+      }
+      continue;
+    }
+    auto doc = store_.document(item.document);
+    if (!doc) return doc.error();
+    if (!*doc) return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
+    auto ack = transport_.deliver(to->node, (*doc)->original);
+    if (ack) {
+      if (auto s = succeeded(item, **doc, to->node, *ack); !s) return s.error();
+      ++round.delivered;
+    } else if (auto f = failed(item, ack.error().code, ack.error().message, round); !f) {
+      return f.error();
+    }
+  }
+  return round;
+}
+
+Expected<void> PeerDelivery::succeeded(const OutboxItem& item, const StoredDocument& doc,
+                                       const std::string& peer, const std::string& remote_id) {
+  const Timestamp now = clock_.now();
+  auto xml = parse_xml(doc.original, XmlLimits{.max_bytes = doc.original.size() + 1});
+  if (!xml) return xml.error();
+  auto package = codec_.decode(xml->get());
+  if (!package) return package.error();
+  const bool paper = package->trace_header_list && package->trace_header_list->business &&
+                     package->trace_header_list->business->paper.value_or(0) == 1;
+  return store_.write_sync([&](StoreTx& tx) -> Expected<void> {
+    auto current = tx.outbox_item(item.id);
+    if (!current) return current.error();
+    if (!*current || (*current)->state != "pending") return {};  // an administrator acted
+    if (auto r = tx.record_attempt(item.id, "delivered", item.attempts + 1, now, ""); !r) return r;
+    HandOver h{item.document, doc.sender, item.to_agency,
+               paper ? "electronic+paper" : "electronic", package->document.type, now};
+    if (auto r = tx.record_hand_over(h); !r) return r;
+    auto a = tx.append_audit(delivery_event(
+        item, now, "delivery.delivered",
+        "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(doc.sender) +
+            ",\"channel\":\"peer\",\"peer\":" + json_quote(peer) +
+            ",\"remote_id\":" + json_quote(remote_id) +
+            ",\"attempts\":" + std::to_string(item.attempts + 1) + "}"));
+    if (!a) return a.error();
+    return {};
+  });
+}
+
+Expected<void> PeerDelivery::failed(const OutboxItem& item, const std::string& code,
+                                    const std::string& why, Round& round) {
+  const Timestamp now = clock_.now();
+  const int attempts = item.attempts + 1;
+  const bool final_answer = code == "peer.refused" || code == "peer.unknown_agency";
+  const bool too_old = now - item.created_at >= policy_.dead_after;
+  const bool dead = final_answer || too_old;
+  const Timestamp next = dead ? 0 : now + retry_delay(policy_, attempts, random_);
+  const std::string reason = code + ": " + why;
+  auto r = store_.write_sync([&](StoreTx& tx) -> Expected<void> {
+    auto current = tx.outbox_item(item.id);
+    if (!current) return current.error();
+    if (!*current || (*current)->state != "pending") return {};
+    if (auto w = tx.record_attempt(item.id, dead ? "dead" : "pending", attempts, next, reason); !w)
+      return w;
+    if (!dead) return {};  // a retry is not a state change worth an audit event
+    auto a = tx.append_audit(delivery_event(
+        item, now, "delivery.dead_lettered",
+        "{\"outbox\":" + std::to_string(item.id) + ",\"attempts\":" + std::to_string(attempts) +
+            ",\"reason\":" + json_quote(final_answer ? reason : "too old after " + reason) + "}"));
+    if (!a) return a.error();
+    return {};
+  });
+  if (!r) return r;
+  ++(dead ? round.dead_lettered : round.retrying);
+  return {};
+}
+
+Expected<void> retry_dead_letter(Store& store, std::int64_t outbox_id, const std::string& actor,
+                                 Timestamp now) {
+  return store.write_sync([&](StoreTx& tx) -> Expected<void> {
+    auto item = tx.outbox_item(outbox_id);
+    if (!item) return item.error();
+    if (!*item) {
+      return Error{"outbox.not_found", "outbox item " + std::to_string(outbox_id) + " does not exist"};
+    }
+    if ((*item)->state != "dead") {
+      return Error{"outbox.not_dead", "outbox item " + std::to_string(outbox_id) + " is " +
+                                          (*item)->state + ", not dead-lettered"};
+    }
+    if (auto r = tx.record_attempt(outbox_id, "pending", 0, now, (*item)->last_error); !r) return r;
+    AuditEvent e = delivery_event(**item, now, "delivery.retried",
+                                  "{\"outbox\":" + std::to_string(outbox_id) + "}");
+    e.actor = actor;
+    auto a = tx.append_audit(std::move(e));
+    if (!a) return a.error();
+    return {};
+  });
+}
+
+}  // namespace lienthong

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <random>
+
+#include "engine/directory.hpp"
+#include "engine/ports.hpp"
+#include "engine/store.hpp"
+
+namespace lienthong {
+
+// When to try a failed delivery again, and when to give up on it.
+struct RetryPolicy {
+  Timestamp first_delay = 2;     // seconds after the first failure
+  double factor = 2.0;           // each further failure multiplies the delay
+  Timestamp max_delay = 600;     // the delay never grows beyond this
+  Timestamp dead_after = 86400;  // an item this old (since enqueued) goes to dead-letter
+};
+
+// The delay before attempt `attempts` + 1, after `attempts` failures: exponential, capped, then
+// "equal jitter" (half fixed, half drawn uniformly) so that peers coming back are not hit by every
+// sender at the same second. At least one second.
+Timestamp retry_delay(const RetryPolicy& policy, int attempts, std::mt19937_64& random);
+
+// Delivers outbox documents addressed to agencies hosted on peer nodes, through the transport,
+// each with its own attempt count and schedule; statuses and local recipients are left to others.
+// The transport is called outside any store transaction; the outcome is written afterwards, so a
+// crash between the two delivers again, which the receiver deduplicates by message id.
+class PeerDelivery {
+ public:
+  PeerDelivery(Store& store, const Directory& directory, const Codec& codec, PeerTransport& transport,
+               const Clock& clock, RetryPolicy policy = {}, std::uint64_t seed = 0)
+      : store_(store),
+        directory_(directory),
+        codec_(codec),
+        transport_(transport),
+        clock_(clock),
+        policy_(policy),
+        random_(seed) {}
+
+  struct Round {
+    std::size_t delivered = 0;
+    std::size_t retrying = 0;      // failed, scheduled again
+    std::size_t dead_lettered = 0;
+  };
+  // One pass over the due items (at most `batch`).
+  Expected<Round> run_once(std::size_t batch = 64);
+
+ private:
+  Expected<void> succeeded(const OutboxItem& item, const StoredDocument& doc,
+                           const std::string& peer, const std::string& remote_id);
+  Expected<void> failed(const OutboxItem& item, const std::string& code, const std::string& why,
+                        Round& round);
+
+  Store& store_;
+  const Directory& directory_;
+  const Codec& codec_;
+  PeerTransport& transport_;
+  const Clock& clock_;
+  RetryPolicy policy_;
+  std::mt19937_64 random_;
+};
+
+// Administrators: a dead-lettered item goes back to pending, due now, with its attempts reset.
+Expected<void> retry_dead_letter(Store& store, std::int64_t outbox_id, const std::string& actor,
+                                 Timestamp now);
+
+}  // namespace lienthong
