@@ -118,26 +118,24 @@ Expected<void> PeerDelivery::failed(const OutboxItem& item, const std::string& c
   return {};
 }
 
-Expected<void> retry_dead_letter(Store& store, std::int64_t outbox_id, const std::string& actor,
+Expected<void> retry_dead_letter(StoreTx& tx, std::int64_t outbox_id, const std::string& actor,
                                  Timestamp now) {
-  return store.write_sync([&](StoreTx& tx) -> Expected<void> {
-    auto item = tx.outbox_item(outbox_id);
-    if (!item) return item.error();
-    if (!*item) {
-      return Error{"outbox.not_found", "outbox item " + std::to_string(outbox_id) + " does not exist"};
-    }
-    if ((*item)->state != "dead") {
-      return Error{"outbox.not_dead", "outbox item " + std::to_string(outbox_id) + " is " +
-                                          (*item)->state + ", not dead-lettered"};
-    }
-    if (auto r = tx.record_attempt(outbox_id, "pending", 0, now, (*item)->last_error); !r) return r;
-    AuditEvent e = delivery_event(**item, now, "delivery.retried",
-                                  "{\"outbox\":" + std::to_string(outbox_id) + "}");
-    e.actor = actor;
-    auto a = tx.append_audit(std::move(e));
-    if (!a) return a.error();
-    return {};
-  });
+  auto item = tx.outbox_item(outbox_id);
+  if (!item) return item.error();
+  if (!*item) {
+    return Error{"outbox.not_found", "outbox item " + std::to_string(outbox_id) + " does not exist"};
+  }
+  if ((*item)->state != "dead") {
+    return Error{"outbox.not_dead", "outbox item " + std::to_string(outbox_id) + " is " +
+                                        (*item)->state + ", not dead-lettered"};
+  }
+  if (auto r = tx.record_attempt(outbox_id, "pending", 0, now, (*item)->last_error); !r) return r;
+  AuditEvent e =
+      delivery_event(**item, now, "delivery.retried", "{\"outbox\":" + std::to_string(outbox_id) + "}");
+  e.actor = actor;
+  auto a = tx.append_audit(std::move(e));
+  if (!a) return a.error();
+  return {};
 }
 
 }  // namespace lienthong

@@ -61,8 +61,9 @@ class PeerDelivery {
   std::mt19937_64 random_;
 };
 
-// Administrators: a dead-lettered item goes back to pending, due now, with its attempts reset.
-Expected<void> retry_dead_letter(Store& store, std::int64_t outbox_id, const std::string& actor,
+// Administrators, inside a write: a dead-lettered item goes back to pending, due now, with its
+// attempts reset. `outbox.not_found` or `outbox.not_dead` otherwise.
+Expected<void> retry_dead_letter(StoreTx& tx, std::int64_t outbox_id, const std::string& actor,
                                  Timestamp now);
 
 }  // namespace lienthong

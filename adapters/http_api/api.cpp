@@ -11,6 +11,7 @@
 
 #include "base/agency_code.hpp"
 #include "base/encoding.hpp"
+#include "engine/peer_delivery.hpp"
 #include "engine/registration.hpp"
 #include "signing/crypto.hpp"
 
@@ -587,6 +588,65 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           reply(json_response(201, json::object{{"code", record.code}}));
         });
     return;
+  }
+
+  // Outbox: administrators and auditors see deliveries by state (dead-lettered ones with why);
+  // administrators send a dead-lettered one again.
+  if (!path.empty() && path[0] == "outbox") {
+    if (user->role == Role::clerk) {
+      return fail(403, "auth.forbidden", "clerks see their agency's outbox under /agencies");
+    }
+    if (path.size() == 1) {
+      if (req.method != "GET") return fail(405, "http.method", "use GET");
+      const std::string state = query(req.target, "state", "dead");
+      if (state != "pending" && state != "delivered" && state != "dead") {
+        return fail(400, "http.bad_query", "state is pending, delivered or dead");
+      }
+      auto p = page(req.target);
+      if (!p) return fail(400, "http.bad_query", "limit is 1 to 500");
+      auto items = ctx_.store.outbox(state, p->first);
+      if (!items) return fail(503, items.error().code, items.error().message);
+      json::array out;
+      for (const OutboxItem& o : *items) {
+        out.push_back(json::object{{"id", o.id},
+                                   {"kind", o.kind},
+                                   {"document", o.document},
+                                   {"to", o.to_agency},
+                                   {"code", o.code},
+                                   {"created_at", o.created_at},
+                                   {"state", o.state},
+                                   {"attempts", o.attempts},
+                                   {"next_attempt_at", o.next_attempt_at},
+                                   {"last_error", o.last_error}});
+      }
+      return reply(json_response(200, json::object{{"items", out}}));
+    }
+    if (path.size() == 3 && path[2] == "retry") {
+      if (req.method != "POST") return fail(405, "http.method", "use POST to retry");
+      if (user->role != Role::administrator) {
+        return fail(403, "auth.forbidden", "only administrators retry deliveries");
+      }
+      auto id = parse_id(path[1]);
+      if (!id) return fail(400, "http.bad_id", "an outbox id is a positive integer");
+      const std::string actor = user->name;
+      const Timestamp now = ctx_.clock.now();
+      const std::int64_t item = *id;
+      auto changed = ctx_.changed;
+      ctx_.store.write(
+          [item, actor, now](StoreTx& tx) { return retry_dead_letter(tx, item, actor, now); },
+          [reply, item, changed](Expected<void> r) {
+            if (!r) {
+              const int status = r.error().code == "outbox.not_found"  ? 404
+                                 : r.error().code == "outbox.not_dead" ? 409
+                                                                       : status_of(r.error());
+              return reply(json_error(status, r.error().code, r.error().message));
+            }
+            if (changed) changed();
+            reply(json_response(200, json::object{{"id", item}, {"state", "pending"}}));
+          });
+      return;
+    }
+    return fail(404, "http.not_found", "no such resource: " + req.target);
   }
 
   // Users: administrators and auditors list them; administrators create them, and the new token

@@ -436,5 +436,54 @@ TEST_F(NodeTest, AdministratorsAddAgenciesAndUsers) {
   EXPECT_TRUE(chain && chain->ok);
 }
 
+TEST_F(NodeTest, AdministratorsSeeDeadLetteredDeliveriesAndRetryThem) {
+  // A delivery to an agency no peer hosts, dead-lettered as PeerDelivery leaves it.
+  std::int64_t item = 0;
+  ASSERT_TRUE(node_->store().write_sync([&](StoreTx& tx) -> Expected<void> {
+    NewDocument d{"dead-letter-1", "document", kH53, {"000.00.02.H41"}, "1/STC", "s",
+                  clock_.now(), signed_sample(), ""};
+    auto doc = tx.insert_document(d);
+    if (!doc) return doc.error();
+    auto id = tx.enqueue(
+        OutboxItem{0, "document", 0, 0, *doc, "000.00.02.H41", "", clock_.now(), "pending"});
+    if (!id) return id.error();
+    item = *id;
+    return tx.record_attempt(item, "dead", 3, 0, "peer.unreachable: connection refused");
+  }));
+  const std::string retry = "/api/v1/outbox/" + std::to_string(item) + "/retry";
+  EXPECT_EQ(http(port_, "GET", "/api/v1/outbox", "token-clerk-h53").status, 403);
+  Reply listed = http(port_, "GET", "/api/v1/outbox?state=dead", "token-auditor");
+  ASSERT_EQ(listed.status, 200) << listed.body;
+  json::array items = listed.json().at("items").as_array();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].at("attempts").as_int64(), 3);
+  EXPECT_EQ(items[0].at("last_error").as_string(), "peer.unreachable: connection refused");
+  EXPECT_EQ(http(port_, "GET", "/api/v1/outbox?state=lost", "token-admin").status, 400);
+
+  EXPECT_EQ(http(port_, "POST", retry, "token-auditor").status, 403);
+  EXPECT_EQ(http(port_, "POST", retry, "token-clerk-h53").status, 403);
+  EXPECT_EQ(http(port_, "POST", "/api/v1/outbox/999999/retry", "token-admin").status, 404);
+  Reply done = http(port_, "POST", retry, "token-admin");
+  EXPECT_EQ(done.status, 200) << done.body;
+  Reply again = http(port_, "POST", retry, "token-admin");
+  EXPECT_EQ(again.status, 409);
+  EXPECT_THAT(again.body, HasSubstr("outbox.not_dead"));
+  EXPECT_TRUE(http(port_, "GET", "/api/v1/outbox?state=dead", "token-admin")
+                  .json()
+                  .at("items")
+                  .as_array()
+                  .empty());
+  items = http(port_, "GET", "/api/v1/outbox?state=pending", "token-admin")
+              .json()
+              .at("items")
+              .as_array();
+  ASSERT_EQ(items.size(), 1u);
+  EXPECT_EQ(items[0].at("attempts").as_int64(), 0);
+  auto events = node_->store().audit_events(1, 10000);
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->back().action, "delivery.retried");
+  EXPECT_EQ(events->back().actor, "admin");
+}
+
 }  // namespace
 }  // namespace lienthong

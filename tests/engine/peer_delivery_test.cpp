@@ -205,11 +205,15 @@ TEST_F(PeerDeliveryTest, DeadLettersWhenTooOldOrRefusedAndAnAdministratorRetries
   EXPECT_EQ(dead->size(), 3u);
 
   EXPECT_EQ(run(delivery).dead_lettered, 0u);  // dead stays dead
-  auto not_dead = retry_dead_letter(*store_, 999, "admin", clock_.now());
+  auto retry = [&](std::int64_t id) {
+    return store_->write_sync(
+        [&](StoreTx& tx) { return retry_dead_letter(tx, id, "admin", clock_.now()); });
+  };
+  auto not_dead = retry(999);
   ASSERT_FALSE(not_dead);
   EXPECT_EQ(not_dead.error().code, "outbox.not_found");
-  ASSERT_TRUE(retry_dead_letter(*store_, old, "admin", clock_.now()));
-  auto again = retry_dead_letter(*store_, old, "admin", clock_.now());
+  ASSERT_TRUE(retry(old));
+  auto again = retry(old);
   ASSERT_FALSE(again);
   EXPECT_EQ(again.error().code, "outbox.not_dead");
   EXPECT_EQ(item(old).attempts, 0);
