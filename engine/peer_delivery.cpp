@@ -50,7 +50,8 @@ Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
     }
     auto doc = store_.document(item.document);
     if (!doc) return doc.error();
-    if (!*doc) return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
+    if (!*doc)
+      return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
     auto ack = transport_.deliver(to->node, (*doc)->original);
     if (ack) {
       if (auto s = succeeded(item, **doc, to->node, *ack); !s) return s.error();
@@ -76,15 +77,15 @@ Expected<void> PeerDelivery::succeeded(const OutboxItem& item, const StoredDocum
     if (!current) return current.error();
     if (!*current || (*current)->state != "pending") return {};  // an administrator acted
     if (auto r = tx.record_attempt(item.id, "delivered", item.attempts + 1, now, ""); !r) return r;
-    HandOver h{item.document, doc.sender, item.to_agency,
-               paper ? "electronic+paper" : "electronic", package->document.type, now};
+    HandOver h{item.document,          doc.sender,
+               item.to_agency,         paper ? "electronic+paper" : "electronic",
+               package->document.type, now};
     if (auto r = tx.record_hand_over(h); !r) return r;
     auto a = tx.append_audit(delivery_event(
         item, now, "delivery.delivered",
         "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(doc.sender) +
-            ",\"channel\":\"peer\",\"peer\":" + json_quote(peer) +
-            ",\"remote_id\":" + json_quote(remote_id) +
-            ",\"attempts\":" + std::to_string(item.attempts + 1) + "}"));
+            ",\"channel\":\"peer\",\"peer\":" + json_quote(peer) + ",\"remote_id\":" +
+            json_quote(remote_id) + ",\"attempts\":" + std::to_string(item.attempts + 1) + "}"));
     if (!a) return a.error();
     return {};
   });
@@ -123,15 +124,16 @@ Expected<void> retry_dead_letter(StoreTx& tx, std::int64_t outbox_id, const std:
   auto item = tx.outbox_item(outbox_id);
   if (!item) return item.error();
   if (!*item) {
-    return Error{"outbox.not_found", "outbox item " + std::to_string(outbox_id) + " does not exist"};
+    return Error{"outbox.not_found",
+                 "outbox item " + std::to_string(outbox_id) + " does not exist"};
   }
   if ((*item)->state != "dead") {
     return Error{"outbox.not_dead", "outbox item " + std::to_string(outbox_id) + " is " +
                                         (*item)->state + ", not dead-lettered"};
   }
   if (auto r = tx.record_attempt(outbox_id, "pending", 0, now, (*item)->last_error); !r) return r;
-  AuditEvent e =
-      delivery_event(**item, now, "delivery.retried", "{\"outbox\":" + std::to_string(outbox_id) + "}");
+  AuditEvent e = delivery_event(**item, now, "delivery.retried",
+                                "{\"outbox\":" + std::to_string(outbox_id) + "}");
   e.actor = actor;
   auto a = tx.append_audit(std::move(e));
   if (!a) return a.error();

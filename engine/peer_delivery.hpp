@@ -28,8 +28,9 @@ Timestamp retry_delay(const RetryPolicy& policy, int attempts, std::mt19937_64& 
 // crash between the two delivers again, which the receiver deduplicates by message id.
 class PeerDelivery {
  public:
-  PeerDelivery(Store& store, const Directory& directory, const Codec& codec, PeerTransport& transport,
-               const Clock& clock, RetryPolicy policy = {}, std::uint64_t seed = 0)
+  PeerDelivery(Store& store, const Directory& directory, const Codec& codec,
+               PeerTransport& transport, const Clock& clock, RetryPolicy policy = {},
+               std::uint64_t seed = 0)
       : store_(store),
         directory_(directory),
         codec_(codec),
@@ -40,7 +41,7 @@ class PeerDelivery {
 
   struct Round {
     std::size_t delivered = 0;
-    std::size_t retrying = 0;      // failed, scheduled again
+    std::size_t retrying = 0;  // failed, scheduled again
     std::size_t dead_lettered = 0;
   };
   // One pass over the due items (at most `batch`).

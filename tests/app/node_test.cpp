@@ -440,8 +440,8 @@ TEST_F(NodeTest, AdministratorsSeeDeadLetteredDeliveriesAndRetryThem) {
   // A delivery to an agency no peer hosts, dead-lettered as PeerDelivery leaves it.
   std::int64_t item = 0;
   ASSERT_TRUE(node_->store().write_sync([&](StoreTx& tx) -> Expected<void> {
-    NewDocument d{"dead-letter-1", "document", kH53, {"000.00.02.H41"}, "1/STC", "s",
-                  clock_.now(), signed_sample(), ""};
+    NewDocument d{"dead-letter-1", "document",      kH53, {"000.00.02.H41"}, "1/STC", "s",
+                  clock_.now(),    signed_sample(), ""};
     auto doc = tx.insert_document(d);
     if (!doc) return doc.error();
     auto id = tx.enqueue(

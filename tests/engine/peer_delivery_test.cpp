@@ -66,8 +66,15 @@ class PeerDeliveryTest : public ::testing::Test {
   std::int64_t queue(const std::string& to, const std::string& kind = "document") {
     std::int64_t id = 0;
     auto r = store_->write_sync([&](StoreTx& tx) -> Expected<void> {
-      NewDocument d{"msg-" + std::to_string(++documents_), "document", kLocal, {to}, "1/STC",
-                    "subject", clock_.now(), original_, ""};
+      NewDocument d{"msg-" + std::to_string(++documents_),
+                    "document",
+                    kLocal,
+                    {to},
+                    "1/STC",
+                    "subject",
+                    clock_.now(),
+                    original_,
+                    ""};
       auto doc = tx.insert_document(d);
       if (!doc) return doc.error();
       auto item = tx.enqueue(OutboxItem{0, kind, 0, 0, *doc, to, "", clock_.now(), "pending"});
@@ -189,7 +196,7 @@ TEST_F(PeerDeliveryTest, RetriesWithGrowingDelaysAndNotBeforeTheyAreDue) {
 TEST_F(PeerDeliveryTest, DeadLettersWhenTooOldOrRefusedAndAnAdministratorRetries) {
   const auto old = queue(kRemote);
   const auto orphan = queue(kNowhere);
-  clock_.advance(3600);  // `old` reaches dead_after with this failure
+  clock_.advance(3600);                 // `old` reaches dead_after with this failure
   const auto refused = queue(kRemote);  // new, but refused: no retry can change that
   PeerDelivery delivery(*store_, directory_, codec_, peer_, clock_, policy_, 1);
   peer_.answers.push_back({"peer.timeout", "no answer in 30 s"});

@@ -209,8 +209,8 @@ std::string resign(const std::string& xml, const SigningKey& key,
   }
   EXPECT_NE(sig, nullptr);
   edit(xml_first_element(sig));
-  xmlNode* props = xml_first_element(xml_next_element(xml_next_element(xml_next_element(
-      xml_first_element(sig)))));  // Object/SignatureProperties
+  xmlNode* props = xml_first_element(xml_next_element(
+      xml_next_element(xml_next_element(xml_first_element(sig)))));  // Object/SignatureProperties
   xmlAttr* id = xmlHasProp(props, to_xml("Id"));
   EXPECT_NE(id, nullptr);
   xmlAddID(nullptr, doc->get(), id->children->content, id);
