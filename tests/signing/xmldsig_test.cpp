@@ -71,6 +71,15 @@ class XmlDsig : public ::testing::Test {
 };
 TestPki* XmlDsig::pki_ = nullptr;
 
+// An xmlsec context with no allow-lists, holding `key`.
+xmlSecDSigCtxPtr plain_xmlsec_context(const SigningKey& key) {
+  xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
+  EVP_PKEY_up_ref(key.key.get());
+  ctx->signKey = xmlSecKeyCreate();
+  xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key.key.get()));
+  return ctx;
+}
+
 // Signs the way an attacker's tool would, with any transforms and URI, so that the signature is
 // mathematically valid and only the verifier's policy can refuse it.
 std::string forge(const std::string& xml, const SigningKey& key,
@@ -92,10 +101,7 @@ std::string forge(const std::string& xml, const SigningKey& key,
   xmlNode* x509 = xmlNewChild(key_info, sig->ns, to_xml("X509Data"), nullptr);
   xmlNewChild(x509, sig->ns, to_xml("X509Certificate"),
               to_xml(base64_encode(to_der(key.cert.get())).c_str()));
-  xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
-  EVP_PKEY_up_ref(key.key.get());
-  ctx->signKey = xmlSecKeyCreate();
-  xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key.key.get()));
+  xmlSecDSigCtxPtr ctx = plain_xmlsec_context(key);
   EXPECT_EQ(xmlSecDSigCtxSign(ctx, sig), 0);
   xmlSecDSigCtxDestroy(ctx);
   return serialize_xml(doc->get(), false);
@@ -112,10 +118,7 @@ bool naive_xmlsec_accepts(const std::string& xml, const SigningKey& key) {
     if (xml_local_name(c) == "Signature" && xml_ns_uri(c) == kDsigNs) sig = c;
   }
   if (!sig) return false;
-  xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
-  EVP_PKEY_up_ref(key.key.get());
-  ctx->signKey = xmlSecKeyCreate();
-  xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key.key.get()));
+  xmlSecDSigCtxPtr ctx = plain_xmlsec_context(key);
   bool ok = xmlSecDSigCtxVerify(ctx, sig) == 0 && ctx->status == xmlSecDSigStatusSucceeded;
   xmlSecDSigCtxDestroy(ctx);
   return ok;
@@ -214,10 +217,7 @@ std::string resign(const std::string& xml, const SigningKey& key,
   xmlAttr* id = xmlHasProp(props, to_xml("Id"));
   EXPECT_NE(id, nullptr);
   xmlAddID(nullptr, doc->get(), id->children->content, id);
-  xmlSecDSigCtxPtr ctx = xmlSecDSigCtxCreate(nullptr);
-  EVP_PKEY_up_ref(key.key.get());
-  ctx->signKey = xmlSecKeyCreate();
-  xmlSecKeySetValue(ctx->signKey, xmlSecOpenSSLEvpKeyAdopt(key.key.get()));
+  xmlSecDSigCtxPtr ctx = plain_xmlsec_context(key);
   EXPECT_EQ(xmlSecDSigCtxSign(ctx, sig), 0);
   xmlSecDSigCtxDestroy(ctx);
   return serialize_xml(doc->get(), false);
