@@ -736,7 +736,11 @@ class SqliteStore final : public Store {
     checkpoint_db_ = std::move(*checkpoint_db);
     // Commits do not checkpoint: copying the WAL back into the database (and its fsync) runs on
     // the checkpointer thread, off the one thread every write waits for (see run() for the rest).
-    if (auto r = writer_db_.exec("PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-65536"); !r)
+    // Each request's SAVEPOINT keeps the pages it changes in a sub-journal; held in memory, not
+    // spilled to a temporary file once past 64 KB (two pwrites per page, 65 per package).
+    if (auto r = writer_db_.exec(
+            "PRAGMA wal_autocheckpoint=0; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY");
+        !r)
       throw std::runtime_error(r.error().message);
     for (auto [slot, sql] :
          {std::pair{&savepoint_, "SAVEPOINT request"}, std::pair{&release_, "RELEASE request"},

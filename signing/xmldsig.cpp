@@ -788,17 +788,43 @@ int in_subtree(void* root, xmlNode* node, xmlNode* parent) {
   return 0;
 }
 
+// Where one element's canonical form starts and ends in the output: libxml2 asks whether a node
+// is visible just before writing it, so the question about the element gives its start and the
+// question about the node after it (a marker placed there) its end.
+struct Marks {
+  const xmlNode* element = nullptr;
+  const xmlNode* after = nullptr;
+  const std::string* written = nullptr;  // what reached the sink so far
+  xmlOutputBuffer* out = nullptr;        // what is still buffered on the way
+  std::size_t start = std::string::npos;
+  std::size_t end = std::string::npos;
+};
+
+int mark_positions(void* marks, xmlNode* node, xmlNode* /*parent*/) {
+  auto& m = *static_cast<Marks*>(marks);
+  if (node == m.element || node == m.after) {
+    std::size_t& at = node == m.element ? m.start : m.end;
+    if (at == std::string::npos) at = m.written->size() + xmlOutputBufferGetSize(m.out);
+  }
+  return 1;
+}
+
 // Canonical form of `subtree` (the whole document when null, which is what a Reference URI=""
 // names once enveloped-signature has taken the signature out), streamed into `sink`. Comments are
-// never part of either node-set.
+// never part of either node-set. `marks` (whole document only) locates one element's form.
 bool canonicalize(xmlDoc* doc, xmlNode* subtree, int mode, const std::vector<std::string>& prefixes,
-                  xmlOutputWriteCallback sink, void* sink_ctx) {
+                  xmlOutputWriteCallback sink, void* sink_ctx, Marks* marks = nullptr) {
   std::vector<xmlChar*> list;
   for (const auto& p : prefixes) list.push_back(const_cast<xmlChar*>(to_xml(p.c_str())));
   list.push_back(nullptr);
   xmlOutputBuffer* out = xmlOutputBufferCreateIO(sink, nullptr, sink_ctx, nullptr);
   if (!out) return false;
-  int rc = xmlC14NExecute(doc, subtree ? in_subtree : nullptr, subtree, mode,
+  if (marks) marks->out = out;
+  int rc = xmlC14NExecute(doc,
+                          subtree ? in_subtree
+                          : marks ? mark_positions
+                                  : nullptr,
+                          subtree ? static_cast<void*>(subtree) : static_cast<void*>(marks), mode,
                           prefixes.empty() ? nullptr : list.data(), 0, out);
   return xmlOutputBufferClose(out) >= 0 && rc >= 0;
 }
@@ -814,19 +840,15 @@ int string_sink(void* ctx, const char* data, int len) {
   return len;
 }
 
-std::optional<Failure> check_reference(xmlDoc* doc, const ReferenceShape& ref) {
-  MdCtx md(EVP_MD_CTX_new());
-  if (!md || EVP_DigestInit_ex(md.get(), ref.digest->md(), nullptr) != 1 ||
-      !canonicalize(doc, ref.whole_document ? nullptr : ref.target, ref.c14n,
-                    ref.inclusive_prefixes, digest_sink, md.get())) {
-    ERR_clear_error();
-    return Failure{VerdictCode::malformed_signature,
-                   ref.whole_document ? "the signed content cannot be canonicalized"
-                                      : "the signature properties cannot be canonicalized"};
-  }
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_DigestFinal_ex(md.get(), digest, &size);
+Failure cannot_canonicalize(const ReferenceShape& ref) {
+  ERR_clear_error();
+  return Failure{VerdictCode::malformed_signature,
+                 ref.whole_document ? "the signed content cannot be canonicalized"
+                                    : "the signature properties cannot be canonicalized"};
+}
+
+std::optional<Failure> compare_digest(const ReferenceShape& ref, const unsigned char* digest,
+                                      unsigned int size) {
   auto expected = base64_decode(xml_text(ref.digest_value));
   if (!expected) {
     return Failure{VerdictCode::malformed_signature,
@@ -838,6 +860,78 @@ std::optional<Failure> check_reference(xmlDoc* doc, const ReferenceShape& ref) {
                                       : "the signature properties were altered (digest mismatch)"};
   }
   return std::nullopt;
+}
+
+std::optional<Failure> check_reference(xmlDoc* doc, const ReferenceShape& ref) {
+  MdCtx md(EVP_MD_CTX_new());
+  if (!md || EVP_DigestInit_ex(md.get(), ref.digest->md(), nullptr) != 1 ||
+      !canonicalize(doc, ref.whole_document ? nullptr : ref.target, ref.c14n,
+                    ref.inclusive_prefixes, digest_sink, md.get())) {
+    return cannot_canonicalize(ref);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(md.get(), digest, &size);
+  return compare_digest(ref, digest, size);
+}
+
+std::optional<Failure> check_reference_parts(const ReferenceShape& ref,
+                                             std::initializer_list<std::string_view> parts) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  MdCtx md(EVP_MD_CTX_new());
+  bool ok = md && EVP_DigestInit_ex(md.get(), ref.digest->md(), nullptr) == 1;
+  for (std::string_view part : parts) {
+    ok = ok && EVP_DigestUpdate(md.get(), part.data(), part.size()) == 1;
+  }
+  if (!ok || EVP_DigestFinal_ex(md.get(), digest, &size) != 1) return cannot_canonicalize(ref);
+  return compare_digest(ref, digest, size);
+}
+
+// The canonical document as the second signature covers it (without itself, with the first
+// signature), made while checking the first signature's reference, which covers the same bytes
+// less the first signature's own canonical form: removing an element from a tree removes exactly
+// its form from the canonical output, since how every other node is written depends only on its
+// ancestors. One canonicalization of the whole document instead of two.
+struct SharedCanonical {
+  int mode = -1;
+  std::vector<std::string> prefixes;
+  std::string bytes;
+};
+
+// Signature 0's document reference, on the document without signature 1: canonicalizes it once,
+// with signature 0 in place and located, keeps the bytes in `shared` and digests them less
+// signature 0. nullopt in `done` when the positions are not usable (then nothing is kept).
+std::optional<Failure> check_first_reference(xmlDoc* doc, xmlNode* sig, const ReferenceShape& ref,
+                                             SharedCanonical& shared, bool& done) {
+  done = false;
+  xmlNode* marker = xmlNewDocText(doc, to_xml(""));  // renders as nothing
+  if (!marker) return std::nullopt;
+  marker->parent = sig->parent;
+  marker->prev = sig;
+  marker->next = sig->next;
+  if (sig->next) {
+    sig->next->prev = marker;
+  } else {
+    sig->parent->last = marker;
+  }
+  sig->next = marker;
+  std::string bytes;
+  Marks marks{sig, marker, &bytes};
+  const bool ok =
+      canonicalize(doc, nullptr, ref.c14n, ref.inclusive_prefixes, string_sink, &bytes, &marks);
+  xmlUnlinkNode(marker);
+  xmlFreeNode(marker);
+  if (!ok) return cannot_canonicalize(ref);
+  if (marks.start >= marks.end || marks.end > bytes.size() || bytes[marks.start] != '<' ||
+      bytes[marks.end - 1] != '>') {
+    return std::nullopt;
+  }
+  done = true;
+  const std::string_view all = bytes;
+  auto f = check_reference_parts(ref, {all.substr(0, marks.start), all.substr(marks.end)});
+  shared = SharedCanonical{ref.c14n, ref.inclusive_prefixes, std::move(bytes)};
+  return f;
 }
 
 // XML-DSig's ECDSA value is r || s, each as long as the group order; OpenSSL takes DER.
@@ -867,15 +961,25 @@ std::optional<std::string> ecdsa_value_to_der(std::string_view value, EVP_PKEY* 
 // (URI="") and the signature's own SignatureProperties are the only references, and xmlsec's
 // general node-set engine (four times the cost of a parse) is not needed.
 std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode*>& sigs,
-                                          std::size_t index, const Shape& shape, EVP_PKEY* key) {
+                                          std::size_t index, const Shape& shape, EVP_PKEY* key,
+                                          SharedCanonical& shared) {
   SignaturesRemoved later(sigs, index + 1, sigs.size());
   for (const auto& ref : shape.references) {
-    if (ref.whole_document) {
-      SignaturesRemoved enveloped(sigs, index, index + 1);
+    if (!ref.whole_document) {
       if (auto f = check_reference(doc, ref)) return f;
-    } else if (auto f = check_reference(doc, ref)) {
-      return f;
+      continue;
     }
+    if (index == 0 && sigs.size() == 2) {
+      bool done = false;
+      auto f = check_first_reference(doc, sigs[0], ref, shared, done);
+      if (f) return f;
+      if (done) continue;
+    } else if (index == 1 && shared.mode == ref.c14n && shared.prefixes == ref.inclusive_prefixes) {
+      if (auto f = check_reference_parts(ref, {shared.bytes})) return f;
+      continue;
+    }
+    SignaturesRemoved enveloped(sigs, index, index + 1);
+    if (auto f = check_reference(doc, ref)) return f;
   }
   const Algorithm& alg = *shape.signature_algorithm;
   if (alg.ec != (EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) ||
@@ -995,6 +1099,7 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
                   at_line(sigs[2]) + "more than two signatures (signer and organisation)");
   }
   const std::time_t at = policy.at ? *policy.at : std::time(nullptr);
+  SharedCanonical shared;
   for (std::size_t i = 0; i < sigs.size(); ++i) {
     SignatureVerdict sv;
     sv.index = static_cast<int>(i) + 1;
@@ -1038,7 +1143,7 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
       sv.serial = serial_hex(cert);
       sv.fingerprint_sha256 = cert_fingerprint_sha256(cert);
       if (auto f = check_certificate(cert, intermediates, chain_key, trust, at)) return f;
-      return check_cryptography(doc, sigs, i, shape, X509_get0_pubkey(cert));
+      return check_cryptography(doc, sigs, i, shape, X509_get0_pubkey(cert), shared);
     };
     if (auto f = judge()) {
       sv.code = f->code;

@@ -269,19 +269,36 @@ TEST_F(XmlDsig, EveryAllowedCanonicalizationVerifiesAsXmlsecDoes) {
            set_algorithm(t, exc);
            xmlNode* inc = xmlNewChild(t, nullptr, to_xml("InclusiveNamespaces"), nullptr);
            xmlSetNs(inc, xmlNewNs(inc, to_xml(exc.c_str()), to_xml("ec")));
-           xmlSetProp(inc, to_xml("PrefixList"), to_xml("edXML #default"));
+           xmlSetProp(inc, to_xml("PrefixList"), to_xml("edXML unused #default"));
          }
        }},
   };
+  // A namespace no element uses: exclusive canonicalization writes it only when the prefix list
+  // names it, so the document's canonical form depends on the list.
+  std::string package = package_;
+  replace_once(package, "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\">",
+               "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\" xmlns:unused=\"urn:x\">");
   for (const auto& variant : variants) {
     SCOPED_TRACE(variant.name);
-    auto one = resign(sign(package_, signer_), signer_, variant.edit);
+    auto one = resign(sign(package, signer_), signer_, variant.edit);
     EXPECT_TRUE(naive_xmlsec_accepts(one, signer_));
     auto v = verify(one);
     EXPECT_TRUE(v.valid()) << v.reason;
     auto both = sign(one, organisation_, SignatureRole::organisation);
     v = verify(both);
     EXPECT_TRUE(v.valid()) << v.reason;
+    // Both signatures under the same canonicalization: the second reuses the first's canonical
+    // document, less nothing; the first's is that document less its own signature.
+    auto same = resign(both, organisation_, variant.edit);
+    EXPECT_TRUE(naive_xmlsec_accepts(same, organisation_));
+    v = verify(same);
+    EXPECT_TRUE(v.valid()) << v.reason;
+    auto altered_both = same;
+    replace_once(altered_both, "Đang xử lý văn bản đến", "Đã hoàn thành");
+    v = verify(altered_both);
+    ASSERT_EQ(v.signatures.size(), 2u);
+    EXPECT_EQ(v.signatures[0].code, VerdictCode::digest_mismatch);
+    EXPECT_EQ(v.signatures[1].code, VerdictCode::digest_mismatch);
 
     auto altered = one;
     replace_once(altered, "Đang xử lý văn bản đến", "Đã hoàn thành");
