@@ -71,6 +71,14 @@ Cert issue_certificate(const CertSpec& spec, EVP_PKEY* subject_key, X509* issuer
     if (spec.key_usage_extension)
       add_ext(cert.get(), issuer, NID_key_usage, ("critical" + usage).c_str());
   }
+  if (!spec.subject_alt_names.empty()) {
+    std::string names;
+    for (const auto& n : spec.subject_alt_names) names += (names.empty() ? "" : ",") + n;
+    add_ext(cert.get(), issuer, NID_subject_alt_name, names.c_str());
+  }
+  if (!spec.extended_key_usage.empty()) {
+    add_ext(cert.get(), issuer, NID_ext_key_usage, spec.extended_key_usage.c_str());
+  }
   add_ext(cert.get(), issuer, NID_subject_key_identifier, "hash");
   if (issuer_cert) add_ext(cert.get(), issuer, NID_authority_key_identifier, "keyid:always");
   if (X509_sign(cert.get(), issuer_key, EVP_sha256()) <= 0) {

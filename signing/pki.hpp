@@ -25,6 +25,10 @@ struct CertSpec {
   std::time_t not_before = 0;
   std::time_t not_after = 0;
   long serial = 1;
+  // For TLS: subjectAltName entries ("DNS:localhost", "IP:127.0.0.1") and extended key usage
+  // ("serverAuth,clientAuth"); none when empty.
+  std::vector<std::string> subject_alt_names;
+  std::string extended_key_usage;
 };
 
 // Issues a certificate for `subject_key` signed by `issuer` (self-signed when issuer_cert is null).

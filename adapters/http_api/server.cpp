@@ -21,7 +21,10 @@
 #include <stdexcept>
 #include <tuple>
 #include <unordered_set>
+#include <variant>
 
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -29,6 +32,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -42,6 +47,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 // Design, in short (DESIGN.md section 4, "Concurrency"):
 // - One io_context run by `threads` threads. The acceptor lives on its own strand; every accepted
@@ -60,6 +66,8 @@
 // - Graceful stop: close the acceptor (on its strand), then tell every connection to stop: idle
 //   ones close at once, busy ones answer with Connection: close and then close. Whatever is left
 //   after the grace period is closed by force, the io_context stopped and the threads joined.
+// - With TLS, a connection's stream is an ssl_stream over the same tcp_stream: the handshake runs
+//   first under read_timeout, timeouts stay on the TCP layer, and the end is a TLS close_notify.
 
 namespace lienthong {
 namespace {
@@ -72,6 +80,14 @@ using error_code = boost::system::error_code;
 using namespace std::chrono_literals;
 
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+using PlainStream = beast::tcp_stream;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using Stream = std::variant<PlainStream, TlsStream>;
+
+beast::tcp_stream& tcp_of(Stream& stream) {
+  return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
+                    stream);
+}
 constexpr std::size_t kReadChunk = 8 << 10;
 // After refusing a request we stop sending and read what the client still sends for a while, so
 // that closing does not reset the connection before the client has read the refusal.
@@ -124,7 +140,7 @@ bool is_expected(const error_code& ec) {
          ec == beast::error::timeout || ec == net::error::connection_reset ||
          ec == net::error::connection_aborted || ec == net::error::broken_pipe ||
          ec == net::error::not_connected || ec == http::error::end_of_stream ||
-         ec == http::error::partial_message;
+         ec == http::error::partial_message || ec == net::ssl::error::stream_truncated;
 }
 
 // The single place where I/O errors are reported.
@@ -263,6 +279,25 @@ net::awaitable<void> linger_and_close(beast::tcp_stream& stream, std::chrono::mi
   stream.close();
 }
 
+// The end of a connection: TLS says close_notify (bounded by `limit`), then TCP closes; a plain
+// connection after a refusal lingers so that the client can read it.
+net::awaitable<void> close_stream(Stream& stream, std::chrono::milliseconds limit, bool linger) {
+  if (auto* tls = std::get_if<TlsStream>(&stream)) {
+    tls->next_layer().expires_after(std::min(limit, kLingerTime));
+    co_await tls->async_shutdown(use_tuple);
+    tls->next_layer().close();
+    co_return;
+  }
+  auto& plain = std::get<PlainStream>(stream);
+  if (linger) {
+    co_await linger_and_close(plain, limit);
+  } else {
+    error_code ignored;
+    plain.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    plain.close();
+  }
+}
+
 std::string endpoint_text(const tcp::endpoint& endpoint) {
   auto address = endpoint.address();
   if (address.is_v6() && address.to_v6().is_v4_mapped()) {  // a dual-stack listener's IPv4 peer
@@ -317,7 +352,7 @@ enum class Phase { starting, idle, busy };
 class HttpServer::Impl {
  public:
   Impl(std::string address, unsigned short port, HttpLimits limits, Handler handler,
-       std::size_t threads);
+       std::size_t threads, std::optional<TlsOptions> tls);
   ~Impl();
 
   void start();
@@ -329,6 +364,7 @@ class HttpServer::Impl {
   // For connections.
   const HttpLimits limits_;
   const Handler handler_;
+  std::optional<net::ssl::context> tls_;
   struct Counters {
     std::atomic<std::uint64_t> accepted{0};
     std::atomic<std::uint64_t> requests{0};
@@ -336,6 +372,7 @@ class HttpServer::Impl {
     std::atomic<std::uint64_t> rejected_busy{0};
     std::atomic<std::uint64_t> bad_requests{0};
     std::atomic<std::uint64_t> timeouts{0};
+    std::atomic<std::uint64_t> tls_refused{0};
   } counters_;
   void add(Connection* connection);
   void remove(Connection* connection);
@@ -381,10 +418,10 @@ class Connection : public std::enable_shared_from_this<Connection> {
   Connection(HttpServer::Impl& server, tcp::socket socket)
       : server_(server),
         executor_(socket.get_executor()),
-        stream_(std::move(socket)),
+        stream_(make_stream(server, std::move(socket))),
         wake_timer_(executor_) {
     error_code ec;
-    const auto peer = stream_.socket().remote_endpoint(ec);
+    const auto peer = tcp_of(stream_).socket().remote_endpoint(ec);
     remote_ = ec ? std::string("unknown") : endpoint_text(peer);
     server_.add(this);
   }
@@ -407,7 +444,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   // Graceful stop: an idle connection closes now, a busy one after its response.
   void on_stop() {
     stopping_ = true;
-    if (phase_ == Phase::idle) stream_.cancel();
+    if (phase_ == Phase::idle) tcp_of(stream_).cancel();
   }
 
   // End of the grace period: close now; a response still being prepared is dropped.
@@ -415,7 +452,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     stopping_ = true;
     force_closed_ = true;
     wake_timer_.cancel();
-    stream_.close();
+    tcp_of(stream_).close();
   }
 
   void on_response_ready() { wake_timer_.cancel(); }
@@ -431,6 +468,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
   }
 
  private:
+  static Stream make_stream(HttpServer::Impl& server, tcp::socket socket) {
+    if (server.tls_) return Stream(std::in_place_type<TlsStream>, std::move(socket), *server.tls_);
+    return Stream(std::in_place_type<PlainStream>, std::move(socket));
+  }
+  net::awaitable<bool> handshake();
   net::awaitable<error_code> read_request(http::request_parser<http::string_body>& parser);
   net::awaitable<std::optional<HttpResponse>> handle(HttpRequest request);
   net::awaitable<error_code> write(HttpResponse response, unsigned version, bool keep_alive,
@@ -438,10 +480,11 @@ class Connection : public std::enable_shared_from_this<Connection> {
 
   HttpServer::Impl& server_;
   const net::any_io_executor executor_;  // the connection's strand
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   net::steady_timer wake_timer_;  // the coroutine sleeps on it while the handler works
   std::string remote_;
+  std::string client_certificate_der_;
   std::shared_ptr<Exchange> exchange_;  // the request being handled, if any
   Phase phase_ = Phase::starting;
   bool stopping_ = false;
@@ -486,14 +529,17 @@ bool expects_continue(const http::request<http::string_body>& message) {
 net::awaitable<void> Connection::run(std::shared_ptr<Connection> self) {
   (void)self;  // keeps this connection alive as long as the coroutine
   const HttpLimits& limits = server_.limits_;
+  if (!co_await handshake()) co_return;
   bool first = true;
   bool linger = false;
   while (!stopping_) {
     // Wait for the first byte of the next request: the idle phase, which a graceful stop ends.
     if (buffer_.size() == 0) {
       phase_ = Phase::idle;
-      stream_.expires_after(first ? limits.read_timeout : limits.idle_timeout);
-      auto [ec, n] = co_await stream_.async_read_some(buffer_.prepare(kReadChunk), use_tuple);
+      tcp_of(stream_).expires_after(first ? limits.read_timeout : limits.idle_timeout);
+      auto [ec, n] = co_await std::visit(
+          [&](auto& s) { return s.async_read_some(buffer_.prepare(kReadChunk), use_tuple); },
+          stream_);
       phase_ = Phase::busy;
       if (ec) {
         if (first && ec == beast::error::timeout) ++server_.counters_.timeouts;
@@ -529,7 +575,9 @@ net::awaitable<void> Connection::run(std::shared_ptr<Connection> self) {
     const bool head = message.method() == http::verb::head;
     const unsigned version = message.version();
     ++server_.counters_.requests;
-    auto response = co_await handle(to_request(std::move(message), remote_));
+    HttpRequest request = to_request(std::move(message), remote_);
+    request.client_certificate_der = client_certificate_der_;
+    auto response = co_await handle(std::move(request));
     if (!response) break;  // closed by force while the handler worked
 
     const bool keep = keep_alive && !stopping_;
@@ -541,13 +589,34 @@ net::awaitable<void> Connection::run(std::shared_ptr<Connection> self) {
     if (!keep) break;
   }
 
-  if (linger && !force_closed_) {
-    co_await linger_and_close(stream_, limits.read_timeout);
+  if (force_closed_) {
+    tcp_of(stream_).close();
   } else {
-    error_code ignored;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    stream_.close();
+    co_await close_stream(stream_, limits.read_timeout, linger);
   }
+}
+
+// TLS only: the handshake, under read_timeout, and the client's verified certificate.
+net::awaitable<bool> Connection::handshake() {
+  auto* tls = std::get_if<TlsStream>(&stream_);
+  if (!tls) co_return true;
+  tls->next_layer().expires_after(server_.limits_.read_timeout);
+  auto [ec] = co_await tls->async_handshake(net::ssl::stream_base::server, use_tuple);
+  if (ec) {
+    ++server_.counters_.tls_refused;
+    if (ec != net::error::operation_aborted && !force_closed_) {
+      log_line("info", "tls", "handshake with " + remote_ + " refused: " + ec.message());
+    }
+    tls->next_layer().close();
+    co_return false;
+  }
+  if (X509* cert = SSL_get0_peer_certificate(tls->native_handle())) {
+    unsigned char* der = nullptr;
+    const int len = i2d_X509(cert, &der);
+    if (len > 0) client_certificate_der_.assign(reinterpret_cast<char*>(der), len);
+    OPENSSL_free(der);
+  }
+  co_return true;
 }
 
 net::awaitable<error_code> Connection::read_request(
@@ -557,20 +626,23 @@ net::awaitable<error_code> Connection::read_request(
       std::min<std::size_t>(limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));
   parser.body_limit(static_cast<std::uint64_t>(limits.max_body_bytes));
 
-  stream_.expires_after(limits.read_timeout);
-  auto [ec, n] = co_await http::async_read_header(stream_, buffer_, parser, use_tuple);
+  tcp_of(stream_).expires_after(limits.read_timeout);
+  auto [ec, n] = co_await std::visit(
+      [&](auto& s) { return http::async_read_header(s, buffer_, parser, use_tuple); }, stream_);
   if (ec || parser.is_done()) co_return ec;
 
   // The client waits for our go-ahead before sending the body; the limits were checked above.
   if (expects_continue(parser.get())) {
     http::response<http::empty_body> go_ahead{http::status::continue_, 11};
-    stream_.expires_after(limits.write_timeout);
-    std::tie(ec, n) = co_await http::async_write(stream_, go_ahead, use_tuple);
+    tcp_of(stream_).expires_after(limits.write_timeout);
+    std::tie(ec, n) = co_await std::visit(
+        [&](auto& s) { return http::async_write(s, go_ahead, use_tuple); }, stream_);
     if (ec) co_return ec;
   }
 
-  stream_.expires_after(limits.read_timeout);
-  std::tie(ec, n) = co_await http::async_read(stream_, buffer_, parser, use_tuple);
+  tcp_of(stream_).expires_after(limits.read_timeout);
+  std::tie(ec, n) = co_await std::visit(
+      [&](auto& s) { return http::async_read(s, buffer_, parser, use_tuple); }, stream_);
   co_return ec;
 }
 
@@ -620,8 +692,9 @@ net::awaitable<std::optional<HttpResponse>> Connection::handle(HttpRequest reque
 net::awaitable<error_code> Connection::write(HttpResponse response, unsigned version,
                                              bool keep_alive, bool head) {
   auto message = to_message(std::move(response), version, keep_alive, head);
-  stream_.expires_after(server_.limits_.write_timeout);
-  auto [ec, n] = co_await http::async_write(stream_, message, use_tuple);
+  tcp_of(stream_).expires_after(server_.limits_.write_timeout);
+  auto [ec, n] = co_await std::visit(
+      [&](auto& s) { return http::async_write(s, message, use_tuple); }, stream_);
   if (ec == beast::error::timeout) ++server_.counters_.timeouts;
   co_return ec;
 }
@@ -630,8 +703,38 @@ net::awaitable<error_code> Connection::write(HttpResponse response, unsigned ver
 
 // ---------------------------------------------------------------------------------------------
 
+namespace {
+
+// TLS 1.2 or later, our certificate and key, and a client certificate required and verified.
+net::ssl::context make_tls_context(const TlsOptions& options) {
+  net::ssl::context ctx(net::ssl::context::tls_server);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_compression |
+                  net::ssl::context::single_dh_use);
+  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_RENEGOTIATION);
+  const auto use = [](const char* what, const std::string& file, auto&& step) {
+    error_code ec;
+    step(ec);
+    if (ec) {
+      throw std::runtime_error("https server: cannot use the " + std::string(what) + " " + file +
+                               ": " + ec.message());
+    }
+  };
+  use("certificate", options.cert_file,
+      [&](error_code& ec) { ctx.use_certificate_chain_file(options.cert_file, ec); });
+  use("private key", options.key_file, [&](error_code& ec) {
+    ctx.use_private_key_file(options.key_file, net::ssl::context::pem, ec);
+  });
+  use("client CA", options.client_ca_file,
+      [&](error_code& ec) { ctx.load_verify_file(options.client_ca_file, ec); });
+  ctx.set_verify_mode(net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert);
+  return ctx;
+}
+
+}  // namespace
+
 HttpServer::Impl::Impl(std::string address, unsigned short port, HttpLimits limits, Handler handler,
-                       std::size_t threads)
+                       std::size_t threads, std::optional<TlsOptions> tls)
     : limits_(limits),
       handler_(std::move(handler)),
       address_(std::move(address)),
@@ -640,6 +743,7 @@ HttpServer::Impl::Impl(std::string address, unsigned short port, HttpLimits limi
       io_(static_cast<int>(std::min<std::size_t>(thread_count_, 1024))),
       acceptor_strand_(net::make_strand(io_)) {
   if (!handler_) throw std::invalid_argument("HttpServer: the handler is empty");
+  if (tls) tls_.emplace(make_tls_context(*tls));
   if (limits_.read_timeout <= 0ms || limits_.write_timeout <= 0ms || limits_.idle_timeout <= 0ms) {
     throw std::invalid_argument("HttpServer: timeouts must be positive");
   }
@@ -673,6 +777,7 @@ HttpServer::Stats HttpServer::Impl::stats() const {
       .rejected_busy = counters_.rejected_busy.load(),
       .bad_requests = counters_.bad_requests.load(),
       .timeouts = counters_.timeouts.load(),
+      .tls_refused = counters_.tls_refused.load(),
   };
 }
 
@@ -765,6 +870,11 @@ net::awaitable<void> HttpServer::Impl::accept_loop() {
 }
 
 net::awaitable<void> HttpServer::Impl::refuse_busy(tcp::socket socket) {
+  if (tls_) {  // no TLS session is spent on a refusal
+    error_code ignored;
+    socket.close(ignored);
+    co_return;
+  }
   beast::tcp_stream stream(std::move(socket));
   HttpResponse busy = json_error(503, "busy", "the server has too many connections; retry later");
   busy.headers.emplace_back("Retry-After", "1");
@@ -893,9 +1003,9 @@ HttpResponse json_error(int status, std::string_view code, std::string_view mess
 }
 
 HttpServer::HttpServer(std::string address, unsigned short port, HttpLimits limits, Handler handler,
-                       std::size_t threads)
-    : impl_(std::make_unique<Impl>(std::move(address), port, limits, std::move(handler), threads)) {
-}
+                       std::size_t threads, std::optional<TlsOptions> tls)
+    : impl_(std::make_unique<Impl>(std::move(address), port, limits, std::move(handler), threads,
+                                   std::move(tls))) {}
 
 HttpServer::~HttpServer() = default;
 

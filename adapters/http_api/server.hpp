@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -29,6 +30,15 @@ struct HttpLimits {
   std::chrono::milliseconds idle_timeout{60'000};
 };
 
+// HTTPS with mutual TLS (the peering listener): TLS 1.2 or later only, and every client must
+// present a certificate that chains to `client_ca_file`. Files are PEM; `cert_file` may hold the
+// chain after the server's certificate.
+struct TlsOptions {
+  std::string cert_file;
+  std::string key_file;
+  std::string client_ca_file;
+};
+
 struct HttpRequest {
   std::string method;     // as sent: "GET", "POST", ...
   std::string target;     // origin-form with the query string: "/v1/documents?limit=10"
@@ -36,6 +46,8 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // in arrival order, names as sent
   std::string body;
   std::string remote;  // the peer: "127.0.0.1:54321" or "[::1]:54321"
+  // Over mutual TLS: the client's certificate (DER), verified against the client CA; else empty.
+  std::string client_certificate_der;
 
   // The first value of the header `name` (ASCII case-insensitive), or "" when it is absent.
   std::string header(std::string_view name) const;
@@ -74,11 +86,14 @@ class HttpServer {
     std::uint64_t rejected_busy = 0;       // 503: over max_connections
     std::uint64_t bad_requests = 0;        // 400: malformed requests
     std::uint64_t timeouts = 0;            // read or write timeouts (keep-alive idle ends excluded)
+    std::uint64_t tls_refused = 0;         // TLS handshakes that failed (no or bad client cert...)
   };
 
-  // `port` 0 picks any free port (see port()). `threads` 0 means 1.
+  // `port` 0 picks any free port (see port()). `threads` 0 means 1. With `tls`, the server speaks
+  // only HTTPS with mutual TLS; it throws std::runtime_error naming the file it cannot use.
   HttpServer(std::string address, unsigned short port, HttpLimits limits, Handler handler,
-             std::size_t threads = std::thread::hardware_concurrency());
+             std::size_t threads = std::thread::hardware_concurrency(),
+             std::optional<TlsOptions> tls = std::nullopt);
   ~HttpServer();  // stop() with no grace
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -1,0 +1,290 @@
+#include "adapters/peer/peer_client.hpp"
+
+// Boost 1.81's Asio coroutine headers use std::exchange without including <utility> (g++ 12).
+#include <utility>
+
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+#include <boost/json.hpp>
+
+#include "signing/crypto.hpp"
+
+namespace lienthong {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+using tcp = net::ip::tcp;
+using error_code = boost::system::error_code;
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+constexpr std::uint64_t kMaxAnswer = 1 << 20;
+
+struct Url {
+  std::string host;  // without brackets
+  std::string port = "443";
+  std::string prefix;
+  bool literal = false;  // an IP address rather than a name
+};
+
+Expected<Url> parse_https_url(std::string_view url) {
+  constexpr std::string_view kScheme = "https://";
+  auto bad = [&](const std::string& why) {
+    return Error{"peer.bad_url", "peer URL '" + std::string(url) + "': " + why};
+  };
+  if (url.substr(0, kScheme.size()) != kScheme) return bad("only https:// is allowed");
+  std::string_view rest = url.substr(kScheme.size());
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  Url out;
+  if (slash != std::string_view::npos) out.prefix = std::string(rest.substr(slash));
+  while (!out.prefix.empty() && out.prefix.back() == '/') out.prefix.pop_back();
+  if (!authority.empty() && authority.front() == '[') {
+    const auto close = authority.find(']');
+    if (close == std::string_view::npos) return bad("unclosed '['");
+    out.host = std::string(authority.substr(1, close - 1));
+    authority.remove_prefix(close + 1);
+    if (!authority.empty()) {
+      if (authority.front() != ':') return bad("junk after the address");
+      out.port = std::string(authority.substr(1));
+    }
+  } else {
+    const auto colon = authority.find(':');
+    out.host = std::string(authority.substr(0, colon));
+    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
+  }
+  if (out.host.empty()) return bad("no host");
+  if (out.port.empty() || out.port.find_first_not_of("0123456789") != std::string::npos)
+    return bad("the port is not a number");
+  error_code ec;
+  net::ip::make_address(out.host, ec);
+  out.literal = !ec;
+  return out;
+}
+
+}  // namespace
+
+class PeerClient::Peer {
+ public:
+  Peer(const PeerEndpoint& endpoint, const PeerClientOptions& options)
+      : id_(endpoint.id), options_(options), ctx_(net::ssl::context::tls_client) {
+    auto url = parse_https_url(endpoint.url);
+    if (!url) throw std::runtime_error(url.error().message);
+    url_ = *url;
+    target_ = url_.prefix + "/peer/v1/packages";
+    host_header_ = (url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host) +
+                   ":" + url_.port;
+    SSL_CTX_set_min_proto_version(ctx_.native_handle(), TLS1_2_VERSION);
+    SSL_CTX_set_options(ctx_.native_handle(), SSL_OP_NO_RENEGOTIATION);
+    const auto use = [&](const char* what, const std::string& file, auto&& step) {
+      error_code ec;
+      step(ec);
+      if (ec) {
+        throw std::runtime_error("peer " + id_ + ": cannot use the " + what + " " + file + ": " +
+                                 ec.message());
+      }
+    };
+    use("certificate", options.cert_file,
+        [&](error_code& ec) { ctx_.use_certificate_chain_file(options.cert_file, ec); });
+    use("private key", options.key_file, [&](error_code& ec) {
+      ctx_.use_private_key_file(options.key_file, net::ssl::context::pem, ec);
+    });
+    auto pem = read_file(endpoint.trust_file);
+    if (!pem) throw std::runtime_error("peer " + id_ + ": " + pem.error().message);
+    auto certs = load_certificates_pem(*pem);
+    if (!certs || certs->empty()) {
+      throw std::runtime_error("peer " + id_ + ": " + endpoint.trust_file +
+                               " holds no certificate");
+    }
+    X509_STORE* store = SSL_CTX_get_cert_store(ctx_.native_handle());
+    for (const auto& c : *certs) X509_STORE_add_cert(store, c.get());
+    if (X509_check_ca(certs->front().get()) == 0) {
+      // The peer's own certificate, pinned: it is the anchor, and nothing else will do.
+      pinned_ = cert_fingerprint_sha256(certs->front().get());
+      X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+    }
+    ctx_.set_verify_mode(net::ssl::verify_peer);
+  }
+
+  Expected<std::string> deliver(std::string_view package) {
+    std::lock_guard lock(mutex_);
+    std::optional<Expected<std::string>> result;
+    net::co_spawn(io_, exchange(package, result), [&](std::exception_ptr e) {
+      if (e && !result) result = Error{"peer.internal", "the exchange with " + id_ + " failed"};
+    });
+    io_.restart();
+    io_.run();
+    return result ? std::move(*result)
+                  : Expected<std::string>(Error{"peer.internal", "no answer was produced"});
+  }
+
+ private:
+  net::awaitable<void> exchange(std::string_view package,
+                                std::optional<Expected<std::string>>& out) {
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      const bool reused = stream_.has_value();
+      if (!stream_) {
+        if (auto c = co_await connect(); !c) {
+          out = c.error();
+          co_return;
+        }
+      }
+      http::request<http::string_body> request{http::verb::post, target_, 11};
+      request.set(http::field::host, host_header_);
+      request.set(http::field::content_type, "application/xml");
+      request.set(http::field::user_agent, "lienthong-peer");
+      request.keep_alive(true);
+      request.body().assign(package.data(), package.size());
+      request.prepare_payload();
+      auto& tcp = beast::get_lowest_layer(*stream_);
+      tcp.expires_after(options_.io_timeout);
+      auto [ec, n] = co_await http::async_write(*stream_, request, use_tuple);
+      if (!ec) {
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(kMaxAnswer);
+        tcp.expires_after(options_.io_timeout);
+        std::tie(ec, n) = co_await http::async_read(*stream_, buffer_, parser, use_tuple);
+        if (!ec) {
+          auto response = parser.release();
+          if (!response.keep_alive()) drop();
+          out = interpret(response);
+          co_return;
+        }
+      }
+      drop();
+      // A kept-alive connection the peer had closed meanwhile: once more on a fresh one (the
+      // peer deduplicates, so a package it did take is not taken twice).
+      if (reused && ec != beast::error::timeout) continue;
+      out = Error{ec == beast::error::timeout ? "peer.timeout" : "peer.unreachable",
+                  "peer " + id_ + ": " + ec.message()};
+      co_return;
+    }
+  }
+
+  net::awaitable<Expected<void>> connect() {
+    tcp::resolver resolver(io_);
+    auto [rec, results] = co_await resolver.async_resolve(url_.host, url_.port, use_tuple);
+    if (rec) {
+      co_return Error{"peer.unreachable",
+                      "peer " + id_ + ": cannot resolve " + url_.host + ": " + rec.message()};
+    }
+    stream_.emplace(io_, ctx_);
+    SSL* ssl = stream_->native_handle();
+    if (pinned_.empty()) {  // a CA: the certificate must name the host we called
+      if (url_.literal) {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url_.host.c_str());
+      } else {
+        SSL_set1_host(ssl, url_.host.c_str());
+      }
+    }
+    if (!url_.literal) SSL_set_tlsext_host_name(ssl, url_.host.c_str());
+    auto& tcp = beast::get_lowest_layer(*stream_);
+    tcp.expires_after(options_.connect_timeout);
+    auto [cec, endpoint] = co_await tcp.async_connect(results, use_tuple);
+    if (cec) {
+      drop();
+      co_return Error{cec == beast::error::timeout ? "peer.timeout" : "peer.unreachable",
+                      "peer " + id_ + " at " + host_header_ + ": " + cec.message()};
+    }
+    tcp.expires_after(options_.io_timeout);
+    auto [hec] = co_await stream_->async_handshake(net::ssl::stream_base::client, use_tuple);
+    if (hec) {
+      const long verify = SSL_get_verify_result(ssl);
+      std::string why = hec.message();
+      if (verify != X509_V_OK) why = X509_verify_cert_error_string(verify);
+      drop();
+      co_return Error{"peer.tls", "peer " + id_ + ": TLS handshake failed: " + why};
+    }
+    if (!pinned_.empty()) {
+      X509* cert = SSL_get0_peer_certificate(ssl);
+      if (!cert || cert_fingerprint_sha256(cert) != pinned_) {
+        drop();
+        co_return Error{"peer.tls",
+                        "peer " + id_ + " presented a certificate other than the pinned one"};
+      }
+    }
+    co_return Expected<void>{};
+  }
+
+  Expected<std::string> interpret(const http::response<http::string_body>& response) const {
+    const unsigned status = response.result_int();
+    error_code ec;
+    json::value body = json::parse(response.body(), ec);
+    if (status == 200 || status == 202) {
+      if (!ec && body.is_object()) {
+        if (const json::value* id = body.as_object().if_contains("id"); id && id->is_int64())
+          return std::to_string(id->as_int64());
+      }
+      return std::string(response.body().substr(0, 64));
+    }
+    std::string what = std::to_string(status);
+    if (!ec && body.is_object()) {
+      if (const json::value* e = body.as_object().if_contains("error"); e && e->is_object()) {
+        const json::object& o = e->as_object();
+        if (const json::value* c = o.if_contains("code"); c && c->is_string())
+          what += " " + std::string(c->as_string());
+        if (const json::value* m = o.if_contains("message"); m && m->is_string())
+          what += ": " + std::string(m->as_string());
+      }
+    }
+    const bool final_answer = status >= 400 && status < 500 && status != 408 && status != 429;
+    return Error{final_answer ? "peer.refused" : "peer.unavailable", "peer " + id_ + ": " + what};
+  }
+
+  void drop() {
+    if (!stream_) return;
+    error_code ignored;
+    beast::get_lowest_layer(*stream_).socket().close(ignored);
+    stream_.reset();
+    buffer_.clear();
+  }
+
+  const std::string id_;
+  const PeerClientOptions options_;
+  Url url_;
+  std::string target_;
+  std::string host_header_;
+  std::string pinned_;  // SHA-256 of the pinned certificate; empty when trusting a CA
+  std::mutex mutex_;
+  net::io_context io_;
+  net::ssl::context ctx_;
+  std::optional<TlsStream> stream_;
+  beast::flat_buffer buffer_;
+};
+
+PeerClient::PeerClient(PeerClientOptions options, const std::vector<PeerEndpoint>& peers) {
+  for (const auto& p : peers) peers_.emplace(p.id, std::make_unique<Peer>(p, options));
+}
+
+PeerClient::~PeerClient() = default;
+
+Expected<std::string> PeerClient::deliver(const std::string& peer, std::string_view package) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) {
+    return Error{"peer.unknown", "no peer '" + peer + "' is configured on this node"};
+  }
+  return it->second->deliver(package);
+}
+
+}  // namespace lienthong
