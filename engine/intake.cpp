@@ -60,6 +60,12 @@ void Intake::submit(std::string bytes, Submitter who,
     return done(refuse("intake.unknown_sender",
                        "the sending agency " + from + " is not in this node's directory"));
   }
+  if (!who.node.empty() && (sender->local || sender->node != who.node)) {
+    return done(refuse(
+        "intake.not_your_agency",
+        "node " + who.node + " does not host " + from + " and cannot send in its name" +
+            (sender->local ? " (it is hosted here)" : " (its node is " + sender->node + ")")));
+  }
   if (!who.agency.empty() && who.agency != from) {
     return done(refuse("intake.not_your_agency", who.actor + " acts for " + who.agency +
                                                      " and cannot send in the name of " + from));

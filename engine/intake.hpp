@@ -25,6 +25,7 @@ struct Submitter {
   std::string actor;   // user name, peer id, "folder"
   std::string agency;  // the agency the submitter acts for (a clerk's own agency)
   std::string request_id;
+  std::string node;  // a peer node, identified by its TLS certificate: From must be hosted there
 };
 
 struct IntakePolicy {

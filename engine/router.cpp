@@ -59,10 +59,28 @@ Expected<void> Router::received(StoreTx& tx, std::int64_t document, const Packag
     if (!*sent) return {};  // an answer to nothing we track: kept and audited, routes nowhere
     return status(tx, **sent, s.from.organ_id, s.status_code, cause, now);
   }
+  // Sent from here: recipients on other nodes get the package through the outbox (their node
+  // hands it over). Received from a peer: only the recipients hosted here are this node's.
+  const AgencyEntry* sender = directory_.find(package.document.from.organ_id);
+  const bool sent_from_here = sender && sender->local;
   for (const auto& to : package.document.to) {
     const AgencyEntry* agency = directory_.find(to.organ_id);
-    if (!agency || !agency->local) continue;
-    if (auto r = hand_over(tx, document, package, to.organ_id, cause, now); !r) return r;
+    if (!agency) continue;
+    if (agency->local) {
+      if (auto r = hand_over(tx, document, package, to.organ_id, cause, now); !r) return r;
+    } else if (sent_from_here && !agency->node.empty()) {
+      OutboxItem item{0, "document", 0, 0, document, to.organ_id, "", now, "pending"};
+      auto id = tx.enqueue(item);
+      if (!id) return id.error();
+      if (auto r =
+              audit(tx, cause, sender->code, "delivery.queued", document,
+                    "{\"outbox\":" + std::to_string(*id) + ",\"to\":" + json_quote(to.organ_id) +
+                        ",\"node\":" + json_quote(agency->node) + "}",
+                    now);
+          !r) {
+        return r;
+      }
+    }
   }
   return {};
 }
@@ -76,7 +94,11 @@ Expected<void> Router::hand_over(StoreTx& tx, std::int64_t document, const Packa
   HandOver h{document, from, to, paper ? "electronic+paper" : "electronic", package.document.type,
              now};
   if (auto r = tx.record_hand_over(h); !r) return r;
-  auto started = start(tx, incoming_workflow_, document, to, facts_of(package), cause, now);
+  // This instance is `to`'s: "recipient" in its steps is `to`, not the document's first
+  // addressee (a document addressed to several agencies starts one instance for each).
+  DocumentFacts facts = facts_of(package);
+  facts.recipients = {to};
+  auto started = start(tx, incoming_workflow_, document, to, std::move(facts), cause, now);
   if (!started) return started.error();
   return {};
 }

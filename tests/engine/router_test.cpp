@@ -19,6 +19,17 @@ namespace fs = std::filesystem;
 constexpr std::int64_t kMonday = 1795395600;   // 2026-11-23 08:00 in Hà Nội
 constexpr const char* kH53 = "000.00.11.H53";  // Sở Tài chính, the sample's sender
 constexpr const char* kA53 = "000.00.01.A53";  // Văn phòng Tỉnh ủy, its recipient
+constexpr const char* kH41 = "000.00.00.H41";  // UBND Tỉnh Nghệ An, on the peer node "nghe-an"
+
+// The sample, addressed to A53 here and to H41 on another node as well.
+std::string to_both(std::string xml) {
+  const std::string to = "<edXML:To>";
+  const auto at = xml.find(to);
+  xml.insert(at,
+             "<edXML:To><edXML:OrganId>000.00.00.H41</edXML:OrganId>"
+             "<edXML:OrganName>UBND Tỉnh Nghệ An</edXML:OrganName></edXML:To>\n        ");
+  return xml;
+}
 
 std::string data(const char* name) {
   auto bytes = read_file(std::string(LIENTHONG_TEST_DATA) + "/edxml/" + name);
@@ -54,6 +65,15 @@ class RouterTest : public ::testing::Test {
       k.signer = issue(std::string("signer ") + code);
       k.organisation = issue(std::string("organisation ") + code);
       AgencyEntry e{code, code, "", true, "", {}, {}};
+      e.signer_fingerprints.insert(cert_fingerprint_sha256(k.signer.cert.get()));
+      e.organisation_fingerprints.insert(cert_fingerprint_sha256(k.organisation.cert.get()));
+      directory_.add(e);
+    }
+    {  // hosted on another node
+      Keys& k = keys_[kH41];
+      k.signer = issue("signer H41");
+      k.organisation = issue("organisation H41");
+      AgencyEntry e{kH41, "UBND Tỉnh Nghệ An", "", false, "nghe-an", {}, {}};
       e.signer_fingerprints.insert(cert_fingerprint_sha256(k.signer.cert.get()));
       e.organisation_fingerprints.insert(cert_fingerprint_sha256(k.organisation.cert.get()));
       directory_.add(e);
@@ -206,6 +226,46 @@ TEST_F(RouterTest, AReceivedDocumentStartsTheIncomingWorkflowInTheSameTransactio
   auto chain = verify_audit_chain(*store_);
   ASSERT_TRUE(chain);
   EXPECT_TRUE(chain->ok) << chain->problem;
+}
+
+TEST_F(RouterTest, RecipientsOnAnotherNodeGetThePackageThroughTheOutbox) {
+  IntakeReceipt receipt = receive(kH53, to_both(data("edoc_new.edxml")));
+  EXPECT_EQ(open(kA53).size(), 1u);  // handed over here, to A53 though H41 is named first
+  auto items = store_->outbox("pending", 100);
+  ASSERT_TRUE(items);
+  std::vector<std::string> documents;
+  for (const auto& i : *items) {
+    if (i.kind == "document") documents.push_back(i.to_agency);
+  }
+  EXPECT_EQ(documents, std::vector<std::string>{kH41});
+  auto a = actions();
+  EXPECT_EQ(std::count(a.begin(), a.end(), "delivery.queued"), 1);
+  EXPECT_EQ(std::count(a.begin(), a.end(), "instance.started"), 1);  // none for H41 here
+  (void)receipt;
+}
+
+TEST_F(RouterTest, APeerNodeSendsOnlyInTheNameOfTheAgenciesItHosts) {
+  std::string from_h41 = to_both(data("edoc_new.edxml"));
+  const std::string h53 = "<edXML:OrganId>000.00.11.H53</edXML:OrganId>";
+  from_h41.replace(from_h41.find(h53), h53.size(), "<edXML:OrganId>000.00.00.H41</edXML:OrganId>");
+  const std::string signed_h41 = sign_as(kH41, from_h41);
+
+  auto impostor = intake_->submit_sync(signed_h41, {"peer:quang-tri", "", "req", "quang-tri"});
+  ASSERT_FALSE(impostor);
+  EXPECT_EQ(impostor.error().code, "intake.not_your_agency");
+  EXPECT_THAT(impostor.error().message, HasSubstr("its node is nghe-an"));
+  auto local_name = intake_->submit_sync(sign_as(kH53, data("edoc_new.edxml")),
+                                         {"peer:nghe-an", "", "req", "nghe-an"});
+  ASSERT_FALSE(local_name);
+  EXPECT_EQ(local_name.error().code, "intake.not_your_agency");
+  EXPECT_TRUE(actions().empty());  // refusals leave nothing behind
+
+  auto r = intake_->submit_sync(signed_h41, {"peer:nghe-an", "", "req", "nghe-an"});
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(open(kA53).size(), 1u);
+  // Received from a peer: nothing goes back out to the other node's own agency.
+  auto items = store_->outbox("pending", 100);
+  for (const auto& i : *items) EXPECT_NE(i.kind, "document") << i.to_agency;
 }
 
 TEST_F(RouterTest, StatusPacketsAdvanceTheSendersInstance) {
