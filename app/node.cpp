@@ -1,6 +1,8 @@
 #include "app/node.hpp"
 
+#include <algorithm>
 #include <filesystem>
+#include <random>
 #include <stdexcept>
 
 #include "base/encoding.hpp"
@@ -116,16 +118,9 @@ Node::Node(const NodeConfig& config, const Clock& clock,
   intake_ = std::make_unique<Intake>(*store_, codec_, trust_, directory_, clock_, policy);
   intake_->set_router(router_.get());
   local_ = std::make_unique<LocalDelivery>(*store_, *router_, directory_, codec_, clock_);
-  api_ = std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, registry_,
-                                          directory_, *calendar_, clock_,
-                                          [this] {
-                                            {
-                                              std::lock_guard lock(mutex_);
-                                              changed_ = true;
-                                            }
-                                            wake_.notify_one();
-                                          },
-                                          log_});
+  api_ =
+      std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, registry_, directory_,
+                                       *calendar_, clock_, [this] { changed(); }, log_});
   HttpLimits limits;
   limits.max_body_bytes = config.limits.max_body;
   limits.max_header_bytes = config.limits.max_header;
@@ -136,6 +131,42 @@ Node::Node(const NodeConfig& config, const Clock& clock,
                                          [this](HttpRequest&& r, Responder respond) {
                                            api_->handle(std::move(r), std::move(respond));
                                          });
+  if (config.peering) {
+    const PeeringConfig& peering = *config.peering;
+    std::vector<PeerEndpoint> endpoints;
+    for (const auto& p : config.peers) {
+      const std::string trust = config.resolve(p.tls_cert);
+      auto pem = read_file(trust);
+      if (!pem) throw std::runtime_error("peer " + p.id + ": " + pem.error().message);
+      if (auto r = peer_identities_.add(p.id, *pem); !r)
+        throw std::runtime_error("peer " + p.id + " " + p.tls_cert + ": " + r.error().message);
+      endpoints.push_back({p.id, p.endpoint, trust});
+    }
+    peer_api_ = std::make_unique<PeerApi>(
+        PeerApiContext{config.id, *intake_, peer_identities_, [this] { changed(); }, log_});
+    peer_server_ = std::make_unique<HttpServer>(
+        peering.address, peering.port, limits,
+        [this](HttpRequest&& r, Responder respond) {
+          peer_api_->handle(std::move(r), std::move(respond));
+        },
+        std::thread::hardware_concurrency(),
+        TlsOptions{config.resolve(peering.cert), config.resolve(peering.key),
+                   config.resolve(peering.client_ca)});
+    peer_client_ = std::make_unique<PeerClient>(
+        PeerClientOptions{config.resolve(peering.cert), config.resolve(peering.key)}, endpoints);
+    peer_delivery_ = std::make_unique<PeerDelivery>(*store_, directory_, codec_, *peer_client_,
+                                                    clock_, RetryPolicy{}, std::random_device{}());
+  }
+}
+
+void Node::changed() {
+  {
+    std::lock_guard lock(mutex_);
+    changed_ = true;
+    peer_changed_ = true;
+  }
+  wake_.notify_one();
+  peer_wake_.notify_one();
 }
 
 Node::~Node() {
@@ -144,20 +175,30 @@ Node::~Node() {
 
 void Node::start() {
   server_->start();
+  if (peer_server_) peer_server_->start();
   worker_ = std::thread([this] {
     name_this_thread("lt-timer");
     background();
   });
+  if (peer_delivery_) {
+    peer_worker_ = std::thread([this] {
+      name_this_thread("lt-peer");
+      peer_background();
+    });
+  }
 }
 
 void Node::stop(std::chrono::milliseconds grace) {
   if (server_) server_->stop(grace);  // in-flight requests finish first
+  if (peer_server_) peer_server_->stop(grace);
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
+  peer_wake_.notify_all();
   if (worker_.joinable()) worker_.join();
+  if (peer_worker_.joinable()) peer_worker_.join();
 }
 
 void Node::run_background_once() {
@@ -184,6 +225,29 @@ void Node::run_background_once() {
   }
   // A fired timer may have queued local deliveries.
   (void)local_->run_once();
+}
+
+void Node::peer_background() {
+  for (;;) {
+    auto round = peer_delivery_->run_once();
+    if (!round && log_) {
+      log_("{\"event\":\"error\",\"what\":\"peer delivery\",\"error\":" +
+           json_quote(round.error().message) + "}");
+    }
+    const bool worked = round && round->delivered + round->retrying + round->dead_lettered > 0;
+    // Sleep until the next attempt is due (at least a second, at most a minute), or until a
+    // write queues something; after a round that did work, look again at once.
+    std::chrono::seconds wait(worked ? 0 : 60);
+    if (!worked) {
+      if (auto next = store_->next_outbox_attempt("document"); next && *next) {
+        wait = std::chrono::seconds(std::clamp<Timestamp>(**next - clock_.now(), 1, 60));
+      }
+    }
+    std::unique_lock lock(mutex_);
+    peer_wake_.wait_for(lock, wait, [&] { return stopping_ || peer_changed_; });
+    if (stopping_) return;
+    peer_changed_ = false;
+  }
 }
 
 void Node::background() {

@@ -9,10 +9,13 @@
 #include "adapters/edxml/edxml_codec.hpp"
 #include "adapters/http_api/api.hpp"
 #include "adapters/http_api/server.hpp"
+#include "adapters/peer/peer_api.hpp"
+#include "adapters/peer/peer_client.hpp"
 #include "config/node_config.hpp"
 #include "engine/directory.hpp"
 #include "engine/intake.hpp"
 #include "engine/local_delivery.hpp"
+#include "engine/peer_delivery.hpp"
 #include "engine/router.hpp"
 #include "engine/store.hpp"
 #include "signing/trust_store.hpp"
@@ -22,7 +25,9 @@ namespace lienthong {
 
 // One running node: the configuration turned into a store, trust, directory, workflows, intake,
 // router, the REST API, and one background thread that fires due deadlines (one timer, for the
-// earliest) and hands local deliveries over. Construction throws on configuration problems.
+// earliest) and hands local deliveries over. With <peering>, also the mutual-TLS listener for peer
+// nodes and a second background thread that delivers to them. Construction throws on
+// configuration problems.
 class Node {
  public:
   // `log`: where one JSON line per request and background problem goes (empty: nowhere).
@@ -34,6 +39,7 @@ class Node {
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
   void wait_for_signals() { server_->wait_for_signals(); }
   unsigned short port() const { return server_->port(); }
+  unsigned short peer_port() const { return peer_server_ ? peer_server_->port() : 0; }
   Store& store() { return *store_; }
   // Runs the background work once, now (tests drive time through the clock and call this).
   void run_background_once();
@@ -42,6 +48,8 @@ class Node {
 
  private:
   void background();
+  void peer_background();
+  void changed();
 
   const NodeConfig& config_;
   const Clock& clock_;
@@ -57,11 +65,19 @@ class Node {
   std::unique_ptr<LocalDelivery> local_;
   std::unique_ptr<Api> api_;
   std::unique_ptr<HttpServer> server_;
+  PeerIdentities peer_identities_;
+  std::unique_ptr<PeerApi> peer_api_;
+  std::unique_ptr<HttpServer> peer_server_;
+  std::unique_ptr<PeerClient> peer_client_;
+  std::unique_ptr<PeerDelivery> peer_delivery_;
   std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable peer_wake_;
   bool changed_ = false;
+  bool peer_changed_ = false;
   bool stopping_ = false;
   std::thread worker_;
+  std::thread peer_worker_;
 };
 
 }  // namespace lienthong

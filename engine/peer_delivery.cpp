@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "base/encoding.hpp"
 #include "base/xml.hpp"
@@ -37,6 +38,9 @@ Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
   Round round;
   auto due = store_.outbox_due("document", clock_.now(), batch);
   if (!due) return due.error();
+  // A peer that could not be reached is not called again in this round: its other items share
+  // the failure (and the backoff) instead of each waiting for the same timeout.
+  std::map<std::string, Error> down;
   for (const OutboxItem& item : *due) {
     const AgencyEntry* to = directory_.find(item.to_agency);
     if (to && to->local) continue;  // LocalDelivery's
@@ -48,6 +52,10 @@ Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
       }
       continue;
     }
+    if (auto it = down.find(to->node); it != down.end()) {
+      if (auto f = failed(item, it->second.code, it->second.message, round); !f) return f.error();
+      continue;
+    }
     auto doc = store_.document(item.document);
     if (!doc) return doc.error();
     if (!*doc)
@@ -56,8 +64,9 @@ Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
     if (ack) {
       if (auto s = succeeded(item, **doc, to->node, *ack); !s) return s.error();
       ++round.delivered;
-    } else if (auto f = failed(item, ack.error().code, ack.error().message, round); !f) {
-      return f.error();
+    } else {
+      if (ack.error().code != "peer.refused") down.emplace(to->node, ack.error());
+      if (auto f = failed(item, ack.error().code, ack.error().message, round); !f) return f.error();
     }
   }
   return round;

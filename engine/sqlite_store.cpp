@@ -929,6 +929,18 @@ class SqliteStore final : public Store {
     return rows<OutboxItem>(*st, outbox_from);
   }
 
+  Expected<std::optional<Timestamp>> next_outbox_attempt(const std::string& kind) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(
+        "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending' AND kind = ?");
+    if (!st) return st.error();
+    st->bind(1, kind);
+    auto row = st->step();
+    if (!row) return row.error();
+    if (!*row || st->is_null(0)) return std::optional<Timestamp>{};
+    return std::optional<Timestamp>{st->int64(0)};
+  }
+
   Expected<std::vector<OutboxItem>> outbox_due(const std::string& kind, Timestamp now,
                                                std::size_t limit) override {
     std::lock_guard lock(read_mutex_);

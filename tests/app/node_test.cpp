@@ -2,11 +2,8 @@
 // walked by clerks, statuses back to the sender, roles enforced, and the audit chain intact.
 #include "app/node.hpp"
 
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <boost/json.hpp>
@@ -17,6 +14,7 @@
 #include "engine/sqlite.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
+#include "test_http.hpp"
 
 namespace lienthong {
 namespace {
@@ -25,42 +23,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using ::testing::HasSubstr;
 
-struct Reply {
-  int status = 0;
-  std::string body;
-  json::value json() const {
-    boost::system::error_code ec;
-    return json::parse(body, ec);
-  }
-};
-
-// One request on its own connection (Connection: close), read to the end.
-Reply http(unsigned short port, const std::string& method, const std::string& target,
-           const std::string& token = "", const std::string& body = "") {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n";
-  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  for (std::string_view rest = req; !rest.empty();) {
-    ssize_t n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
-    if (n <= 0) break;
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  std::string raw;
-  char buf[65536];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    raw.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  Reply r;
-  if (raw.size() > 12) r.status = std::stoi(raw.substr(9, 3));
-  if (auto end = raw.find("\r\n\r\n"); end != std::string::npos) r.body = raw.substr(end + 4);
-  return r;
-}
+using testing::http;
+using testing::Reply;
 
 constexpr const char* kH53 = "000.00.11.H53";
 constexpr const char* kA53 = "000.00.01.A53";

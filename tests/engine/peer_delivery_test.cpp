@@ -21,6 +21,7 @@ constexpr Timestamp kStart = 1795395600;
 constexpr const char* kLocal = "000.00.11.H53";
 constexpr const char* kRemote = "000.00.01.H41";   // hosted on node "nghe-an"
 constexpr const char* kNowhere = "000.00.02.H41";  // known, but no node hosts it
+constexpr const char* kOther = "000.00.01.H45";    // hosted on node "quang-tri"
 
 // The peer node as the delivery sees it: answers scripted one per call; no answer left means an
 // acknowledgement. Unit-test stand-in for adapters/peer.
@@ -53,6 +54,7 @@ class PeerDeliveryTest : public ::testing::Test {
     directory_.add({kLocal, "Sở Tài chính", "", true, "", {}, {}});
     directory_.add({kRemote, "UBND Tỉnh Nghệ An", "", false, "nghe-an", {}, {}});
     directory_.add({kNowhere, "Nowhere", "", false, "", {}, {}});
+    directory_.add({kOther, "UBND Tỉnh Quảng Trị", "", false, "quang-tri", {}, {}});
     auto original = read_file(std::string(LIENTHONG_TEST_DATA) + "/edxml/edoc_new.edxml");
     ASSERT_TRUE(original);
     original_ = *original;
@@ -197,7 +199,7 @@ TEST_F(PeerDeliveryTest, DeadLettersWhenTooOldOrRefusedAndAnAdministratorRetries
   const auto old = queue(kRemote);
   const auto orphan = queue(kNowhere);
   clock_.advance(3600);                 // `old` reaches dead_after with this failure
-  const auto refused = queue(kRemote);  // new, but refused: no retry can change that
+  const auto refused = queue(kOther);  // new, but refused: no retry can change that
   PeerDelivery delivery(*store_, directory_, codec_, peer_, clock_, policy_, 1);
   peer_.answers.push_back({"peer.timeout", "no answer in 30 s"});
   peer_.answers.push_back({"peer.refused", "signature_invalid: the signed content was altered"});
@@ -229,6 +231,26 @@ TEST_F(PeerDeliveryTest, DeadLettersWhenTooOldOrRefusedAndAnAdministratorRetries
   auto a = actions();
   EXPECT_EQ(std::count(a.begin(), a.end(), "delivery.dead_lettered"), 3);
   EXPECT_EQ(std::count(a.begin(), a.end(), "delivery.retried"), 1);
+}
+
+TEST_F(PeerDeliveryTest, APeerThatCannotBeReachedIsCalledOncePerRound) {
+  const auto first = queue(kRemote);
+  const auto second = queue(kRemote);
+  const auto elsewhere = queue(kOther);
+  peer_.answers.push_back({"peer.unreachable", "connection refused"});
+  PeerDelivery delivery(*store_, directory_, codec_, peer_, clock_, policy_);
+  auto round = run(delivery);
+  EXPECT_EQ(round.retrying, 2u);
+  EXPECT_EQ(round.delivered, 1u);
+  ASSERT_EQ(peer_.calls.size(), 2u);  // nghe-an once, quang-tri once
+  EXPECT_EQ(peer_.calls[1].peer, "quang-tri");
+  EXPECT_EQ(item(first).attempts, 1);
+  EXPECT_EQ(item(second).attempts, 1);
+  EXPECT_EQ(item(second).last_error, "peer.unreachable: connection refused");
+  EXPECT_EQ(item(elsewhere).state, "delivered");
+  auto next = store_->next_outbox_attempt("document");
+  ASSERT_TRUE(next && *next);
+  EXPECT_EQ(**next, std::min(item(first).next_attempt_at, item(second).next_attempt_at));
 }
 
 TEST_F(PeerDeliveryTest, TheScheduleSurvivesARestart) {

@@ -1,0 +1,105 @@
+#include "adapters/peer/peer_api.hpp"
+
+#include <openssl/x509v3.h>
+
+#include "base/encoding.hpp"
+
+namespace lienthong {
+
+Expected<void> PeerIdentities::add(const std::string& peer, std::string_view trust_pem) {
+  auto certs = load_certificates_pem(trust_pem);
+  if (!certs) return certs.error();
+  if (certs->empty()) return Error{"peer.trust", "no certificate for peer " + peer};
+  Cert& first = certs->front();
+  if (X509_check_ca(first.get()) == 0) {
+    pinned_[cert_fingerprint_sha256(first.get())] = peer;
+  } else {
+    by_ca_.emplace_back(std::move(first), peer);
+  }
+  return {};
+}
+
+std::optional<std::string> PeerIdentities::identify(std::string_view certificate_der) const {
+  if (certificate_der.empty()) return std::nullopt;
+  auto cert = load_certificate_der(certificate_der);
+  if (!cert) return std::nullopt;
+  if (auto it = pinned_.find(cert_fingerprint_sha256(cert->get())); it != pinned_.end()) {
+    return it->second;
+  }
+  for (const auto& [ca, peer] : by_ca_) {
+    // The TLS layer verified the chain to the client CA; this CA must be the direct issuer.
+    if (X509_check_issued(ca.get(), cert->get()) == X509_V_OK && common_name(cert->get()) == peer) {
+      return peer;
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+int status_of(const Error& e) {
+  const std::string& c = e.code;
+  auto starts = [&](const char* p) { return c.rfind(p, 0) == 0; };
+  if (c == "intake.too_large") return 413;
+  if (c == "intake.not_your_agency" || c == "intake.signer_not_allowed") return 403;
+  if (starts("signature.") || c == "intake.unknown_sender" || c == "intake.unknown_recipient" ||
+      c == "intake.no_recipient") {
+    return 422;
+  }
+  if (starts("intake.") || starts("xml.") || starts("edxml.")) return 400;
+  if (starts("store.")) return 503;
+  return 500;
+}
+
+HttpResponse json(int status, std::string body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+}  // namespace
+
+void PeerApi::handle(HttpRequest&& req, Responder respond) {
+  const std::string request_id = ctx_.node_id + "-peer-" + std::to_string(next_request_++);
+  auto peer = ctx_.peers.identify(req.client_certificate_der);
+  auto log = ctx_.log;
+  auto reply = [respond, request_id, log, peer, target = req.target](HttpResponse r) {
+    r.headers.emplace_back("X-Request-Id", request_id);
+    if (log) {
+      log("{\"event\":\"peer_request\",\"request_id\":" + json_quote(request_id) +
+          ",\"peer\":" + json_quote(peer.value_or("")) + ",\"target\":" + json_quote(target) +
+          ",\"status\":" + std::to_string(r.status) + "}");
+    }
+    respond(std::move(r));
+  };
+  if (!peer) {
+    return reply(json_error(403, "peer.unknown_node",
+                            "the client certificate belongs to no peer node configured here"));
+  }
+  std::string path = req.target.substr(0, req.target.find('?'));
+  if (path == "/peer/v1/healthz") {
+    if (req.method != "GET") return reply(json_error(405, "http.method", "use GET"));
+    return reply(
+        json(200, "{\"node\":" + json_quote(ctx_.node_id) + ",\"you\":" + json_quote(*peer) + "}"));
+  }
+  if (path != "/peer/v1/packages") {
+    return reply(json_error(404, "http.not_found", "no such resource: " + req.target));
+  }
+  if (req.method != "POST") return reply(json_error(405, "http.method", "use POST"));
+  Submitter who{"peer:" + *peer, "", request_id, *peer};
+  auto changed = ctx_.changed;
+  ctx_.intake.submit(
+      std::move(req.body), std::move(who), [reply, changed](Expected<IntakeReceipt> r) {
+        if (!r) {
+          return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+        }
+        if (changed && !r->duplicate) changed();
+        reply(json(r->duplicate ? 200 : 202,
+                   "{\"id\":" + std::to_string(r->document) +
+                       ",\"message_id\":" + json_quote(r->message_id) +
+                       ",\"duplicate\":" + (r->duplicate ? "true" : "false") + "}"));
+      });
+}
+
+}  // namespace lienthong
