@@ -156,6 +156,17 @@ Node::Node(const NodeConfig& config, const Clock& clock,
         PeerClientOptions{config.resolve(peering.cert), config.resolve(peering.key)}, endpoints);
     peer_delivery_ = std::make_unique<PeerDelivery>(*store_, directory_, codec_, *peer_client_,
                                                     clock_, RetryPolicy{}, std::random_device{}());
+    // Status packets to senders on other nodes are signed as the answering agency.
+    status_packager_ =
+        std::make_unique<SignedStatusPackager>(directory_, config.calendar.utc_offset_seconds);
+    for (const auto& a : config.agencies) {
+      if (a.organisation_key.empty() || a.organisation_certs.empty()) continue;
+      auto key = load_signing_key(config.resolve(a.organisation_key),
+                                  config.resolve(a.organisation_certs.front()));
+      if (!key) throw std::runtime_error("agency " + a.code + ": " + key.error().message);
+      status_packager_->add_key(a.code, std::move(*key));
+    }
+    peer_delivery_->set_status_packager(status_packager_.get());
   }
 }
 

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "adapters/edxml/edxml_codec.hpp"
+#include "adapters/edxml/status_packager.hpp"
 #include "adapters/http_api/api.hpp"
 #include "adapters/http_api/server.hpp"
 #include "adapters/peer/peer_api.hpp"
@@ -69,6 +70,7 @@ class Node {
   std::unique_ptr<PeerApi> peer_api_;
   std::unique_ptr<HttpServer> peer_server_;
   std::unique_ptr<PeerClient> peer_client_;
+  std::unique_ptr<SignedStatusPackager> status_packager_;
   std::unique_ptr<PeerDelivery> peer_delivery_;
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -22,8 +22,10 @@ struct RetryPolicy {
 // sender at the same second. At least one second.
 Timestamp retry_delay(const RetryPolicy& policy, int attempts, std::mt19937_64& random);
 
-// Delivers outbox documents addressed to agencies hosted on peer nodes, through the transport,
-// each with its own attempt count and schedule; statuses and local recipients are left to others.
+// Delivers outbox items addressed to agencies hosted on peer nodes, through the transport, each
+// with its own attempt count and schedule: documents (the signed original, as received) and, with
+// a StatusPackager, the status packets agencies hosted here send back. Local recipients are
+// LocalDelivery's.
 // The transport is called outside any store transaction; the outcome is written afterwards, so a
 // crash between the two delivers again, which the receiver deduplicates by message id.
 class PeerDelivery {
@@ -44,12 +46,21 @@ class PeerDelivery {
     std::size_t retrying = 0;  // failed, scheduled again
     std::size_t dead_lettered = 0;
   };
-  // One pass over the due items (at most `batch`).
+  // One pass over the due items (at most `batch` of each kind).
   Expected<Round> run_once(std::size_t batch = 64);
 
+  void set_status_packager(const StatusPackager* packager) { packager_ = packager; }
+
  private:
-  Expected<void> succeeded(const OutboxItem& item, const StoredDocument& doc,
-                           const std::string& peer, const std::string& remote_id);
+  // What goes to the peer for one item, and what the sender's records need once it is taken.
+  struct Payload {
+    std::string bytes;
+    std::string from;    // the sending agency
+    HandOver hand_over;  // documents only
+  };
+  Expected<Payload> payload(const OutboxItem& item);
+  Expected<void> succeeded(const OutboxItem& item, const Payload& payload, const std::string& peer,
+                           const std::string& remote_id);
   Expected<void> failed(const OutboxItem& item, const std::string& code, const std::string& why,
                         Round& round);
 
@@ -60,6 +71,7 @@ class PeerDelivery {
   const Clock& clock_;
   RetryPolicy policy_;
   std::mt19937_64 random_;
+  const StatusPackager* packager_ = nullptr;
 };
 
 // Administrators, inside a write: a dead-lettered item goes back to pending, due now, with its

@@ -28,6 +28,18 @@ class PeerTransport {
   virtual Expected<std::string> deliver(const std::string& peer, std::string_view package) = 0;
 };
 
+// Writes the status packet that an agency hosted here sends back about a document it received:
+// From that agency, answering the document, with the code and the time the status arose (so that
+// a packet written again for a retry has the same message id), signed with the agency's
+// organisation key. adapters/edxml implements it. `status.unsigned` when no key is held.
+class StatusPackager {
+ public:
+  virtual ~StatusPackager() = default;
+  virtual Expected<std::string> status_packet(const std::string& from_agency,
+                                              const Package& answered, const std::string& code,
+                                              std::int64_t at) const = 0;
+};
+
 // The time, injectable so that tests drive it.
 class Clock {
  public:

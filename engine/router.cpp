@@ -57,6 +57,10 @@ Expected<void> Router::received(StoreTx& tx, std::int64_t document, const Packag
     auto sent = tx.document_sent(s.response_for.organ_id, s.response_for.document_id);
     if (!sent) return sent.error();
     if (!*sent) return {};  // an answer to nothing we track: kept and audited, routes nowhere
+    const AgencyEntry* from = directory_.find(s.from.organ_id);
+    if (from && !from->local) {  // from another node: the sender's view of its recipients
+      if (auto r = tx.record_status(**sent, s.from.organ_id, s.status_code, now); !r) return r;
+    }
     return status(tx, **sent, s.from.organ_id, s.status_code, cause, now);
   }
   // Sent from here: recipients on other nodes get the package through the outbox (their node

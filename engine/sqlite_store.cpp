@@ -189,6 +189,16 @@ ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE outbox ADD COLUMN last_error TEXT NOT NULL DEFAULT '';
 CREATE INDEX outbox_due ON outbox(state, kind, next_attempt_at);
 )sql",
+    R"sql(
+CREATE TABLE received_statuses (
+  id INTEGER PRIMARY KEY,
+  document INTEGER NOT NULL REFERENCES documents(id),
+  from_agency TEXT NOT NULL,
+  code TEXT NOT NULL,
+  at INTEGER NOT NULL
+);
+CREATE INDEX received_statuses_by_document ON received_statuses(document, id);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -570,6 +580,18 @@ class SqliteTx final : public StoreTx {
     return done;
   }
 
+  Expected<void> record_status(std::int64_t document, const std::string& from_agency,
+                               const std::string& code, Timestamp at) override {
+    auto st =
+        stmt(record_status_,
+             "INSERT INTO received_statuses(document, from_agency, code, at) VALUES(?,?,?,?)");
+    if (!st) return st.error();
+    (*st)->bind(1, document).bind(2, from_agency).bind(3, code).bind(4, at);
+    auto done = (*st)->run();
+    (*st)->reset();
+    return done;
+  }
+
   Expected<void> record_attempt(std::int64_t id, const std::string& state, int attempts,
                                 Timestamp next_attempt_at, const std::string& last_error) override {
     auto st = stmt(record_attempt_,
@@ -711,7 +733,7 @@ class SqliteTx final : public StoreTx {
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
       set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
       get_outbox_, set_outbox_, dossier_counter_, insert_dossier_, get_workflow_, put_workflow_,
-      insert_user_, insert_agency_, record_attempt_;
+      insert_user_, insert_agency_, record_attempt_, record_status_;
 };
 
 class SqliteStore final : public Store {
@@ -901,8 +923,12 @@ class SqliteStore final : public Store {
       std::int64_t document) override {
     std::lock_guard lock(read_mutex_);
     auto st = reader_db_.prepare(
-        "SELECT i.agency, o.code, o.created_at FROM outbox o JOIN instances i ON i.id = o.instance "
-        "WHERE o.document = ? AND o.kind = 'status' ORDER BY o.id");
+        "SELECT agency, code, at FROM ("
+        " SELECT i.agency AS agency, o.code AS code, o.created_at AS at, 0 AS source, o.id AS n"
+        " FROM outbox o JOIN instances i ON i.id = o.instance"
+        " WHERE o.document = ?1 AND o.kind = 'status'"
+        " UNION ALL SELECT from_agency, code, at, 1, id FROM received_statuses WHERE document = ?1)"
+        " ORDER BY at, source, n");
     if (!st) return st.error();
     st->bind(1, document);
     using Row = std::tuple<std::string, std::string, Timestamp>;

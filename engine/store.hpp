@@ -177,6 +177,9 @@ class StoreTx {
                                         const std::string& last_error) = 0;
   virtual Expected<std::optional<StoredDocument>> document(std::int64_t id) = 0;
   virtual Expected<void> record_hand_over(const HandOver& hand_over) = 0;
+  // A status packet received from another node about a document sent from here.
+  virtual Expected<void> record_status(std::int64_t document, const std::string& from_agency,
+                                       const std::string& code, Timestamp at) = 0;
   // The next dossier number of an agency on a local day (yyMMdd), without gaps: numbers are taken
   // inside the transaction, so a request that fails gives its number back.
   virtual Expected<int> next_dossier_number(const std::string& agency, const std::string& day) = 0;
@@ -236,7 +239,8 @@ class Store {
                                                         std::size_t limit, std::size_t offset) = 0;
   // The audit events about a document, in order: its history.
   virtual Expected<std::vector<AuditEvent>> history(std::int64_t document) = 0;
-  // Status packets about a document, in order: (from agency, code, at).
+  // Status packets about a document, in order of arrival: (from agency, code, at); from agencies
+  // hosted here and from those on other nodes.
   virtual Expected<std::vector<std::tuple<std::string, std::string, Timestamp>>> statuses(
       std::int64_t document) = 0;
   virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;

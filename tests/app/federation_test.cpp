@@ -1,10 +1,11 @@
 // Two real nodes on loopback, talking HTTPS with mutual TLS: a document sent by an agency on one
-// reaches its recipient on the other, once, and a peer can neither send in another node's name
-// nor get in without a configured certificate.
+// reaches its recipient on the other, once, its statuses come back to the sender, and a peer can
+// neither send in another node's name nor get in without a configured certificate.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <thread>
@@ -140,7 +141,7 @@ class Federation : public ::testing::Test {
   std::unique_ptr<Node> node_a_, node_b_;
 };
 
-TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnce) {
+TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesComeBack) {
   Reply sent = http(node_a_->port(), "POST", "/api/v1/documents", "token-clerk-node-a",
                     signed_by(kH53, sample()));
   ASSERT_EQ(sent.status, 202) << sent.body;
@@ -158,13 +159,41 @@ TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnce) {
   EXPECT_EQ(items[0].at("attempts").as_int64(), 1);
   auto events = node_a_->store().audit_events(1, 1000);
   ASSERT_TRUE(events);
-  EXPECT_EQ(events->back().action, "delivery.delivered");
-  EXPECT_THAT(events->back().detail, HasSubstr("\"peer\":\"node-b\""));
+  auto delivery = std::find_if(events->begin(), events->end(), [](const AuditEvent& e) {
+    return e.action == "delivery.delivered";
+  });
+  ASSERT_NE(delivery, events->end());
+  EXPECT_THAT(delivery->detail, HasSubstr("\"peer\":\"node-b\""));
   // On the receiving node the package came from node-a, exactly as signed.
   auto received = node_b_->store().audit_events(1, 1000);
   ASSERT_TRUE(received);
   EXPECT_EQ(received->front().action, "document.received");
   EXPECT_EQ(received->front().actor, "peer:node-a");
+
+  // The recipient's clerk accepts: statuses 01 (arrived) and 03 (accepted) travel back, signed by
+  // A53's organisation, and the sender sees the latest.
+  const std::int64_t task = tasks[0].at("id").as_int64();
+  Reply accepted = http(node_b_->port(), "POST", "/api/v1/tasks/" + std::to_string(task),
+                        "token-clerk-node-b", "{\"outcome\":\"accept\"}");
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  auto latest = [&] {
+    Reply r = http(node_a_->port(), "GET", std::string("/api/v1/agencies/") + kH53 + "/outbox",
+                   "token-clerk-node-a");
+    if (r.status != 200) return std::string("HTTP ") + std::to_string(r.status);
+    auto docs = r.json().at("documents").as_array();
+    if (docs.empty()) return std::string("no document");
+    return std::string(docs[0].at("latest_status").at(kA53).as_string());
+  };
+  ASSERT_TRUE(eventually([&] { return latest() == "03"; })) << latest();
+  auto statuses_on_a = node_a_->store().audit_events(1, 1000);
+  int statuses = 0;
+  for (const auto& e : *statuses_on_a) {
+    if (e.action == "status.received") {
+      ++statuses;
+      EXPECT_EQ(e.actor, "peer:node-b");
+    }
+  }
+  EXPECT_EQ(statuses, 2);
   EXPECT_TRUE(verify_audit_chain(node_a_->store())->ok);
   EXPECT_TRUE(verify_audit_chain(node_b_->store())->ok);
 }

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "engine/directory.hpp"
+#include "engine/ports.hpp"
+#include "signing/crypto.hpp"
+
+namespace lienthong {
+
+// StatusPackager for the agencies hosted here: a QCVN 102:2016 status packet (From the agency,
+// ResponseFor the document it answers, StatusCode, Description, Timestamp in local time), signed
+// with the agency's organisation key as its organisation's signature.
+class SignedStatusPackager final : public StatusPackager {
+ public:
+  SignedStatusPackager(const Directory& directory, int utc_offset_seconds)
+      : directory_(directory), utc_offset_seconds_(utc_offset_seconds) {}
+  void add_key(const std::string& agency, SigningKey key) { keys_[agency] = std::move(key); }
+
+  Expected<std::string> status_packet(const std::string& from_agency, const Package& answered,
+                                      const std::string& code, std::int64_t at) const override;
+
+ private:
+  const Directory& directory_;
+  int utc_offset_seconds_;
+  std::map<std::string, SigningKey> keys_;
+};
+
+}  // namespace lienthong
