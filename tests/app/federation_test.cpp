@@ -149,12 +149,15 @@ TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesC
   boost::json::array tasks = inbox_b();
   EXPECT_EQ(tasks[0].at("step").as_string(), "register");
 
-  // The sender's node records the delivery, with the receiving node's acknowledgement.
-  Reply delivered =
-      http(node_a_->port(), "GET", "/api/v1/outbox?state=delivered", "token-admin-node-a");
-  ASSERT_EQ(delivered.status, 200);
-  boost::json::array items = delivered.json().at("items").as_array();
-  ASSERT_EQ(items.size(), 1u);
+  // The sender's node records the delivery once the acknowledgement is back (just after the
+  // receiving node's commit).
+  boost::json::array items;
+  ASSERT_TRUE(eventually([&] {
+    Reply delivered =
+        http(node_a_->port(), "GET", "/api/v1/outbox?state=delivered", "token-admin-node-a");
+    if (delivered.status == 200) items = delivered.json().at("items").as_array();
+    return items.size() == 1;
+  }));
   EXPECT_EQ(items[0].at("to").as_string(), kA53);
   EXPECT_EQ(items[0].at("attempts").as_int64(), 1);
   auto events = node_a_->store().audit_events(1, 1000);
