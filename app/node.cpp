@@ -249,9 +249,11 @@ void Node::peer_background() {
     // Sleep until the next attempt is due (at least a second, at most a minute), or until a
     // write queues something; after a round that did work, look again at once.
     std::chrono::seconds wait(worked ? 0 : 60);
-    if (!worked) {
-      if (auto next = store_->next_outbox_attempt("document"); next && *next) {
-        wait = std::chrono::seconds(std::clamp<Timestamp>(**next - clock_.now(), 1, 60));
+    for (const char* kind : {"document", "status"}) {
+      if (worked) break;
+      if (auto next = store_->next_outbox_attempt(kind); next && *next) {
+        wait = std::min(wait,
+                        std::chrono::seconds(std::clamp<Timestamp>(**next - clock_.now(), 1, 60)));
       }
     }
     std::unique_lock lock(mutex_);
