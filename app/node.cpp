@@ -155,7 +155,11 @@ Node::Node(const NodeConfig& config, const Clock& clock,
     peer_client_ = std::make_unique<PeerClient>(
         PeerClientOptions{config.resolve(peering.cert), config.resolve(peering.key)}, endpoints);
     peer_delivery_ = std::make_unique<PeerDelivery>(*store_, directory_, codec_, *peer_client_,
-                                                    clock_, RetryPolicy{}, std::random_device{}());
+                                                    clock_,
+                                                    RetryPolicy{peering.retry_first.count(), 2.0,
+                                                                peering.retry_max.count(),
+                                                                peering.dead_after.count()},
+                                                    std::random_device{}());
     // Status packets to senders on other nodes are signed as the answering agency.
     status_packager_ =
         std::make_unique<SignedStatusPackager>(directory_, config.calendar.utc_offset_seconds);

@@ -44,6 +44,8 @@ class Node {
   Store& store() { return *store_; }
   // Runs the background work once, now (tests drive time through the clock and call this).
   void run_background_once();
+  // Wakes the background threads, as a write does (tests that move the clock call this).
+  void wake() { changed(); }
 
   static const Clock& system_clock();
 

@@ -561,6 +561,17 @@ class Builder {
     p.cert = path(n, "cert");
     p.key = path(n, "key");
     p.client_ca = path(n, "client-ca");
+    using std::chrono::hours;
+    using std::chrono::seconds;
+    if (auto v = attr(n, "retry-first"))
+      p.retry_first = duration(n, "retry-first", *v, p.retry_first, seconds(1), hours(1));
+    if (auto v = attr(n, "retry-max"))
+      p.retry_max = duration(n, "retry-max", *v, p.retry_max, seconds(1), hours(24));
+    if (auto v = attr(n, "dead-after"))
+      p.dead_after = duration(n, "dead-after", *v, p.dead_after, seconds(60), hours(24 * 90));
+    if (p.retry_max < p.retry_first) {
+      error(n, "retry-max must not be shorter than retry-first");
+    }
     peering_node_ = n;
     cfg_.peering = std::move(p);
   }

@@ -66,6 +66,11 @@ struct PeeringConfig {
   std::string cert;
   std::string key;
   std::string client_ca;
+  // Deliveries to peers: the delay after the first failure (doubled after each further one, with
+  // jitter), its cap, and the age at which an undelivered item is dead-lettered.
+  std::chrono::seconds retry_first{2};
+  std::chrono::seconds retry_max{600};
+  std::chrono::seconds dead_after{86400};
 };
 
 // Bounds on what the node accepts from the network.

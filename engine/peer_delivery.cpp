@@ -1,8 +1,12 @@
 #include "engine/peer_delivery.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <map>
+#include <mutex>
+#include <set>
+#include <thread>
 
 #include "base/encoding.hpp"
 #include "base/xml.hpp"
@@ -35,38 +39,81 @@ AuditEvent delivery_event(const OutboxItem& item, Timestamp now, const std::stri
 }  // namespace
 
 Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
-  Round round;
   std::vector<OutboxItem> due;
   for (const char* kind : {"document", "status"}) {
     if (std::string_view(kind) == "status" && !packager_) continue;
     auto items = store_.outbox_due(kind, clock_.now(), batch);
     if (!items) return items.error();
-    due.insert(due.end(), items->begin(), items->end());
-  }
-  // A peer that could not be reached is not called again in this round: its other items share
-  // the failure (and the backoff) instead of each waiting for the same timeout.
-  std::map<std::string, Error> down;
-  for (const OutboxItem& item : due) {
-    const AgencyEntry* to = directory_.find(item.to_agency);
-    if (to && to->local) continue;  // LocalDelivery's
-    Expected<void> outcome;
-    if (!to || to->node.empty()) {
-      outcome = failed(item, "peer.unknown_agency",
-                       "no peer node is known to host agency " + item.to_agency, round);
-    } else if (auto it = down.find(to->node); it != down.end()) {
-      outcome = failed(item, it->second.code, it->second.message, round);
-    } else if (auto p = payload(item); !p) {
-      outcome = failed(item, p.error().code, p.error().message, round);
-    } else if (auto ack = transport_.deliver(to->node, p->bytes); ack) {
-      outcome = succeeded(item, *p, to->node, *ack);
-      if (outcome) ++round.delivered;
-    } else {
-      if (ack.error().code != "peer.refused") down.emplace(to->node, ack.error());
-      outcome = failed(item, ack.error().code, ack.error().message, round);
+    for (auto& i : *items) {
+      const AgencyEntry* to = directory_.find(i.to_agency);
+      if (!to || !to->local) due.push_back(std::move(i));  // local ones are LocalDelivery's
     }
-    if (!outcome) return outcome.error();
   }
-  return round;
+  // Several deliveries in flight at once (the receiving node groups them into one commit); a
+  // peer that could not be reached is not called again in this round: its other items share
+  // the failure (and the backoff) instead of each waiting for the same timeout.
+  std::vector<Outcome> outcomes(due.size());
+  std::map<std::string, Error> down;
+  std::mutex down_mutex;
+  auto deliver = [&](std::size_t k) {
+    const OutboxItem& item = due[k];
+    Outcome& o = outcomes[k];
+    const AgencyEntry* to = directory_.find(item.to_agency);
+    if (!to || to->node.empty()) {
+      o.error =
+          Error{"peer.unknown_agency", "no peer node is known to host agency " + item.to_agency};
+      return;
+    }
+    o.peer = to->node;
+    {
+      std::lock_guard lock(down_mutex);
+      if (auto it = down.find(to->node); it != down.end()) {
+        o.error = it->second;
+        return;
+      }
+    }
+    auto p = payload(item);
+    if (!p) {
+      o.error = p.error();
+      return;
+    }
+    auto ack = transport_.deliver(to->node, p->bytes);
+    if (ack) {
+      o.payload = std::move(*p);
+      o.payload.bytes.clear();
+      o.remote_id = std::move(*ack);
+      o.ok = true;
+    } else {
+      if (ack.error().code != "peer.refused") {
+        std::lock_guard lock(down_mutex);
+        down.emplace(to->node, ack.error());
+      }
+      o.error = ack.error();
+    }
+  };
+  // First one item per peer, in order, so that a peer that is down is called once; then the rest
+  // in parallel.
+  std::vector<bool> done(due.size(), false);
+  std::set<std::string> probed;
+  for (std::size_t k = 0; k < due.size(); ++k) {
+    const AgencyEntry* to = directory_.find(due[k].to_agency);
+    const std::string node = to ? to->node : std::string();
+    if (!probed.insert(node).second) continue;
+    deliver(k);
+    done[k] = true;
+  }
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t k; (k = next++) < due.size();) {
+      if (!done[k]) deliver(k);
+    }
+  };
+  std::vector<std::thread> workers;
+  const std::size_t parallel = std::min(kParallel, due.size());
+  for (std::size_t t = 1; t < parallel; ++t) workers.emplace_back(work);
+  work();
+  for (auto& w : workers) w.join();
+  return record(due, outcomes);
 }
 
 Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item) {
@@ -105,58 +152,67 @@ Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item) {
   return out;
 }
 
-Expected<void> PeerDelivery::succeeded(const OutboxItem& item, const Payload& payload,
-                                       const std::string& peer, const std::string& remote_id) {
+// Every outcome of a round in one transaction, each item checked afresh: one an administrator
+// acted on meanwhile is left as it is.
+Expected<PeerDelivery::Round> PeerDelivery::record(const std::vector<OutboxItem>& items,
+                                                   const std::vector<Outcome>& outcomes) {
+  Round round;
+  if (items.empty()) return round;
   const Timestamp now = clock_.now();
-  const bool document = item.kind == "document";
-  return store_.write_sync([&](StoreTx& tx) -> Expected<void> {
-    auto current = tx.outbox_item(item.id);
-    if (!current) return current.error();
-    if (!*current || (*current)->state != "pending") return {};  // an administrator acted
-    if (auto r = tx.record_attempt(item.id, "delivered", item.attempts + 1, now, ""); !r) return r;
-    if (document) {
-      HandOver h = payload.hand_over;
-      h.at = now;
-      if (auto r = tx.record_hand_over(h); !r) return r;
-    }
-    auto a = tx.append_audit(delivery_event(
-        item, now, document ? "delivery.delivered" : "status.delivered",
-        "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(payload.from) +
-            (document ? std::string() : ",\"code\":" + json_quote(item.code)) +
-            ",\"channel\":\"peer\",\"peer\":" + json_quote(peer) + ",\"remote_id\":" +
-            json_quote(remote_id) + ",\"attempts\":" + std::to_string(item.attempts + 1) + "}"));
-    if (!a) return a.error();
-    return {};
-  });
-}
-
-Expected<void> PeerDelivery::failed(const OutboxItem& item, const std::string& code,
-                                    const std::string& why, Round& round) {
-  const Timestamp now = clock_.now();
-  const int attempts = item.attempts + 1;
-  const bool final_answer =
-      code == "peer.refused" || code == "peer.unknown_agency" || code == "status.unsigned";
-  const bool too_old = now - item.created_at >= policy_.dead_after;
-  const bool dead = final_answer || too_old;
-  const Timestamp next = dead ? 0 : now + retry_delay(policy_, attempts, random_);
-  const std::string reason = code + ": " + why;
   auto r = store_.write_sync([&](StoreTx& tx) -> Expected<void> {
-    auto current = tx.outbox_item(item.id);
-    if (!current) return current.error();
-    if (!*current || (*current)->state != "pending") return {};
-    if (auto w = tx.record_attempt(item.id, dead ? "dead" : "pending", attempts, next, reason); !w)
-      return w;
-    if (!dead) return {};  // a retry is not a state change worth an audit event
-    auto a = tx.append_audit(delivery_event(
-        item, now, "delivery.dead_lettered",
-        "{\"outbox\":" + std::to_string(item.id) + ",\"attempts\":" + std::to_string(attempts) +
-            ",\"reason\":" + json_quote(final_answer ? reason : "too old after " + reason) + "}"));
-    if (!a) return a.error();
+    round = Round{};
+    for (std::size_t k = 0; k < items.size(); ++k) {
+      const OutboxItem& item = items[k];
+      const Outcome& o = outcomes[k];
+      auto current = tx.outbox_item(item.id);
+      if (!current) return current.error();
+      if (!*current || (*current)->state != "pending") continue;
+      const int attempts = item.attempts + 1;
+      if (o.ok) {
+        const bool document = item.kind == "document";
+        if (auto w = tx.record_attempt(item.id, "delivered", attempts, now, ""); !w) return w;
+        if (document) {
+          HandOver h = o.payload.hand_over;
+          h.at = now;
+          if (auto w = tx.record_hand_over(h); !w) return w;
+        }
+        auto a = tx.append_audit(delivery_event(
+            item, now, document ? "delivery.delivered" : "status.delivered",
+            "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(o.payload.from) +
+                (document ? std::string() : ",\"code\":" + json_quote(item.code)) +
+                ",\"channel\":\"peer\",\"peer\":" + json_quote(o.peer) + ",\"remote_id\":" +
+                json_quote(o.remote_id) + ",\"attempts\":" + std::to_string(attempts) + "}"));
+        if (!a) return a.error();
+        ++round.delivered;
+        continue;
+      }
+      const std::string& code = o.error.code;
+      const bool final_answer =
+          code == "peer.refused" || code == "peer.unknown_agency" || code == "status.unsigned";
+      const bool too_old = now - item.created_at >= policy_.dead_after;
+      const bool dead = final_answer || too_old;
+      const Timestamp next = dead ? 0 : now + retry_delay(policy_, attempts, random_);
+      const std::string reason = code + ": " + o.error.message;
+      if (auto w = tx.record_attempt(item.id, dead ? "dead" : "pending", attempts, next, reason);
+          !w) {
+        return w;
+      }
+      if (!dead) {  // a retry is not a state change worth an audit event
+        ++round.retrying;
+        continue;
+      }
+      auto a = tx.append_audit(delivery_event(
+          item, now, "delivery.dead_lettered",
+          "{\"outbox\":" + std::to_string(item.id) + ",\"attempts\":" + std::to_string(attempts) +
+              ",\"reason\":" + json_quote(final_answer ? reason : "too old after " + reason) +
+              "}"));
+      if (!a) return a.error();
+      ++round.dead_lettered;
+    }
     return {};
   });
-  if (!r) return r;
-  ++(dead ? round.dead_lettered : round.retrying);
-  return {};
+  if (!r) return r.error();
+  return round;
 }
 
 Expected<void> retry_dead_letter(StoreTx& tx, std::int64_t outbox_id, const std::string& actor,

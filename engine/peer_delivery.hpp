@@ -59,10 +59,16 @@ class PeerDelivery {
     HandOver hand_over;  // documents only
   };
   Expected<Payload> payload(const OutboxItem& item);
-  Expected<void> succeeded(const OutboxItem& item, const Payload& payload, const std::string& peer,
-                           const std::string& remote_id);
-  Expected<void> failed(const OutboxItem& item, const std::string& code, const std::string& why,
-                        Round& round);
+  struct Outcome {
+    bool ok = false;
+    std::string peer;
+    Payload payload;  // without its bytes, once delivered
+    std::string remote_id;
+    Error error;
+  };
+  Expected<Round> record(const std::vector<OutboxItem>& items,
+                         const std::vector<Outcome>& outcomes);
+  static constexpr std::size_t kParallel = 8;  // deliveries in flight at once
 
   Store& store_;
   const Directory& directory_;

@@ -2,6 +2,7 @@
 
 #include <libxml/tree.h>
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -52,15 +53,16 @@ class SystemClock final : public Clock {
   std::int64_t now() const override;
 };
 
+// Read by a node's threads while a test moves it.
 class ManualClock final : public Clock {
  public:
   explicit ManualClock(std::int64_t t) : t_(t) {}
-  std::int64_t now() const override { return t_; }
-  void set(std::int64_t t) { t_ = t; }
+  std::int64_t now() const override { return t_.load(); }
+  void set(std::int64_t t) { t_.store(t); }
   void advance(std::int64_t seconds) { t_ += seconds; }
 
  private:
-  std::int64_t t_;
+  std::atomic<std::int64_t> t_;
 };
 
 }  // namespace lienthong

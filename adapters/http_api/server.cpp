@@ -140,7 +140,8 @@ bool is_expected(const error_code& ec) {
          ec == beast::error::timeout || ec == net::error::connection_reset ||
          ec == net::error::connection_aborted || ec == net::error::broken_pipe ||
          ec == net::error::not_connected || ec == http::error::end_of_stream ||
-         ec == http::error::partial_message || ec == net::ssl::error::stream_truncated;
+         ec == http::error::partial_message || ec == net::ssl::error::stream_truncated ||
+         ec == net::error::bad_descriptor;  // closed by force_close while reading
 }
 
 // The single place where I/O errors are reported.

@@ -127,26 +127,48 @@ class PeerClient::Peer {
     ctx_.set_verify_mode(net::ssl::verify_peer);
   }
 
+  // Safe from several threads at once: each call takes a kept-alive connection of its own (or
+  // opens one) and gives it back afterwards.
   Expected<std::string> deliver(std::string_view package) {
-    std::lock_guard lock(mutex_);
+    std::unique_ptr<Connection> c;
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        c = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    if (!c) c = std::make_unique<Connection>();
     std::optional<Expected<std::string>> result;
-    net::co_spawn(io_, exchange(package, result), [&](std::exception_ptr e) {
+    net::co_spawn(c->io, exchange(*c, package, result), [&](std::exception_ptr e) {
       if (e && !result) result = Error{"peer.internal", "the exchange with " + id_ + " failed"};
     });
-    io_.restart();
-    io_.run();
+    c->io.restart();
+    c->io.run();
+    if (c->stream) {
+      std::lock_guard lock(mutex_);
+      if (idle_.size() < kMaxIdle) idle_.push_back(std::move(c));
+    }
     return result ? std::move(*result)
                   : Expected<std::string>(Error{"peer.internal", "no answer was produced"});
   }
 
  private:
-  net::awaitable<void> exchange(std::string_view package,
+  // One connection to the peer, driven by its own io_context on the calling thread.
+  struct Connection {
+    net::io_context io{1};
+    std::optional<TlsStream> stream;
+    beast::flat_buffer buffer;
+  };
+  static constexpr std::size_t kMaxIdle = 16;
+
+  net::awaitable<void> exchange(Connection& c, std::string_view package,
                                 std::optional<Expected<std::string>>& out) {
     for (int attempt = 0; attempt < 2; ++attempt) {
-      const bool reused = stream_.has_value();
-      if (!stream_) {
-        if (auto c = co_await connect(); !c) {
-          out = c.error();
+      const bool reused = c.stream.has_value();
+      if (!c.stream) {
+        if (auto connected = co_await connect(c); !connected) {
+          out = connected.error();
           co_return;
         }
       }
@@ -157,22 +179,22 @@ class PeerClient::Peer {
       request.keep_alive(true);
       request.body().assign(package.data(), package.size());
       request.prepare_payload();
-      auto& tcp = beast::get_lowest_layer(*stream_);
+      auto& tcp = beast::get_lowest_layer(*c.stream);
       tcp.expires_after(options_.io_timeout);
-      auto [ec, n] = co_await http::async_write(*stream_, request, use_tuple);
+      auto [ec, n] = co_await http::async_write(*c.stream, request, use_tuple);
       if (!ec) {
         http::response_parser<http::string_body> parser;
         parser.body_limit(kMaxAnswer);
         tcp.expires_after(options_.io_timeout);
-        std::tie(ec, n) = co_await http::async_read(*stream_, buffer_, parser, use_tuple);
+        std::tie(ec, n) = co_await http::async_read(*c.stream, c.buffer, parser, use_tuple);
         if (!ec) {
           auto response = parser.release();
-          if (!response.keep_alive()) drop();
+          if (!response.keep_alive()) drop(c);
           out = interpret(response);
           co_return;
         }
       }
-      drop();
+      drop(c);
       // A kept-alive connection the peer had closed meanwhile: once more on a fresh one (the
       // peer deduplicates, so a package it did take is not taken twice).
       if (reused && ec != beast::error::timeout) continue;
@@ -182,15 +204,15 @@ class PeerClient::Peer {
     }
   }
 
-  net::awaitable<Expected<void>> connect() {
-    tcp::resolver resolver(io_);
+  net::awaitable<Expected<void>> connect(Connection& c) {
+    tcp::resolver resolver(c.io);
     auto [rec, results] = co_await resolver.async_resolve(url_.host, url_.port, use_tuple);
     if (rec) {
       co_return Error{"peer.unreachable",
                       "peer " + id_ + ": cannot resolve " + url_.host + ": " + rec.message()};
     }
-    stream_.emplace(io_, ctx_);
-    SSL* ssl = stream_->native_handle();
+    c.stream.emplace(c.io, ctx_);
+    SSL* ssl = c.stream->native_handle();
     if (pinned_.empty()) {  // a CA: the certificate must name the host we called
       if (url_.literal) {
         X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), url_.host.c_str());
@@ -199,27 +221,27 @@ class PeerClient::Peer {
       }
     }
     if (!url_.literal) SSL_set_tlsext_host_name(ssl, url_.host.c_str());
-    auto& tcp = beast::get_lowest_layer(*stream_);
+    auto& tcp = beast::get_lowest_layer(*c.stream);
     tcp.expires_after(options_.connect_timeout);
     auto [cec, endpoint] = co_await tcp.async_connect(results, use_tuple);
     if (cec) {
-      drop();
+      drop(c);
       co_return Error{cec == beast::error::timeout ? "peer.timeout" : "peer.unreachable",
                       "peer " + id_ + " at " + host_header_ + ": " + cec.message()};
     }
     tcp.expires_after(options_.io_timeout);
-    auto [hec] = co_await stream_->async_handshake(net::ssl::stream_base::client, use_tuple);
+    auto [hec] = co_await c.stream->async_handshake(net::ssl::stream_base::client, use_tuple);
     if (hec) {
       const long verify = SSL_get_verify_result(ssl);
       std::string why = hec.message();
       if (verify != X509_V_OK) why = X509_verify_cert_error_string(verify);
-      drop();
+      drop(c);
       co_return Error{"peer.tls", "peer " + id_ + ": TLS handshake failed: " + why};
     }
     if (!pinned_.empty()) {
       X509* cert = SSL_get0_peer_certificate(ssl);
       if (!cert || cert_fingerprint_sha256(cert) != pinned_) {
-        drop();
+        drop(c);
         co_return Error{"peer.tls",
                         "peer " + id_ + " presented a certificate other than the pinned one"};
       }
@@ -252,12 +274,12 @@ class PeerClient::Peer {
     return Error{final_answer ? "peer.refused" : "peer.unavailable", "peer " + id_ + ": " + what};
   }
 
-  void drop() {
-    if (!stream_) return;
+  static void drop(Connection& c) {
+    if (!c.stream) return;
     error_code ignored;
-    beast::get_lowest_layer(*stream_).socket().close(ignored);
-    stream_.reset();
-    buffer_.clear();
+    beast::get_lowest_layer(*c.stream).socket().close(ignored);
+    c.stream.reset();
+    c.buffer.clear();
   }
 
   const std::string id_;
@@ -266,11 +288,9 @@ class PeerClient::Peer {
   std::string target_;
   std::string host_header_;
   std::string pinned_;  // SHA-256 of the pinned certificate; empty when trusting a CA
-  std::mutex mutex_;
-  net::io_context io_;
   net::ssl::context ctx_;
-  std::optional<TlsStream> stream_;
-  beast::flat_buffer buffer_;
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<Connection>> idle_;
 };
 
 PeerClient::PeerClient(PeerClientOptions options, const std::vector<PeerEndpoint>& peers) {

@@ -29,12 +29,12 @@ struct PeerClientOptions {
 };
 
 // PeerTransport over HTTPS: TLS 1.2 or later; the server must present the pinned certificate, or
-// one issued by the configured CA for the endpoint's host name or address. One kept-alive
-// connection per peer, opened again when it breaks; calls to one peer are serialised, calls to
-// different peers run in parallel. Answers: 200/202 are the peer's durable acknowledgement (its id
-// for the package is returned); any other 4xx is `peer.refused` (the peer's final answer, with its
-// code and message); 5xx `peer.unavailable`; no connection, TLS failure or timeout
-// `peer.unreachable`/`peer.tls`/`peer.timeout`.
+// one issued by the configured CA for the endpoint's host name or address. Connections are kept
+// alive and reused (one per concurrent call, opened again when one breaks), so calls to the same
+// or different peers may run in parallel from several threads. Answers: 200/202 are the peer's
+// durable acknowledgement (its id for the package is returned); any other 4xx is `peer.refused`
+// (the peer's final answer, with its code and message); 5xx `peer.unavailable`; no connection, TLS
+// failure or timeout `peer.unreachable`/`peer.tls`/`peer.timeout`.
 class PeerClient final : public PeerTransport {
  public:
   // Throws std::runtime_error naming the file or URL it cannot use (startup).

@@ -6,7 +6,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <thread>
 
@@ -78,7 +80,8 @@ class Federation : public ::testing::Test {
         "<node xmlns=\"urn:lienthong:config:1\" id=\"" + id +
         "\"><listen address=\"127.0.0.1\" port=\"0\"/>" + "<peering address=\"127.0.0.1\" port=\"" +
         std::to_string(port) + "\" cert=\"tls/" + id + ".pem\" key=\"tls/" + id +
-        ".key\" client-ca=\"pki/ca.pem\"/>" + "<store path=\"" + id + ".db\"/>" +
+        ".key\" client-ca=\"pki/ca.pem\" retry-first=\"PT1S\" retry-max=\"PT2S\"/>" +
+        "<store path=\"" + id + ".db\"/>" +
         "<trust><anchor file=\"pki/ca.pem\"/></trust><workflows dir=\"" +
         std::string(LIENTHONG_SOURCE_DIR) + "/workflows/definitions\"/><agencies>" +
         agency_xml(agency, true) + "</agencies><peers><peer id=\"" + peer +
@@ -126,6 +129,10 @@ class Federation : public ::testing::Test {
     Reply r = http(node_b_->port(), "GET", std::string("/api/v1/agencies/") + kA53 + "/inbox",
                    "token-clerk-node-b");
     return r.status == 200 ? r.json().at("tasks").as_array() : boost::json::array{};
+  }
+  void restart_b() {
+    node_b_.reset();
+    node_b_ = start("node-b", kA53, peering_b_, "node-a", kH53, peering_a_, config_b_);
   }
   PeerClient as(const std::string& node) {
     return PeerClient(PeerClientOptions{(dir_ / "tls" / (node + ".pem")).string(),
@@ -230,6 +237,91 @@ TEST_F(Federation, APeerCannotSendInAnotherNodesNameNorReplayNorComeInUnknown) {
   ASSERT_TRUE(replay) << replay.error().message;
   EXPECT_EQ(*replay, *first);
   EXPECT_EQ(inbox_b().size(), 1u);
+}
+
+// The fault test of issue 5: the receiving node is stopped for part of a load and started again;
+// afterwards every document is delivered exactly once and every status (01) is back.
+// LIENTHONG_FAULT_DOCUMENTS sets the load (10,000 by default).
+TEST_F(Federation, AReceiverStoppedDuringALoadGetsEveryDocumentOnceAndEveryStatusBack) {
+  const char* wanted = std::getenv("LIENTHONG_FAULT_DOCUMENTS");
+  const int n = wanted ? std::atoi(wanted) : 10000;
+  const std::string base = sample();
+  std::vector<std::string> packages(static_cast<std::size_t>(n));
+  {
+    std::vector<std::thread> signers;
+    for (int t = 0; t < 2; ++t) {
+      signers.emplace_back([&, t] {
+        for (int i = t; i < n; i += 2) {
+          std::string xml = base;
+          const std::string id = "2491/STC-BCTC";
+          xml.replace(xml.find(id), id.size(), std::to_string(100000 + i) + "/STC-BCTC");
+          packages[static_cast<std::size_t>(i)] = signed_by(kH53, std::move(xml));
+        }
+      });
+    }
+    for (auto& t : signers) t.join();
+  }
+  // Submitted by 8 clerks' sessions at once; node B goes down after the first third and comes
+  // back once everything is accepted by node A.
+  std::atomic<int> next{0}, failures{0};
+  auto submit_until = [&](int end) {
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c) {
+      clients.emplace_back([&] {
+        for (int i; (i = next++) < end;) {
+          Reply r = http(node_a_->port(), "POST", "/api/v1/documents", "token-clerk-node-a",
+                         packages[static_cast<std::size_t>(i)]);
+          if (r.status != 202) ++failures;
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    next = end;
+  };
+  submit_until(n / 3);
+  node_b_.reset();
+  submit_until(n);
+  ASSERT_EQ(failures.load(), 0);
+  clock_.advance(5);
+  restart_b();
+
+  auto count = [](Store& store, const char* state, const char* kind) {
+    auto items = store.outbox(state, 1'000'000);
+    return items ? std::count_if(items->begin(), items->end(),
+                                 [&](const OutboxItem& i) { return i.kind == kind; })
+                 : -1;
+  };
+  // Time moves on (retries come due) until both directions are drained.
+  const auto until = std::chrono::steady_clock::now() + 600s;
+  while (std::chrono::steady_clock::now() < until &&
+         !(count(node_a_->store(), "delivered", "document") == n &&
+           count(node_b_->store(), "delivered", "status") == n)) {
+    std::this_thread::sleep_for(200ms);
+    clock_.advance(1);
+    node_a_->wake();
+    node_b_->wake();
+  }
+  EXPECT_EQ(count(node_a_->store(), "delivered", "document"), n);
+  EXPECT_EQ(count(node_a_->store(), "dead", "document"), 0);
+  EXPECT_EQ(count(node_b_->store(), "delivered", "status"), n);
+  EXPECT_EQ(count(node_b_->store(), "dead", "status"), 0);
+
+  // Exactly once: one received document and one incoming instance per package on node B, one
+  // received status per document on node A, and both audit chains intact.
+  auto tally = [](Store& store, const char* action) {
+    auto events = store.audit_events(1, 10'000'000);
+    return events ? std::count_if(events->begin(), events->end(),
+                                  [&](const AuditEvent& e) { return e.action == action; })
+                  : -1;
+  };
+  EXPECT_EQ(tally(node_b_->store(), "document.received"), n);
+  EXPECT_EQ(tally(node_b_->store(), "instance.started"), n);
+  EXPECT_EQ(tally(node_a_->store(), "status.received"), n);
+  auto open = node_b_->store().open_tasks(kA53, 1'000'000);
+  ASSERT_TRUE(open);
+  EXPECT_EQ(open->size(), static_cast<std::size_t>(n));
+  EXPECT_TRUE(verify_audit_chain(node_a_->store())->ok);
+  EXPECT_TRUE(verify_audit_chain(node_b_->store())->ok);
 }
 
 }  // namespace

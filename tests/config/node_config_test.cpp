@@ -88,6 +88,9 @@ TEST(NodeConfigExamples, ProvincialNodeReadsTheModel) {
   ASSERT_TRUE(c.peering);
   EXPECT_EQ(c.peering->port, 8443);
   EXPECT_EQ(c.peering->client_ca, "/etc/lienthong/tls/peers-ca.pem");
+  EXPECT_EQ(c.peering->retry_first, std::chrono::seconds(5));
+  EXPECT_EQ(c.peering->retry_max, std::chrono::seconds(900));
+  EXPECT_EQ(c.peering->dead_after, std::chrono::seconds(3 * 86400));
   EXPECT_EQ(c.store_path, "/var/lib/lienthong/lienthong.db");
   EXPECT_EQ(c.limits.write_timeout, std::chrono::seconds(60));
   EXPECT_EQ(c.trust.anchors.size(), 2u);
@@ -428,6 +431,10 @@ std::string user(const std::string& attrs) {
 INSTANTIATE_TEST_SUITE_P(
     NodeConfig, Rule,
     ::testing::Values(
+        RuleCase{"retry cap below the first delay",
+                 "<peering address=\"0.0.0.0\" port=\"8443\" cert=\"c\" key=\"k\" "
+                 "client-ca=\"a\" retry-first=\"PT1M\" retry-max=\"PT10S\"/>",
+                 "retry-max must not be shorter than retry-first"},
         RuleCase{"peers need peering",
                  "<peers>" + peer("id=\"p\" endpoint=\"https://p.vn\"") + "</peers>",
                  "peers are reached over mutual TLS: add <peering>"},

@@ -6,6 +6,7 @@
 
 #include <deque>
 #include <filesystem>
+#include <mutex>
 
 #include "adapters/edxml/edxml_codec.hpp"
 #include "base/encoding.hpp"
@@ -28,6 +29,7 @@ constexpr const char* kOther = "000.00.01.H45";    // hosted on node "quang-tri"
 class ScriptedPeer final : public PeerTransport {
  public:
   Expected<std::string> deliver(const std::string& peer, std::string_view package) override {
+    std::lock_guard lock(mutex);  // PeerDelivery calls from several threads
     calls.push_back({peer, std::string(package)});
     if (answers.empty()) return std::string("remote-") + std::to_string(calls.size());
     Error e = answers.front();
@@ -38,6 +40,7 @@ class ScriptedPeer final : public PeerTransport {
     std::string peer;
     std::string package;
   };
+  std::mutex mutex;
   std::vector<Call> calls;
   std::deque<Error> answers;
 };
@@ -198,7 +201,7 @@ TEST_F(PeerDeliveryTest, RetriesWithGrowingDelaysAndNotBeforeTheyAreDue) {
 TEST_F(PeerDeliveryTest, DeadLettersWhenTooOldOrRefusedAndAnAdministratorRetries) {
   const auto old = queue(kRemote);
   const auto orphan = queue(kNowhere);
-  clock_.advance(3600);                 // `old` reaches dead_after with this failure
+  clock_.advance(3600);                // `old` reaches dead_after with this failure
   const auto refused = queue(kOther);  // new, but refused: no retry can change that
   PeerDelivery delivery(*store_, directory_, codec_, peer_, clock_, policy_, 1);
   peer_.answers.push_back({"peer.timeout", "no answer in 30 s"});
