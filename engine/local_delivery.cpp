@@ -6,7 +6,13 @@
 namespace lienthong {
 
 Expected<std::size_t> LocalDelivery::run_once(std::size_t batch) {
-  auto pending = store_.outbox("pending", batch);
+  // Only items for agencies hosted here: those for peers (perhaps thousands, while a peer is
+  // down) must not fill the batch.
+  std::vector<std::string> local;
+  for (const AgencyEntry* a : directory_.all()) {
+    if (a->local) local.push_back(a->code);
+  }
+  auto pending = store_.outbox_to("pending", local, batch);
   if (!pending) return pending.error();
   std::size_t delivered = 0;
   for (const OutboxItem& item : *pending) {

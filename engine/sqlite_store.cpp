@@ -955,6 +955,24 @@ class SqliteStore final : public Store {
     return rows<OutboxItem>(*st, outbox_from);
   }
 
+  Expected<std::vector<OutboxItem>> outbox_to(const std::string& state,
+                                              const std::vector<std::string>& agencies,
+                                              std::size_t limit) override {
+    if (agencies.empty()) return std::vector<OutboxItem>{};
+    std::string in;
+    for (std::size_t i = 0; i < agencies.size(); ++i) in += i ? ",?" : "?";
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.prepare(std::string("SELECT ") + kOutboxColumns +
+                                 " FROM outbox WHERE state = ? AND to_agency IN (" + in +
+                                 ") ORDER BY id LIMIT ?");
+    if (!st) return st.error();
+    int k = 1;
+    st->bind(k++, state);
+    for (const auto& a : agencies) st->bind(k++, a);
+    st->bind(k, static_cast<std::int64_t>(limit));
+    return rows<OutboxItem>(*st, outbox_from);
+  }
+
   Expected<std::optional<Timestamp>> next_outbox_attempt(const std::string& kind) override {
     std::lock_guard lock(read_mutex_);
     auto st = reader_db_.prepare(

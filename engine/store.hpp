@@ -245,6 +245,10 @@ class Store {
       std::int64_t document) = 0;
   virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;
   virtual Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) = 0;
+  // Items in `state` addressed to one of `agencies`, oldest first.
+  virtual Expected<std::vector<OutboxItem>> outbox_to(const std::string& state,
+                                                      const std::vector<std::string>& agencies,
+                                                      std::size_t limit) = 0;
   // When the earliest pending item of `kind` is next due; nullopt when none is pending.
   virtual Expected<std::optional<Timestamp>> next_outbox_attempt(const std::string& kind) = 0;
   // Pending items of `kind` whose next attempt is due at `now`, the most overdue first.

@@ -8,6 +8,7 @@
 
 #include "adapters/edxml/edxml_codec.hpp"
 #include "engine/intake.hpp"
+#include "engine/local_delivery.hpp"
 #include "signing/pki.hpp"
 
 namespace lienthong {
@@ -242,6 +243,28 @@ TEST_F(RouterTest, RecipientsOnAnotherNodeGetThePackageThroughTheOutbox) {
   EXPECT_EQ(std::count(a.begin(), a.end(), "delivery.queued"), 1);
   EXPECT_EQ(std::count(a.begin(), a.end(), "instance.started"), 1);  // none for H41 here
   (void)receipt;
+}
+
+TEST_F(RouterTest, LocalDeliveryIsNotStarvedByABacklogForPeers) {
+  // A peer down for a while: 300 deliveries to it wait in the outbox, then a local status.
+  ASSERT_TRUE(store_->write_sync([&](StoreTx& tx) -> Expected<void> {
+    NewDocument d{"backlog", "document", kH53, {kH41}, "1/STC", "s", clock_.now(), "<x/>", ""};
+    auto doc = tx.insert_document(d);
+    if (!doc) return doc.error();
+    for (int i = 0; i < 300; ++i) {
+      auto id =
+          tx.enqueue(OutboxItem{0, "document", 0, 0, *doc, kH41, "", clock_.now(), "pending"});
+      if (!id) return id.error();
+    }
+    return {};
+  }));
+  receive(kH53, data("edoc_new.edxml"));  // A53's instance emits status 01 to H53, here
+  LocalDelivery local(*store_, *router_, directory_, codec_, clock_);
+  auto delivered = local.run_once();
+  ASSERT_TRUE(delivered) << delivered.error().message;
+  EXPECT_EQ(*delivered, 1u);
+  auto a = actions();
+  EXPECT_EQ(std::count(a.begin(), a.end(), "status.delivered"), 1);
 }
 
 TEST_F(RouterTest, APeerNodeSendsOnlyInTheNameOfTheAgenciesItHosts) {
