@@ -424,6 +424,9 @@ class Connection : public std::enable_shared_from_this<Connection> {
     error_code ec;
     const auto peer = tcp_of(stream_).socket().remote_endpoint(ec);
     remote_ = ec ? std::string("unknown") : endpoint_text(peer);
+    if (server_.tls_) {  // a response goes out as several TLS records: no Nagle delay between them
+      tcp_of(stream_).socket().set_option(tcp::no_delay(true), ec);
+    }
     server_.add(this);
   }
 

@@ -229,6 +229,8 @@ class PeerClient::Peer {
       co_return Error{cec == beast::error::timeout ? "peer.timeout" : "peer.unreachable",
                       "peer " + id_ + " at " + host_header_ + ": " + cec.message()};
     }
+    error_code ignored;  // TLS writes a request in several records: no Nagle delay between them
+    tcp.socket().set_option(tcp::no_delay(true), ignored);
     tcp.expires_after(options_.io_timeout);
     auto [hec] = co_await c.stream->async_handshake(net::ssl::stream_base::client, use_tuple);
     if (hec) {
