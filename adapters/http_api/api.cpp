@@ -18,25 +18,18 @@
 namespace lienthong {
 namespace json = boost::json;
 
-namespace {
-
-HttpResponse json_response(int status, const json::value& body) {
-  HttpResponse r;
-  r.status = status;
-  r.body = json::serialize(body);
-  return r;
-}
-
-// HTTP status for each error code family, so that clients can act on the class alone.
-int status_of(const Error& e) {
+int http_status_of(const Error& e) {
   const std::string& c = e.code;
   auto starts = [&](const char* p) { return c.rfind(p, 0) == 0; };
   if (c == "intake.too_large") return 413;
   if (c == "intake.not_your_agency" || c == "intake.signer_not_allowed" || c == "task.forbidden") {
     return 403;
   }
-  if (c == "task.not_found" || c == "instance.not_found") return 404;
-  if (c == "task.closed" || starts("workflow.")) return 409;  // incl. workflow.version_exists
+  if (c == "task.not_found" || c == "instance.not_found" || c == "outbox.not_found") return 404;
+  if (c == "task.closed" || c == "outbox.not_dead" || c == "document.not_recallable" ||
+      starts("workflow.")) {
+    return 409;  // incl. workflow.version_exists
+  }
   if (starts("signature.") || c == "intake.unknown_sender" || c == "intake.unknown_recipient" ||
       c == "intake.no_recipient") {
     return 422;
@@ -47,6 +40,15 @@ int status_of(const Error& e) {
   if (starts("registration.")) return 422;
   if (starts("store.")) return 503;
   return 500;
+}
+
+namespace {
+
+HttpResponse json_response(int status, const json::value& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = json::serialize(body);
+  return r;
 }
 
 std::optional<std::int64_t> parse_id(std::string_view s) {
@@ -209,7 +211,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     Submitter who{user->name, user->agency, request_id};
     auto changed = ctx_.changed;
     ctx_.intake.submit(std::move(req.body), who, [reply, changed](Expected<IntakeReceipt> r) {
-      if (!r) return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+      if (!r)
+        return reply(json_error(http_status_of(r.error()), r.error().code, r.error().message));
       if (changed) changed();
       reply(json_response(r->duplicate ? 200 : 202,
                           json::object{{"id", r->document},
@@ -261,9 +264,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           },
           [reply, count, changed](Expected<void> r) {
             if (!r) {
-              const int status =
-                  r.error().code == "document.not_recallable" ? 409 : status_of(r.error());
-              return reply(json_error(status, r.error().code, r.error().message));
+              return reply(
+                  json_error(http_status_of(r.error()), r.error().code, r.error().message));
             }
             if (changed) changed();
             reply(json_response(200, json::object{{"recalled", *count}}));
@@ -405,7 +407,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           return router.complete_task(tx, task, chosen, cause, now);
         },
         [reply, task, chosen, changed](Expected<void> r) {
-          if (!r) return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+          if (!r)
+            return reply(json_error(http_status_of(r.error()), r.error().code, r.error().message));
           if (changed) changed();
           reply(json_response(200, json::object{{"task", task}, {"outcome", chosen}}));
         });
@@ -460,7 +463,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           },
           [reply, workflow, source, &registry](Expected<void> r) {
             if (!r)
-              return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+              return reply(
+                  json_error(http_status_of(r.error()), r.error().code, r.error().message));
             const std::string id = workflow->id;
             const int version = workflow->version;
             (void)registry.deploy(std::move(*workflow),
@@ -636,10 +640,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           [item, actor, now](StoreTx& tx) { return retry_dead_letter(tx, item, actor, now); },
           [reply, item, changed](Expected<void> r) {
             if (!r) {
-              const int status = r.error().code == "outbox.not_found"  ? 404
-                                 : r.error().code == "outbox.not_dead" ? 409
-                                                                       : status_of(r.error());
-              return reply(json_error(status, r.error().code, r.error().message));
+              return reply(
+                  json_error(http_status_of(r.error()), r.error().code, r.error().message));
             }
             if (changed) changed();
             reply(json_response(200, json::object{{"id", item}, {"state", "pending"}}));
@@ -749,7 +751,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
                               text("to"),
                               text("channel").empty() ? "paper" : text("channel")};
       if (auto ok = check(paper, ctx_.directory, user->agency); !ok) {
-        return fail(status_of(ok.error()), ok.error().code, ok.error().message);
+        return fail(http_status_of(ok.error()), ok.error().code, ok.error().message);
       }
       auto id = std::make_shared<std::int64_t>(0);
       ctx_.store.write(
@@ -761,7 +763,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           },
           [reply, id, changed](Expected<void> r) {
             if (!r)
-              return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+              return reply(
+                  json_error(http_status_of(r.error()), r.error().code, r.error().message));
             if (changed) changed();
             reply(json_response(201, json::object{{"id", *id}}));
           });
@@ -777,7 +780,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
       }
     }
     if (auto ok = check(dossier, ctx_.directory); !ok) {
-      return fail(status_of(ok.error()), ok.error().code, ok.error().message);
+      return fail(http_status_of(ok.error()), ok.error().code, ok.error().message);
     }
     auto record = std::make_shared<DossierRecord>();
     const Router& router = ctx_.router;
@@ -790,7 +793,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           return {};
         },
         [reply, record, changed](Expected<void> r) {
-          if (!r) return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+          if (!r)
+            return reply(json_error(http_status_of(r.error()), r.error().code, r.error().message));
           if (changed) changed();
           reply(json_response(201, json::object{{"code", record->code},
                                                 {"document", record->document},

@@ -26,6 +26,10 @@ struct ApiContext {
   std::function<void(const std::string&)> log;  // one JSON object per line; empty: no request log
 };
 
+// HTTP status for each error code family, so that clients can act on the class alone (the REST
+// API and the peering endpoints answer the same errors the same way).
+int http_status_of(const Error& e);
+
 // The REST API under /api/v1 (see README and docs/openapi.yaml). Every error is JSON
 // {"error":{"code","message"}} with a stable code; bad input changes nothing.
 class Api {

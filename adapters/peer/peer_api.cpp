@@ -2,6 +2,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "adapters/http_api/api.hpp"
 #include "base/encoding.hpp"
 
 namespace lienthong {
@@ -36,20 +37,6 @@ std::optional<std::string> PeerIdentities::identify(std::string_view certificate
 }
 
 namespace {
-
-int status_of(const Error& e) {
-  const std::string& c = e.code;
-  auto starts = [&](const char* p) { return c.rfind(p, 0) == 0; };
-  if (c == "intake.too_large") return 413;
-  if (c == "intake.not_your_agency" || c == "intake.signer_not_allowed") return 403;
-  if (starts("signature.") || c == "intake.unknown_sender" || c == "intake.unknown_recipient" ||
-      c == "intake.no_recipient") {
-    return 422;
-  }
-  if (starts("intake.") || starts("xml.") || starts("edxml.")) return 400;
-  if (starts("store.")) return 503;
-  return 500;
-}
 
 HttpResponse json(int status, std::string body) {
   HttpResponse r;
@@ -92,7 +79,7 @@ void PeerApi::handle(HttpRequest&& req, Responder respond) {
   ctx_.intake.submit(
       std::move(req.body), std::move(who), [reply, changed](Expected<IntakeReceipt> r) {
         if (!r) {
-          return reply(json_error(status_of(r.error()), r.error().code, r.error().message));
+          return reply(json_error(http_status_of(r.error()), r.error().code, r.error().message));
         }
         if (changed && !r->duplicate) changed();
         reply(json(r->duplicate ? 200 : 202,
