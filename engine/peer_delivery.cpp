@@ -10,6 +10,7 @@
 
 #include "base/encoding.hpp"
 #include "base/xml.hpp"
+#include "engine/router.hpp"
 
 namespace lienthong {
 
@@ -128,12 +129,8 @@ Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item) {
   if (!package) return package.error();
   Payload out;
   if (item.kind == "document") {
-    const bool paper = package->trace_header_list && package->trace_header_list->business &&
-                       package->trace_header_list->business->paper.value_or(0) == 1;
     out.from = (*doc)->sender;
-    out.hand_over = HandOver{item.document,          out.from,
-                             item.to_agency,         paper ? "electronic+paper" : "electronic",
-                             package->document.type, 0};
+    out.hand_over = hand_over_of(item.document, *package, item.to_agency, 0);
     out.bytes = std::move((*doc)->original);
     return out;
   }

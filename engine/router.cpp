@@ -89,15 +89,19 @@ Expected<void> Router::received(StoreTx& tx, std::int64_t document, const Packag
   return {};
 }
 
-Expected<void> Router::hand_over(StoreTx& tx, std::int64_t document, const Package& package,
-                                 const std::string& to, const Cause& cause, Timestamp now) const {
+HandOver hand_over_of(std::int64_t document, const Package& package, const std::string& to,
+                      Timestamp at) {
   const bool paper = package.trace_header_list && package.trace_header_list->business &&
                      package.trace_header_list->business->paper.value_or(0) == 1;
   const std::string& from = package.kind == PackageKind::document ? package.document.from.organ_id
                                                                   : package.status.from.organ_id;
-  HandOver h{document, from, to, paper ? "electronic+paper" : "electronic", package.document.type,
-             now};
-  if (auto r = tx.record_hand_over(h); !r) return r;
+  return HandOver{
+      document, from, to, paper ? "electronic+paper" : "electronic", package.document.type, at};
+}
+
+Expected<void> Router::hand_over(StoreTx& tx, std::int64_t document, const Package& package,
+                                 const std::string& to, const Cause& cause, Timestamp now) const {
+  if (auto r = tx.record_hand_over(hand_over_of(document, package, to, now)); !r) return r;
   // This instance is `to`'s: "recipient" in its steps is `to`, not the document's first
   // addressee (a document addressed to several agencies starts one instance for each).
   DocumentFacts facts = facts_of(package);

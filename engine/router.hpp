@@ -69,4 +69,9 @@ class Router {
 // The document fields workflow expressions read.
 DocumentFacts facts_of(const Package& package);
 
+// The hand-over of `package` to agency `to` at `at`, as the reports count it: electronic, or
+// electronic with a paper copy when its Bussiness says so.
+HandOver hand_over_of(std::int64_t document, const Package& package, const std::string& to,
+                      Timestamp at);
+
 }  // namespace lienthong
