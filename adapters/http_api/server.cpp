@@ -1,5 +1,6 @@
 #include "adapters/http_api/server.hpp"
 
+#include "adapters/http_api/tls_identity.hpp"
 #include "base/encoding.hpp"
 #include "base/thread_name.hpp"
 
@@ -712,25 +713,15 @@ namespace {
 // TLS 1.2 or later, our certificate and key, and a client certificate required and verified.
 net::ssl::context make_tls_context(const TlsOptions& options) {
   net::ssl::context ctx(net::ssl::context::tls_server);
-  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
   ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_compression |
                   net::ssl::context::single_dh_use);
-  SSL_CTX_set_options(ctx.native_handle(), SSL_OP_NO_RENEGOTIATION);
-  const auto use = [](const char* what, const std::string& file, auto&& step) {
-    error_code ec;
-    step(ec);
-    if (ec) {
-      throw std::runtime_error("https server: cannot use the " + std::string(what) + " " + file +
-                               ": " + ec.message());
-    }
-  };
-  use("certificate", options.cert_file,
-      [&](error_code& ec) { ctx.use_certificate_chain_file(options.cert_file, ec); });
-  use("private key", options.key_file, [&](error_code& ec) {
-    ctx.use_private_key_file(options.key_file, net::ssl::context::pem, ec);
-  });
-  use("client CA", options.client_ca_file,
-      [&](error_code& ec) { ctx.load_verify_file(options.client_ca_file, ec); });
+  set_tls_identity(ctx, options.cert_file, options.key_file, "https server");
+  error_code ec;
+  ctx.load_verify_file(options.client_ca_file, ec);
+  if (ec) {
+    throw std::runtime_error("https server: cannot use the client CA " + options.client_ca_file +
+                             ": " + ec.message());
+  }
   ctx.set_verify_mode(net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert);
   return ctx;
 }

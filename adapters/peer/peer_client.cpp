@@ -26,6 +26,7 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json.hpp>
 
+#include "adapters/http_api/tls_identity.hpp"
 #include "signing/crypto.hpp"
 
 namespace lienthong {
@@ -95,21 +96,7 @@ class PeerClient::Peer {
     target_ = url_.prefix + "/peer/v1/packages";
     host_header_ = (url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host) +
                    ":" + url_.port;
-    SSL_CTX_set_min_proto_version(ctx_.native_handle(), TLS1_2_VERSION);
-    SSL_CTX_set_options(ctx_.native_handle(), SSL_OP_NO_RENEGOTIATION);
-    const auto use = [&](const char* what, const std::string& file, auto&& step) {
-      error_code ec;
-      step(ec);
-      if (ec) {
-        throw std::runtime_error("peer " + id_ + ": cannot use the " + what + " " + file + ": " +
-                                 ec.message());
-      }
-    };
-    use("certificate", options.cert_file,
-        [&](error_code& ec) { ctx_.use_certificate_chain_file(options.cert_file, ec); });
-    use("private key", options.key_file, [&](error_code& ec) {
-      ctx_.use_private_key_file(options.key_file, net::ssl::context::pem, ec);
-    });
+    set_tls_identity(ctx_, options.cert_file, options.key_file, "peer " + id_);
     auto pem = read_file(endpoint.trust_file);
     if (!pem) throw std::runtime_error("peer " + id_ + ": " + pem.error().message);
     auto certs = load_certificates_pem(*pem);
