@@ -168,8 +168,8 @@ Expected<PeerDelivery::Round> PeerDelivery::record(const std::vector<OutboxItem>
       if (o.ok) {
         const bool document = item.kind == "document";
         if (auto w = tx.record_attempt(item.id, "delivered", attempts, now, ""); !w) return w;
-        if (document) {
-          HandOver h = o.payload.hand_over;
+        if (document && o.payload.hand_over) {
+          HandOver h = *o.payload.hand_over;
           h.at = now;
           if (auto w = tx.record_hand_over(h); !w) return w;
         }

@@ -56,7 +56,7 @@ class PeerDelivery {
   struct Payload {
     std::string bytes;
     std::string from;    // the sending agency
-    HandOver hand_over;  // documents only
+    std::optional<HandOver> hand_over;  // documents only; none for a recall
   };
   Expected<Payload> payload(const OutboxItem& item);
   struct Outcome {

@@ -67,11 +67,14 @@ Expected<void> Router::received(StoreTx& tx, std::int64_t document, const Packag
   // hands it over). Received from a peer: only the recipients hosted here are this node's.
   const AgencyEntry* sender = directory_.find(package.document.from.organ_id);
   const bool sent_from_here = sender && sender->local;
+  const int action = business_action(package);
   for (const auto& to : package.document.to) {
     const AgencyEntry* agency = directory_.find(to.organ_id);
     if (!agency) continue;
     if (agency->local) {
-      if (auto r = hand_over(tx, document, package, to.organ_id, cause, now); !r) return r;
+      auto r = action == 0 ? hand_over(tx, document, package, to.organ_id, cause, now)
+                           : revise(tx, document, package, action, to.organ_id, cause, now);
+      if (!r) return r;
     } else if (sent_from_here && !agency->node.empty()) {
       OutboxItem item{0, "document", 0, 0, document, to.organ_id, "", now, "pending"};
       auto id = tx.enqueue(item);
@@ -89,8 +92,14 @@ Expected<void> Router::received(StoreTx& tx, std::int64_t document, const Packag
   return {};
 }
 
-HandOver hand_over_of(std::int64_t document, const Package& package, const std::string& to,
-                      Timestamp at) {
+int business_action(const Package& package) {
+  if (!package.trace_header_list || !package.trace_header_list->business) return 0;
+  return package.trace_header_list->business->doc_type.value_or(0);
+}
+
+std::optional<HandOver> hand_over_of(std::int64_t document, const Package& package,
+                                     const std::string& to, Timestamp at) {
+  if (package.kind == PackageKind::document && business_action(package) == 1) return std::nullopt;
   const bool paper = package.trace_header_list && package.trace_header_list->business &&
                      package.trace_header_list->business->paper.value_or(0) == 1;
   const std::string& from = package.kind == PackageKind::document ? package.document.from.organ_id
@@ -101,7 +110,9 @@ HandOver hand_over_of(std::int64_t document, const Package& package, const std::
 
 Expected<void> Router::hand_over(StoreTx& tx, std::int64_t document, const Package& package,
                                  const std::string& to, const Cause& cause, Timestamp now) const {
-  if (auto r = tx.record_hand_over(hand_over_of(document, package, to, now)); !r) return r;
+  if (auto h = hand_over_of(document, package, to, now)) {
+    if (auto r = tx.record_hand_over(*h); !r) return r;
+  }
   // This instance is `to`'s: "recipient" in its steps is `to`, not the document's first
   // addressee (a document addressed to several agencies starts one instance for each).
   DocumentFacts facts = facts_of(package);
@@ -109,6 +120,65 @@ Expected<void> Router::hand_over(StoreTx& tx, std::int64_t document, const Packa
   auto started = start(tx, incoming_workflow_, document, to, std::move(facts), cause, now);
   if (!started) return started.error();
   return {};
+}
+
+Expected<void> Router::revise(StoreTx& tx, std::int64_t document, const Package& package,
+                              int action, const std::string& to, const Cause& cause,
+                              Timestamp now) const {
+  static const char* kActions[] = {"new", "recall", "update", "replacement"};
+  const std::string what =
+      action >= 0 && action <= 3 ? kActions[action] : "action " + std::to_string(action);
+  const std::string& from = package.document.from.organ_id;
+  // The document it revises: the one first sent under its DocumentId (the revision repeats the
+  // original's header), or else under the one its Bussiness names.
+  std::optional<std::int64_t> original;
+  for (const std::string* id :
+       {&package.document.document_id, &package.trace_header_list->business->document_id}) {
+    auto found = tx.document_sent(from, *id);
+    if (!found) return found.error();
+    if (*found && **found != document) {
+      original = **found;
+      break;
+    }
+  }
+  std::optional<InstanceRecord> open, finished;
+  if (original) {
+    auto instances = tx.instances_of(*original);
+    if (!instances) return instances.error();
+    for (auto& i : *instances) {
+      if (i.agency != to || i.workflow != incoming_workflow_) continue;
+      (i.finished ? finished : open) = std::move(i);
+    }
+  }
+  const std::string detail_head =
+      "{\"action\":" + json_quote(what) + ",\"revision\":" + std::to_string(document);
+  if (open) {
+    if (auto r = advance(tx, open->id, RecallEvent{""}, cause, now); !r) return r;
+    if (auto r = audit(tx, cause, to, "revision.received", *original,
+                       detail_head + ",\"instance\":" + std::to_string(open->id) + "}", now);
+        !r) {
+      return r;
+    }
+  } else if (finished) {
+    // Too late to take back: the sender is told at once, as the recipient's clerk would.
+    OutboxItem item{0, "status", finished->id, 0, *original, from, "16", now, "pending"};
+    auto id = tx.enqueue(item);
+    if (!id) return id.error();
+    if (auto r = audit(tx, cause, to, "revision.refused", *original,
+                       detail_head + ",\"instance\":" + std::to_string(finished->id) +
+                           ",\"reason\":\"the recipient has finished with the document\"}",
+                       now);
+        !r) {
+      return r;
+    }
+  } else if (auto r = audit(
+                 tx, cause, to, "revision.unmatched", document,
+                 detail_head + ",\"reason\":\"no document of that id reached " + to + "\"}", now);
+             !r) {
+    return r;
+  }
+  if (action == 1) return {};
+  return hand_over(tx, document, package, to, cause, now);  // the new version, on its own
 }
 
 Expected<void> Router::status(StoreTx& tx, std::int64_t document, const std::string& from,

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,12 @@ class Router {
   // incoming workflow starts.
   Expected<void> hand_over(StoreTx& tx, std::int64_t document, const Package& package,
                            const std::string& to, const Cause& cause, Timestamp now) const;
+  // A recall, update or replacement (`action` 1-3) of a document sent earlier reaches agency `to`,
+  // hosted here: its instance of the original is asked (the workflow's on-recall step, whose
+  // answer is 15 or 16); one that has already finished answers 16 at once. An update or a
+  // replacement is also handed over as a document of its own.
+  Expected<void> revise(StoreTx& tx, std::int64_t document, const Package& package, int action,
+                        const std::string& to, const Cause& cause, Timestamp now) const;
   // A status about `document` from agency `from` advances every open instance waiting on it.
   Expected<void> status(StoreTx& tx, std::int64_t document, const std::string& from,
                         const std::string& code, const Cause& cause, Timestamp now) const;
@@ -69,9 +76,12 @@ class Router {
 // The document fields workflow expressions read.
 DocumentFacts facts_of(const Package& package);
 
+// BussinessDocType: 0 a new document (also when absent), 1 a recall, 2 an update, 3 a replacement.
+int business_action(const Package& package);
+
 // The hand-over of `package` to agency `to` at `at`, as the reports count it: electronic, or
-// electronic with a paper copy when its Bussiness says so.
-HandOver hand_over_of(std::int64_t document, const Package& package, const std::string& to,
-                      Timestamp at);
+// electronic with a paper copy when its Bussiness says so. A recall hands nothing over: nullopt.
+std::optional<HandOver> hand_over_of(std::int64_t document, const Package& package,
+                                     const std::string& to, Timestamp at);
 
 }  // namespace lienthong

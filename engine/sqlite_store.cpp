@@ -440,7 +440,7 @@ class SqliteTx final : public StoreTx {
     auto st =
         stmt(document_sent_,
              "SELECT id FROM documents WHERE sender = ? AND document_id = ? AND kind = 'document' "
-             "ORDER BY id DESC LIMIT 1");
+             "ORDER BY id LIMIT 1");
     if (!st) return st.error();
     (*st)->bind(1, sender).bind(2, document_id);
     return one<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
@@ -452,6 +452,14 @@ class SqliteTx final : public StoreTx {
     if (!st) return st.error();
     (*st)->bind(1, document);
     return rows<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
+  }
+
+  Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) override {
+    auto st = stmt(tx_instances_, std::string("SELECT ") + kInstanceColumns +
+                                      " FROM instances WHERE document = ? ORDER BY id");
+    if (!st) return st.error();
+    (*st)->bind(1, document);
+    return rows<InstanceRecord>(**st, instance_from);
   }
 
   Expected<std::int64_t> insert_instance(const InstanceRecord& r) override {
@@ -733,7 +741,7 @@ class SqliteTx final : public StoreTx {
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
       set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
       get_outbox_, set_outbox_, dossier_counter_, insert_dossier_, get_workflow_, put_workflow_,
-      insert_user_, insert_agency_, record_attempt_, record_status_;
+      insert_user_, insert_agency_, record_attempt_, record_status_, tx_instances_;
 };
 
 class SqliteStore final : public Store {

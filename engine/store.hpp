@@ -151,10 +151,13 @@ class StoreTx {
   virtual Expected<std::int64_t> insert_document(const NewDocument& doc) = 0;
   virtual Expected<AuditEvent> append_audit(AuditEvent event) = 0;  // seq and hashes are set here
 
-  // The document an agency sent under an edXML DocumentId (the latest one when sent again).
+  // The document an agency first sent under an edXML DocumentId: the one that its later recalls,
+  // updates and replacements (the same DocumentId) and every status about it refer to.
   virtual Expected<std::optional<std::int64_t>> document_sent(const std::string& sender,
                                                               const std::string& document_id) = 0;
   virtual Expected<std::vector<std::int64_t>> open_instances_of(std::int64_t document) = 0;
+  // Every instance about a document, finished or not, oldest first.
+  virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;
   virtual Expected<std::int64_t> insert_instance(const InstanceRecord& instance) = 0;
   virtual Expected<std::optional<InstanceRecord>> instance(std::int64_t id) = 0;
   virtual Expected<void> update_instance(const InstanceRecord& instance) = 0;

@@ -333,5 +333,65 @@ TEST_F(RouterTest, StatusPacketsAdvanceTheSendersInstance) {
   EXPECT_TRUE(chain && chain->ok);
 }
 
+// The sample as a recall (1), update (2) or replacement (3) of itself.
+std::string revision(int action) {
+  std::string xml = data("edoc_new.edxml");
+  replace_all(xml, "<edXML:BussinessDocType>0</edXML:BussinessDocType>",
+              "<edXML:BussinessDocType>" + std::to_string(action) + "</edXML:BussinessDocType>");
+  return xml;
+}
+
+TEST_F(RouterTest, ARecallAsksTheRecipientWhoseAnswerGoesBack) {
+  receive(kH53, data("edoc_new.edxml"));
+  ASSERT_EQ(open(kA53).size(), 1u);
+  receive(kH53, revision(1));
+  auto tasks = open(kA53);
+  ASSERT_EQ(tasks.size(), 1u);  // the register task made way for the question
+  EXPECT_EQ(tasks[0].step, "recall-received");
+  ASSERT_TRUE(act(tasks[0].id, "accept-recall", kA53));
+  EXPECT_THAT(outbox_codes(), ::testing::ElementsAre(std::string("status:") + kH53 + ":01",
+                                                     std::string("status:") + kH53 + ":15"));
+  auto a = actions();
+  EXPECT_EQ(std::count(a.begin(), a.end(), "revision.received"), 1);
+  EXPECT_EQ(std::count(a.begin(), a.end(), "instance.started"), 1);  // a recall starts nothing
+}
+
+TEST_F(RouterTest, ARecallOfADocumentAlreadyDealtWithIsRefusedAtOnce) {
+  receive(kH53, data("edoc_new.edxml"));
+  ASSERT_TRUE(act(open(kA53)[0].id, "reject", kA53));
+  receive(kH53, revision(1));
+  EXPECT_TRUE(open(kA53).empty());
+  auto codes = outbox_codes();
+  EXPECT_EQ(codes.back(), std::string("status:") + kH53 + ":16");
+  auto a = actions();
+  EXPECT_EQ(std::count(a.begin(), a.end(), "revision.refused"), 1);
+}
+
+TEST_F(RouterTest, AnUpdateAsksAboutTheOldVersionAndHandsOverTheNewOne) {
+  receive(kH53, data("edoc_new.edxml"));
+  IntakeReceipt update = receive(kH53, revision(2));
+  auto tasks = open(kA53);
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].step, "recall-received");
+  EXPECT_EQ(tasks[1].step, "register");
+  auto instances = store_->instances_of(update.document);
+  ASSERT_TRUE(instances);
+  EXPECT_EQ(instances->size(), 1u);  // the new version's own instance
+  // Refused (16): the old version goes back to processing (05).
+  ASSERT_TRUE(act(tasks[0].id, "refuse-recall", kA53));
+  auto codes = outbox_codes();
+  ASSERT_GE(codes.size(), 2u);
+  EXPECT_EQ(codes[codes.size() - 2], std::string("status:") + kH53 + ":16");
+  EXPECT_EQ(codes.back(), std::string("status:") + kH53 + ":05");
+}
+
+TEST_F(RouterTest, ARecallOfAnUnknownDocumentIsRecordedAndChangesNothing) {
+  receive(kH53, revision(1));
+  EXPECT_TRUE(open(kA53).empty());
+  auto a = actions();
+  EXPECT_EQ(std::count(a.begin(), a.end(), "revision.unmatched"), 1);
+  EXPECT_EQ(std::count(a.begin(), a.end(), "instance.started"), 0);
+}
+
 }  // namespace
 }  // namespace lienthong
