@@ -2,7 +2,7 @@
 // delivered over mutual TLS to node B (verified, stored, handed over to its recipient, whose
 // workflow starts) and the recipient's status 01 back at A, signed, verified and stored.
 #include <benchmark/benchmark.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "adapters/edxml/codec.hpp"
+#include "app/federation.hpp"
 #include "app/node.hpp"
 #include "base/encoding.hpp"
 #include "bench_http.hpp"
@@ -28,20 +29,9 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kH53 = "000.00.11.H53";  // on node A
 constexpr const char* kA53 = "000.00.01.A53";  // on node B
 
-unsigned short free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 struct Federation {
   fs::path dir = fs::temp_directory_path() / ("lt-bench-federation-" + std::to_string(::getpid()));
+  std::optional<LoopbackFederation> federation;
   std::optional<NodeConfig> config_a, config_b;
   std::unique_ptr<Node> a, b;
   std::vector<std::string> packages;
@@ -49,26 +39,9 @@ struct Federation {
   Federation() {
     fs::remove_all(dir);
     const std::time_t now = std::time(nullptr);
-    if (!write_demo_pki(dir / "pki", now)) throw std::runtime_error("pki");
-    auto ca = load_certificates_pem(*read_file(dir / "pki" / "ca.pem"));
-    auto ca_key = load_private_key_pem(*read_file(dir / "pki" / "ca.key"));
-    long serial = 9000;
-    for (const char* node : {"node-a", "node-b"}) {
-      Pkey key = generate_key(KeyType::ec_p256);
-      CertSpec spec;
-      spec.common_name = node;
-      spec.not_before = now - 86400;
-      spec.not_after = now + 86400 * 30;
-      spec.serial = ++serial;
-      spec.subject_alt_names = {"IP:127.0.0.1"};
-      spec.extended_key_usage = "serverAuth,clientAuth";
-      Cert cert = issue_certificate(spec, key.get(), ca->front().get(), ca_key->get());
-      (void)write_file(dir / "tls" / (std::string(node) + ".pem"), to_pem(cert.get()));
-      (void)write_file(dir / "tls" / (std::string(node) + ".key"), to_pem(key.get()));
-    }
-    const unsigned short pa = free_port(), pb = free_port();
-    a = start("node-a", kH53, pa, "node-b", kA53, pb, config_a);
-    b = start("node-b", kA53, pb, "node-a", kH53, pa, config_b);
+    federation.emplace(dir, std::vector<LoopbackNode>{{"node-a", {kH53}}, {"node-b", {kA53}}}, now);
+    a = start(0, config_a);
+    b = start(1, config_b);
 
     // The production sample with its attachment cut to 6 KB: a 10 KB package, as in bench_node.
     auto sample = decode_edxml(
@@ -107,28 +80,10 @@ struct Federation {
     fs::remove_all(dir);
   }
 
-  std::unique_ptr<Node> start(const std::string& id, const std::string& agency, unsigned short port,
-                              const std::string& peer, const std::string& peer_agency,
-                              unsigned short peer_port, std::optional<NodeConfig>& config) {
-    auto agency_xml = [](const std::string& code, bool local) {
-      const std::string p = "pki/" + code + "/";
-      return "<agency code=\"" + code + "\" name=\"" + code + "\"><signer cert=\"" + p +
-             "signer.pem\"/><organisation cert=\"" + p + "organisation.pem\"" +
-             (local ? " key=\"" + p + "organisation.key\"" : std::string()) + "/></agency>";
-    };
-    const std::string xml =
-        "<node xmlns=\"urn:lienthong:config:1\" id=\"" + id +
-        "\"><listen address=\"127.0.0.1\" port=\"0\"/><peering address=\"127.0.0.1\" port=\"" +
-        std::to_string(port) + "\" cert=\"tls/" + id + ".pem\" key=\"tls/" + id +
-        ".key\" client-ca=\"pki/ca.pem\"/><store path=\"" + id +
-        ".db\"/><trust><anchor file=\"pki/ca.pem\"/></trust><workflows dir=\"" +
-        std::string(LIENTHONG_SOURCE_DIR) + "/workflows/definitions\"/><agencies>" +
-        agency_xml(agency, true) + "</agencies><peers><peer id=\"" + peer +
-        "\" endpoint=\"https://127.0.0.1:" + std::to_string(peer_port) + "\" tls-cert=\"tls/" +
-        peer + ".pem\">" + agency_xml(peer_agency, false) +
-        "</peer></peers><users><user name=\"clerk\" role=\"clerk\" agency=\"" + agency +
-        "\" token-sha256=\"" + sha256_hex("bench-" + id) + "\"/></users></node>";
-    ConfigResult r = load_node_config(xml, (dir / (id + ".xml")).string());
+  std::unique_ptr<Node> start(std::size_t i, std::optional<NodeConfig>& config) {
+    ConfigResult r = load_node_config(
+        federation->config_xml(i, std::string(LIENTHONG_SOURCE_DIR) + "/workflows/definitions"),
+        federation->config_path(i));
     if (!r.ok()) throw std::runtime_error(r.diagnostics.front().to_string());
     config = std::move(*r.config);
     auto node = std::make_unique<Node>(*config);
@@ -158,7 +113,9 @@ void BM_HandOvers(benchmark::State& state) {
       clients.emplace_back([&] {
         Connection conn(f.a->port());
         for (std::size_t i; (i = next++) < f.packages.size();) {
-          if (conn.post("/api/v1/documents", "bench-node-a", f.packages[i]) != 202) ++refused;
+          if (conn.post("/api/v1/documents", LoopbackFederation::clerk_token(kH53),
+                        f.packages[i]) != 202)
+            ++refused;
         }
       });
     }

@@ -121,6 +121,7 @@ const std::vector<DemoAgency>& demo_agencies() {
       {"000.00.11.H53", "Sở Tài chính tỉnh Tây Ninh", "Trần Thị Bình", "Giám đốc"},
       {"000.00.01.A53", "Văn phòng Tỉnh ủy Tây Ninh", "Lê Văn Cường", "Chánh Văn phòng"},
       {"000.00.00.H41", "Ủy ban nhân dân tỉnh Nghệ An", "Phạm Thị Dung", "Chủ tịch"},
+      {"000.00.12.H53", "Sở Tư pháp tỉnh Tây Ninh", "Võ Minh Hải", "Giám đốc"},
   };
   return agencies;
 }

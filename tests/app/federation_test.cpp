@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "adapters/peer/peer_client.hpp"
+#include "app/federation.hpp"
 #include "app/node.hpp"
 #include "base/encoding.hpp"
 #include "signing/pki.hpp"
@@ -23,7 +24,6 @@ namespace lienthong {
 namespace {
 
 namespace fs = std::filesystem;
-using testing::free_port;
 using ::testing::HasSubstr;
 using testing::http;
 using testing::Reply;
@@ -31,75 +31,48 @@ using namespace std::chrono_literals;
 
 constexpr const char* kH53 = "000.00.11.H53";  // Sở Tài chính, on node A
 constexpr const char* kA53 = "000.00.01.A53";  // Văn phòng Tỉnh ủy, on node B
+constexpr const char* kH12 = "000.00.12.H53";  // Sở Tư pháp, on node A (three-node test)
+constexpr const char* kG22 = "000.00.00.G22";  // Văn phòng Chính phủ, on node C (three-node test)
+constexpr const char* kH41 = "000.00.00.H41";  // UBND tỉnh Nghệ An, on node C (three-node test)
 
+// Nodes on loopback (LoopbackFederation), started and stopped by the tests.
 class Federation : public ::testing::Test {
  protected:
   void SetUp() override {
+    make({{"node-a", {kH53}}, {"node-b", {kA53}}});
+    federation_->write_node_certificate("node-x", clock_.now(), 9999);  // of no configured peer
+    start(0);
+    start(1);
+  }
+  void TearDown() override {
+    nodes_.clear();
+    federation_.reset();
+    fs::remove_all(dir_);
+  }
+  void make(std::vector<LoopbackNode> nodes) {
     dir_ = fs::temp_directory_path() /
            ("lt-federation-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
-    ASSERT_TRUE(write_demo_pki(dir_ / "pki", clock_.now()));
-    auto ca = load_certificates_pem(*read_file(dir_ / "pki" / "ca.pem"));
-    auto ca_key = load_private_key_pem(*read_file(dir_ / "pki" / "ca.key"));
-    ASSERT_TRUE(ca && ca_key);
-    for (const char* node : {"node-a", "node-b", "node-x"}) {
-      Pkey key = generate_key(KeyType::ec_p256);
-      CertSpec spec;
-      spec.common_name = node;
-      spec.not_before = clock_.now() - 86400;
-      spec.not_after = clock_.now() + 86400 * 30;
-      spec.serial = 9000 + static_cast<long>(node[5]);
-      spec.subject_alt_names = {"IP:127.0.0.1"};
-      spec.extended_key_usage = "serverAuth,clientAuth";
-      Cert cert = issue_certificate(spec, key.get(), ca->front().get(), ca_key->get());
-      ASSERT_TRUE(write_file(dir_ / "tls" / (std::string(node) + ".pem"), to_pem(cert.get())));
-      ASSERT_TRUE(write_file(dir_ / "tls" / (std::string(node) + ".key"), to_pem(key.get())));
-    }
-    peering_a_ = free_port();
-    peering_b_ = free_port();
-    node_a_ = start("node-a", kH53, peering_a_, "node-b", kA53, peering_b_, config_a_);
-    node_b_ = start("node-b", kA53, peering_b_, "node-a", kH53, peering_a_, config_b_);
+    federation_.emplace(dir_, std::move(nodes), clock_.now());
+    configs_.resize(federation_->nodes().size());
+    nodes_.resize(federation_->nodes().size());
   }
-  void TearDown() override {
-    node_a_.reset();
-    node_b_.reset();
-    fs::remove_all(dir_);
-  }
-
-  std::unique_ptr<Node> start(const std::string& id, const std::string& agency, unsigned short port,
-                              const std::string& peer, const std::string& peer_agency,
-                              unsigned short peer_port, std::optional<NodeConfig>& config) {
-    auto agency_xml = [](const std::string& code, bool local) {
-      const std::string p = "pki/" + code + "/";
-      return "<agency code=\"" + code + "\" name=\"" + code + "\"><signer cert=\"" + p +
-             "signer.pem\"/><organisation cert=\"" + p + "organisation.pem\"" +
-             (local ? " key=\"" + p + "organisation.key\"" : std::string()) + "/></agency>";
-    };
-    const std::string xml =
-        "<node xmlns=\"urn:lienthong:config:1\" id=\"" + id +
-        "\"><listen address=\"127.0.0.1\" port=\"0\"/>" + "<peering address=\"127.0.0.1\" port=\"" +
-        std::to_string(port) + "\" cert=\"tls/" + id + ".pem\" key=\"tls/" + id +
-        ".key\" client-ca=\"pki/ca.pem\" retry-first=\"PT1S\" retry-max=\"PT2S\"/>" +
-        "<store path=\"" + id + ".db\"/>" +
-        "<trust><anchor file=\"pki/ca.pem\"/></trust><workflows dir=\"" +
-        std::string(LIENTHONG_SOURCE_DIR) + "/workflows/definitions\"/><agencies>" +
-        agency_xml(agency, true) + "</agencies><peers><peer id=\"" + peer +
-        "\" endpoint=\"https://127.0.0.1:" + std::to_string(peer_port) + "\" tls-cert=\"tls/" +
-        peer + ".pem\">" + agency_xml(peer_agency, false) +
-        "</peer></peers><users><user name=\"clerk\" role=\"clerk\" agency=\"" + agency +
-        "\" token-sha256=\"" + sha256_hex("token-clerk-" + id) +
-        "\"/><user name=\"admin\" role=\"administrator\" token-sha256=\"" +
-        sha256_hex("token-admin-" + id) + "\"/></users></node>";
-    ConfigResult r = load_node_config(xml, (dir_ / (id + ".xml")).string());
+  Node& start(std::size_t i) {
+    ConfigResult r = load_node_config(
+        federation_->config_xml(i, std::string(LIENTHONG_SOURCE_DIR) + "/workflows/definitions",
+                                "retry-first=\"PT1S\" retry-max=\"PT2S\""),
+        federation_->config_path(i));
     EXPECT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].to_string());
-    config = std::move(*r.config);
-    auto node = std::make_unique<Node>(*config, clock_);
-    node->start();
-    return node;
+    configs_[i] = std::move(*r.config);
+    nodes_[i] = std::make_unique<Node>(*configs_[i], clock_);
+    nodes_[i]->start();
+    return *nodes_[i];
   }
+  Node& node(std::size_t i) { return *nodes_[i]; }
+  unsigned short peering_port(std::size_t i) const { return federation_->nodes()[i].peering_port; }
 
-  // The sample from H53 to A53, signed by H53's signer and organisation.
+  // A sample package from `from` to `to`, signed by `from`'s signer and organisation.
   std::string signed_by(const std::string& agency, std::string xml) {
     const fs::path p = dir_ / "pki" / agency;
     auto signer = load_signing_key(p / "signer.key", p / "signer.pem");
@@ -125,32 +98,46 @@ class Federation : public ::testing::Test {
     }
     return check();
   }
-  boost::json::array inbox_b() {
-    Reply r = http(node_b_->port(), "GET", std::string("/api/v1/agencies/") + kA53 + "/inbox",
-                   "token-clerk-node-b");
+  // The open tasks of `agency` on node `i`.
+  boost::json::array inbox(std::size_t i, const std::string& agency) {
+    Reply r = http(node(i).port(), "GET", "/api/v1/agencies/" + agency + "/inbox",
+                   LoopbackFederation::clerk_token(agency));
     return r.status == 200 ? r.json().at("tasks").as_array() : boost::json::array{};
   }
-  void restart_b() {
-    node_b_.reset();
-    node_b_ = start("node-b", kA53, peering_b_, "node-a", kH53, peering_a_, config_b_);
+  boost::json::array inbox_b() { return inbox(1, kA53); }
+  // The latest status `recipient` sent back about the first document `agency` sent.
+  std::string latest(std::size_t i, const std::string& agency, const std::string& recipient) {
+    Reply r = http(node(i).port(), "GET", "/api/v1/agencies/" + agency + "/outbox",
+                   LoopbackFederation::clerk_token(agency));
+    if (r.status != 200) return std::string("HTTP ") + std::to_string(r.status);
+    auto docs = r.json().at("documents").as_array();
+    if (docs.empty()) return "no document";
+    const auto& statuses = docs.back().at("latest_status").as_object();
+    auto it = statuses.find(recipient);
+    return it == statuses.end() ? "none" : std::string(it->value().as_string());
+  }
+  void restart(std::size_t i) {
+    nodes_[i].reset();
+    start(i);
   }
   PeerClient as(const std::string& node) {
-    return PeerClient(PeerClientOptions{(dir_ / "tls" / (node + ".pem")).string(),
-                                        (dir_ / "tls" / (node + ".key")).string()},
-                      {PeerEndpoint{"node-b", "https://127.0.0.1:" + std::to_string(peering_b_),
-                                    (dir_ / "tls" / "node-b.pem").string()}});
+    return PeerClient(
+        PeerClientOptions{(dir_ / "tls" / (node + ".pem")).string(),
+                          (dir_ / "tls" / (node + ".key")).string()},
+        {PeerEndpoint{"node-b", "https://127.0.0.1:" + std::to_string(peering_port(1)),
+                      (dir_ / "tls" / "node-b.pem").string()}});
   }
 
   fs::path dir_;
   ManualClock clock_{static_cast<std::int64_t>(std::time(nullptr))};
-  unsigned short peering_a_ = 0, peering_b_ = 0;
-  std::optional<NodeConfig> config_a_, config_b_;
-  std::unique_ptr<Node> node_a_, node_b_;
+  std::optional<LoopbackFederation> federation_;
+  std::vector<std::optional<NodeConfig>> configs_;
+  std::vector<std::unique_ptr<Node>> nodes_;
 };
 
 TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesComeBack) {
-  Reply sent = http(node_a_->port(), "POST", "/api/v1/documents", "token-clerk-node-a",
-                    signed_by(kH53, sample()));
+  Reply sent = http(node(0).port(), "POST", "/api/v1/documents",
+                    LoopbackFederation::clerk_token(kH53), signed_by(kH53, sample()));
   ASSERT_EQ(sent.status, 202) << sent.body;
   ASSERT_TRUE(eventually([&] { return inbox_b().size() == 1; }));
   boost::json::array tasks = inbox_b();
@@ -160,14 +147,14 @@ TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesC
   // receiving node's commit).
   boost::json::array items;
   ASSERT_TRUE(eventually([&] {
-    Reply delivered =
-        http(node_a_->port(), "GET", "/api/v1/outbox?state=delivered", "token-admin-node-a");
+    Reply delivered = http(node(0).port(), "GET", "/api/v1/outbox?state=delivered",
+                           LoopbackFederation::admin_token("node-a"));
     if (delivered.status == 200) items = delivered.json().at("items").as_array();
     return items.size() == 1;
   }));
   EXPECT_EQ(items[0].at("to").as_string(), kA53);
   EXPECT_EQ(items[0].at("attempts").as_int64(), 1);
-  auto events = node_a_->store().audit_events(1, 1000);
+  auto events = node(0).store().audit_events(1, 1000);
   ASSERT_TRUE(events);
   auto delivery = std::find_if(events->begin(), events->end(), [](const AuditEvent& e) {
     return e.action == "delivery.delivered";
@@ -175,7 +162,7 @@ TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesC
   ASSERT_NE(delivery, events->end());
   EXPECT_THAT(delivery->detail, HasSubstr("\"peer\":\"node-b\""));
   // On the receiving node the package came from node-a, exactly as signed.
-  auto received = node_b_->store().audit_events(1, 1000);
+  auto received = node(1).store().audit_events(1, 1000);
   ASSERT_TRUE(received);
   EXPECT_EQ(received->front().action, "document.received");
   EXPECT_EQ(received->front().actor, "peer:node-a");
@@ -183,19 +170,11 @@ TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesC
   // The recipient's clerk accepts: statuses 01 (arrived) and 03 (accepted) travel back, signed by
   // A53's organisation, and the sender sees the latest.
   const std::int64_t task = tasks[0].at("id").as_int64();
-  Reply accepted = http(node_b_->port(), "POST", "/api/v1/tasks/" + std::to_string(task),
-                        "token-clerk-node-b", "{\"outcome\":\"accept\"}");
+  Reply accepted = http(node(1).port(), "POST", "/api/v1/tasks/" + std::to_string(task),
+                        LoopbackFederation::clerk_token(kA53), "{\"outcome\":\"accept\"}");
   ASSERT_EQ(accepted.status, 200) << accepted.body;
-  auto latest = [&] {
-    Reply r = http(node_a_->port(), "GET", std::string("/api/v1/agencies/") + kH53 + "/outbox",
-                   "token-clerk-node-a");
-    if (r.status != 200) return std::string("HTTP ") + std::to_string(r.status);
-    auto docs = r.json().at("documents").as_array();
-    if (docs.empty()) return std::string("no document");
-    return std::string(docs[0].at("latest_status").at(kA53).as_string());
-  };
-  ASSERT_TRUE(eventually([&] { return latest() == "03"; })) << latest();
-  auto statuses_on_a = node_a_->store().audit_events(1, 1000);
+  ASSERT_TRUE(eventually([&] { return latest(0, kH53, kA53) == "03"; })) << latest(0, kH53, kA53);
+  auto statuses_on_a = node(0).store().audit_events(1, 1000);
   int statuses = 0;
   for (const auto& e : *statuses_on_a) {
     if (e.action == "status.received") {
@@ -204,8 +183,8 @@ TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesC
     }
   }
   EXPECT_EQ(statuses, 2);
-  EXPECT_TRUE(verify_audit_chain(node_a_->store())->ok);
-  EXPECT_TRUE(verify_audit_chain(node_b_->store())->ok);
+  EXPECT_TRUE(verify_audit_chain(node(0).store())->ok);
+  EXPECT_TRUE(verify_audit_chain(node(1).store())->ok);
 }
 
 TEST_F(Federation, APeerCannotSendInAnotherNodesNameNorReplayNorComeInUnknown) {
@@ -224,7 +203,7 @@ TEST_F(Federation, APeerCannotSendInAnotherNodesNameNorReplayNorComeInUnknown) {
   auto stranger = as("node-x").deliver("node-b", signed_by(kH53, sample()));
   ASSERT_FALSE(stranger);
   EXPECT_THAT(stranger.error().message, HasSubstr("peer.unknown_node"));
-  auto nothing = node_b_->store().audit_events(1, 1000);
+  auto nothing = node(1).store().audit_events(1, 1000);
   ASSERT_TRUE(nothing);
   EXPECT_TRUE(nothing->empty());  // refusals leave nothing behind
 
@@ -237,6 +216,86 @@ TEST_F(Federation, APeerCannotSendInAnotherNodesNameNorReplayNorComeInUnknown) {
   ASSERT_TRUE(replay) << replay.error().message;
   EXPECT_EQ(*replay, *first);
   EXPECT_EQ(inbox_b().size(), 1u);
+}
+
+// Three nodes hosting five agencies: H53 (node A) sends one document to A53 on node B and G22 on
+// node C; each recipient walks its incoming workflow with statuses going back to H53; then H53
+// recalls it: A53 accepts the recall (15), G22 refuses (16) and completes the document (06).
+class ThreeNodes : public Federation {
+ protected:
+  void SetUp() override {
+    make({{"node-a", {kH53, kH12}}, {"node-b", {kA53}}, {"node-c", {kG22, kH41}}});
+    for (std::size_t i = 0; i < 3; ++i) start(i);
+  }
+  // Completes the open task of `agency` (on node `i`) at step `step` with `outcome`.
+  void act(std::size_t i, const std::string& agency, const std::string& step,
+           const std::string& outcome) {
+    boost::json::array tasks;
+    ASSERT_TRUE(eventually([&] {
+      tasks = inbox(i, agency);
+      return std::any_of(tasks.begin(), tasks.end(),
+                         [&](const auto& t) { return t.at("step").as_string() == step; });
+    })) << agency
+        << " never had a task at " << step;
+    for (const auto& t : tasks) {
+      if (t.at("step").as_string() != step) continue;
+      Reply r =
+          http(node(i).port(), "POST", "/api/v1/tasks/" + std::to_string(t.at("id").as_int64()),
+               LoopbackFederation::clerk_token(agency), "{\"outcome\":\"" + outcome + "\"}");
+      ASSERT_EQ(r.status, 200) << r.body;
+      return;
+    }
+  }
+  void expect_latest(const std::string& recipient, const std::string& code) {
+    EXPECT_TRUE(eventually([&] { return latest(0, kH53, recipient) == code; }))
+        << recipient << ": " << latest(0, kH53, recipient) << ", not " << code;
+  }
+};
+
+TEST_F(ThreeNodes, ADocumentToTwoNodesIsWalkedOnEachAndItsRecallAnsweredByEach) {
+  std::string xml = sample();
+  const std::string to = "<edXML:To>";
+  xml.insert(xml.find(to),
+             std::string("<edXML:To><edXML:OrganId>") + kG22 +
+                 "</edXML:OrganId><edXML:OrganName>VPCP</edXML:OrganName></edXML:To>");
+  Reply sent = http(node(0).port(), "POST", "/api/v1/documents",
+                    LoopbackFederation::clerk_token(kH53), signed_by(kH53, xml));
+  ASSERT_EQ(sent.status, 202) << sent.body;
+
+  // Each recipient accepts and assigns; the sender sees each one's statuses on its own.
+  for (auto [i, agency] : {std::pair<std::size_t, const char*>{1, kA53}, {2, kG22}}) {
+    act(i, agency, "register", "accept");
+    act(i, agency, "assign", "assign");
+  }
+  expect_latest(kA53, "05");
+  expect_latest(kG22, "05");
+
+  // The recall: a package of its own (BussinessDocType 1), signed like the document.
+  std::string recall = xml;
+  const std::string type = "<edXML:BussinessDocType>0</edXML:BussinessDocType>";
+  recall.replace(recall.find(type), type.size(),
+                 "<edXML:BussinessDocType>1</edXML:BussinessDocType>");
+  Reply recalled = http(node(0).port(), "POST", "/api/v1/documents",
+                        LoopbackFederation::clerk_token(kH53), signed_by(kH53, recall));
+  ASSERT_EQ(recalled.status, 202) << recalled.body;
+  act(1, kA53, "recall-received", "accept-recall");
+  act(2, kG22, "recall-received", "refuse-recall");
+  expect_latest(kA53, "15");
+  act(2, kG22, "process", "complete");
+  expect_latest(kG22, "06");
+  EXPECT_TRUE(inbox(1, kA53).empty());
+  EXPECT_TRUE(inbox(2, kG22).empty());
+
+  // Nothing dead-lettered anywhere, and every audit chain intact.
+  for (std::size_t i = 0; i < 3; ++i) {
+    auto dead = node(i).store().outbox("dead", 100);
+    ASSERT_TRUE(dead);
+    EXPECT_TRUE(dead->empty()) << "node " << i << ": " << dead->front().last_error;
+    EXPECT_TRUE(verify_audit_chain(node(i).store())->ok);
+  }
+  auto delivered = node(0).store().outbox("delivered", 100);
+  ASSERT_TRUE(delivered);
+  EXPECT_EQ(delivered->size(), 4u);  // the document and the recall, to each of two nodes
 }
 
 // The fault test of issue 5: the receiving node is stopped for part of a load and started again;
@@ -269,8 +328,9 @@ TEST_F(Federation, AReceiverStoppedDuringALoadGetsEveryDocumentOnceAndEveryStatu
     for (int c = 0; c < 8; ++c) {
       clients.emplace_back([&] {
         for (int i; (i = next++) < end;) {
-          Reply r = http(node_a_->port(), "POST", "/api/v1/documents", "token-clerk-node-a",
-                         packages[static_cast<std::size_t>(i)]);
+          Reply r =
+              http(node(0).port(), "POST", "/api/v1/documents",
+                   LoopbackFederation::clerk_token(kH53), packages[static_cast<std::size_t>(i)]);
           if (r.status != 202) ++failures;
         }
       });
@@ -279,11 +339,11 @@ TEST_F(Federation, AReceiverStoppedDuringALoadGetsEveryDocumentOnceAndEveryStatu
     next = end;
   };
   submit_until(n / 3);
-  node_b_.reset();
+  nodes_[1].reset();
   submit_until(n);
   ASSERT_EQ(failures.load(), 0);
   clock_.advance(5);
-  restart_b();
+  start(1);
 
   auto count = [](Store& store, const char* state, const char* kind) {
     auto items = store.outbox(state, 1'000'000);
@@ -294,17 +354,17 @@ TEST_F(Federation, AReceiverStoppedDuringALoadGetsEveryDocumentOnceAndEveryStatu
   // Time moves on (retries come due) until both directions are drained.
   const auto until = std::chrono::steady_clock::now() + 600s;
   while (std::chrono::steady_clock::now() < until &&
-         !(count(node_a_->store(), "delivered", "document") == n &&
-           count(node_b_->store(), "delivered", "status") == n)) {
+         !(count(node(0).store(), "delivered", "document") == n &&
+           count(node(1).store(), "delivered", "status") == n)) {
     std::this_thread::sleep_for(200ms);
     clock_.advance(1);
-    node_a_->wake();
-    node_b_->wake();
+    node(0).wake();
+    node(1).wake();
   }
-  EXPECT_EQ(count(node_a_->store(), "delivered", "document"), n);
-  EXPECT_EQ(count(node_a_->store(), "dead", "document"), 0);
-  EXPECT_EQ(count(node_b_->store(), "delivered", "status"), n);
-  EXPECT_EQ(count(node_b_->store(), "dead", "status"), 0);
+  EXPECT_EQ(count(node(0).store(), "delivered", "document"), n);
+  EXPECT_EQ(count(node(0).store(), "dead", "document"), 0);
+  EXPECT_EQ(count(node(1).store(), "delivered", "status"), n);
+  EXPECT_EQ(count(node(1).store(), "dead", "status"), 0);
 
   // Exactly once: one received document and one incoming instance per package on node B, one
   // received status per document on node A, and both audit chains intact.
@@ -314,14 +374,14 @@ TEST_F(Federation, AReceiverStoppedDuringALoadGetsEveryDocumentOnceAndEveryStatu
                                   [&](const AuditEvent& e) { return e.action == action; })
                   : -1;
   };
-  EXPECT_EQ(tally(node_b_->store(), "document.received"), n);
-  EXPECT_EQ(tally(node_b_->store(), "instance.started"), n);
-  EXPECT_EQ(tally(node_a_->store(), "status.received"), n);
-  auto open = node_b_->store().open_tasks(kA53, 1'000'000);
+  EXPECT_EQ(tally(node(1).store(), "document.received"), n);
+  EXPECT_EQ(tally(node(1).store(), "instance.started"), n);
+  EXPECT_EQ(tally(node(0).store(), "status.received"), n);
+  auto open = node(1).store().open_tasks(kA53, 1'000'000);
   ASSERT_TRUE(open);
   EXPECT_EQ(open->size(), static_cast<std::size_t>(n));
-  EXPECT_TRUE(verify_audit_chain(node_a_->store())->ok);
-  EXPECT_TRUE(verify_audit_chain(node_b_->store())->ok);
+  EXPECT_TRUE(verify_audit_chain(node(0).store())->ok);
+  EXPECT_TRUE(verify_audit_chain(node(1).store())->ok);
 }
 
 }  // namespace
