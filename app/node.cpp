@@ -154,12 +154,11 @@ Node::Node(const NodeConfig& config, const Clock& clock,
                    config.resolve(peering.client_ca)});
     peer_client_ = std::make_unique<PeerClient>(
         PeerClientOptions{config.resolve(peering.cert), config.resolve(peering.key)}, endpoints);
-    peer_delivery_ = std::make_unique<PeerDelivery>(*store_, directory_, codec_, *peer_client_,
-                                                    clock_,
-                                                    RetryPolicy{peering.retry_first.count(), 2.0,
-                                                                peering.retry_max.count(),
-                                                                peering.dead_after.count()},
-                                                    std::random_device{}());
+    peer_delivery_ = std::make_unique<PeerDelivery>(
+        *store_, directory_, codec_, *peer_client_, clock_,
+        RetryPolicy{peering.retry_first.count(), 2.0, peering.retry_max.count(),
+                    peering.dead_after.count()},
+        std::random_device{}());
     // Status packets to senders on other nodes are signed as the answering agency.
     status_packager_ =
         std::make_unique<SignedStatusPackager>(directory_, config.calendar.utc_offset_seconds);
@@ -214,6 +213,7 @@ void Node::stop(std::chrono::milliseconds grace) {
   peer_wake_.notify_all();
   if (worker_.joinable()) worker_.join();
   if (peer_worker_.joinable()) peer_worker_.join();
+  if (peer_delivery_) peer_delivery_->drain();
 }
 
 void Node::run_background_once() {
@@ -244,14 +244,26 @@ void Node::run_background_once() {
 
 void Node::peer_background() {
   for (;;) {
-    auto round = peer_delivery_->run_once();
-    if (!round && log_) {
+    // A pass returns once its deliveries are answered; its outcomes are committed meanwhile, and
+    // the commit wakes this loop again.
+    auto taken = peer_delivery_->run_pipelined(64, [this](Expected<PeerDelivery::Round> r) {
+      if (!r && log_) {
+        log_("{\"event\":\"error\",\"what\":\"peer delivery\",\"error\":" +
+             json_quote(r.error().message) + "}");
+      }
+      {
+        std::lock_guard lock(mutex_);
+        peer_changed_ = true;
+      }
+      peer_wake_.notify_one();
+    });
+    if (!taken && log_) {
       log_("{\"event\":\"error\",\"what\":\"peer delivery\",\"error\":" +
-           json_quote(round.error().message) + "}");
+           json_quote(taken.error().message) + "}");
     }
-    const bool worked = round && round->delivered + round->retrying + round->dead_lettered > 0;
+    const bool worked = taken && *taken > 0;
     // Sleep until the next attempt is due (at least a second, at most a minute), or until a
-    // write queues something; after a round that did work, look again at once.
+    // write queues something; after a pass that took work, look again at once.
     std::chrono::seconds wait(worked ? 0 : 60);
     for (const char* kind : {"document", "status"}) {
       if (worked) break;

@@ -40,20 +40,75 @@ AuditEvent delivery_event(const OutboxItem& item, Timestamp now, const std::stri
 }  // namespace
 
 Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
-  std::vector<OutboxItem> due;
-  for (const char* kind : {"document", "status"}) {
-    if (std::string_view(kind) == "status" && !packager_) continue;
-    auto items = store_.outbox_due(kind, clock_.now(), batch);
-    if (!items) return items.error();
-    for (auto& i : *items) {
-      const AgencyEntry* to = directory_.find(i.to_agency);
-      if (!to || !to->local) due.push_back(std::move(i));  // local ones are LocalDelivery's
+  auto pass = deliver_due(batch);
+  if (!pass) return pass.error();
+  Round round;
+  auto r = store_.write_sync([&](StoreTx& tx) { return record(tx, **pass, round); });
+  release(**pass);
+  if (!r) return r.error();
+  return round;
+}
+
+Expected<std::size_t> PeerDelivery::run_pipelined(std::size_t batch,
+                                                  std::function<void(Expected<Round>)> recorded) {
+  auto pass = deliver_due(batch);
+  if (!pass) return pass.error();
+  const std::size_t taken = (*pass)->items.size();
+  if (taken == 0) return taken;
+  auto round = std::make_shared<Round>();
+  {
+    std::lock_guard lock(mutex_);
+    ++recording_;
+  }
+  store_.write(
+      [this, p = *pass, round](StoreTx& tx) {
+        *round = Round{};
+        return record(tx, *p, *round);
+      },
+      [this, p = *pass, round, recorded = std::move(recorded)](Expected<void> r) {
+        release(*p);
+        if (recorded) recorded(r ? Expected<Round>(*round) : Expected<Round>(r.error()));
+        std::lock_guard lock(mutex_);
+        if (--recording_ == 0) recorded_.notify_all();
+      });
+  return taken;
+}
+
+void PeerDelivery::drain() {
+  std::unique_lock lock(mutex_);
+  recorded_.wait(lock, [&] { return recording_ == 0; });
+}
+
+void PeerDelivery::release(const Pass& pass) {
+  std::lock_guard lock(mutex_);
+  for (const auto& i : pass.items) claimed_.erase(i.id);
+}
+
+Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::size_t batch) {
+  auto pass = std::make_shared<Pass>();
+  std::vector<OutboxItem>& due = pass->items;
+  {
+    std::lock_guard lock(mutex_);
+    for (const char* kind : {"document", "status"}) {
+      if (std::string_view(kind) == "status" && !packager_) continue;
+      // Items in flight are still pending in the store: ask for enough to see past them.
+      auto items = store_.outbox_due(kind, clock_.now(), batch + claimed_.size());
+      if (!items) return items.error();
+      std::size_t taken = 0;
+      for (auto& i : *items) {
+        const AgencyEntry* to = directory_.find(i.to_agency);
+        if (to && to->local) continue;  // local ones are LocalDelivery's
+        if (taken == batch || !claimed_.insert(i.id).second) continue;
+        due.push_back(std::move(i));
+        ++taken;
+      }
     }
   }
   // Several deliveries in flight at once (the receiving node groups them into one commit); a
-  // peer that could not be reached is not called again in this round: its other items share
+  // peer that could not be reached is not called again in this pass: its other items share
   // the failure (and the backoff) instead of each waiting for the same timeout.
-  std::vector<Outcome> outcomes(due.size());
+  std::vector<Outcome>& outcomes = pass->outcomes;
+  outcomes.resize(due.size());
   std::map<std::string, Error> down;
   std::mutex down_mutex;
   auto deliver = [&](std::size_t k) {
@@ -79,26 +134,39 @@ Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
       return;
     }
     auto ack = transport_.deliver(to->node, p->bytes);
+    const bool answered = ack || ack.error().code == "peer.refused";
+    {
+      std::lock_guard lock(mutex_);
+      if (answered) {
+        healthy_.insert(to->node);
+      } else {
+        healthy_.erase(to->node);
+      }
+    }
     if (ack) {
       o.payload = std::move(*p);
       o.payload.bytes.clear();
       o.remote_id = std::move(*ack);
       o.ok = true;
     } else {
-      if (ack.error().code != "peer.refused") {
+      if (!answered) {
         std::lock_guard lock(down_mutex);
         down.emplace(to->node, ack.error());
       }
       o.error = ack.error();
     }
   };
-  // First one item per peer, in order, so that a peer that is down is called once; then the rest
-  // in parallel.
+  // A peer not known to answer gets one item first, so that if it is down it is called once;
+  // then the rest in parallel.
   std::vector<bool> done(due.size(), false);
   std::set<std::string> probed;
   for (std::size_t k = 0; k < due.size(); ++k) {
     const AgencyEntry* to = directory_.find(due[k].to_agency);
     const std::string node = to ? to->node : std::string();
+    {
+      std::lock_guard lock(mutex_);
+      if (healthy_.count(node)) continue;
+    }
     if (!probed.insert(node).second) continue;
     deliver(k);
     done[k] = true;
@@ -114,7 +182,7 @@ Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
   for (std::size_t t = 1; t < parallel; ++t) workers.emplace_back(work);
   work();
   for (auto& w : workers) w.join();
-  return record(due, outcomes);
+  return pass;
 }
 
 Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item) {
@@ -151,65 +219,58 @@ Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item) {
 
 // Every outcome of a round in one transaction, each item checked afresh: one an administrator
 // acted on meanwhile is left as it is.
-Expected<PeerDelivery::Round> PeerDelivery::record(const std::vector<OutboxItem>& items,
-                                                   const std::vector<Outcome>& outcomes) {
-  Round round;
-  if (items.empty()) return round;
+Expected<void> PeerDelivery::record(StoreTx& tx, const Pass& pass, Round& round) {
+  const std::vector<OutboxItem>& items = pass.items;
+  const std::vector<Outcome>& outcomes = pass.outcomes;
   const Timestamp now = clock_.now();
-  auto r = store_.write_sync([&](StoreTx& tx) -> Expected<void> {
-    round = Round{};
-    for (std::size_t k = 0; k < items.size(); ++k) {
-      const OutboxItem& item = items[k];
-      const Outcome& o = outcomes[k];
-      auto current = tx.outbox_item(item.id);
-      if (!current) return current.error();
-      if (!*current || (*current)->state != "pending") continue;
-      const int attempts = item.attempts + 1;
-      if (o.ok) {
-        const bool document = item.kind == "document";
-        if (auto w = tx.record_attempt(item.id, "delivered", attempts, now, ""); !w) return w;
-        if (document && o.payload.hand_over) {
-          HandOver h = *o.payload.hand_over;
-          h.at = now;
-          if (auto w = tx.record_hand_over(h); !w) return w;
-        }
-        auto a = tx.append_audit(delivery_event(
-            item, now, document ? "delivery.delivered" : "status.delivered",
-            "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(o.payload.from) +
-                (document ? std::string() : ",\"code\":" + json_quote(item.code)) +
-                ",\"channel\":\"peer\",\"peer\":" + json_quote(o.peer) + ",\"remote_id\":" +
-                json_quote(o.remote_id) + ",\"attempts\":" + std::to_string(attempts) + "}"));
-        if (!a) return a.error();
-        ++round.delivered;
-        continue;
-      }
-      const std::string& code = o.error.code;
-      const bool final_answer =
-          code == "peer.refused" || code == "peer.unknown_agency" || code == "status.unsigned";
-      const bool too_old = now - item.created_at >= policy_.dead_after;
-      const bool dead = final_answer || too_old;
-      const Timestamp next = dead ? 0 : now + retry_delay(policy_, attempts, random_);
-      const std::string reason = code + ": " + o.error.message;
-      if (auto w = tx.record_attempt(item.id, dead ? "dead" : "pending", attempts, next, reason);
-          !w) {
-        return w;
-      }
-      if (!dead) {  // a retry is not a state change worth an audit event
-        ++round.retrying;
-        continue;
+  for (std::size_t k = 0; k < items.size(); ++k) {
+    const OutboxItem& item = items[k];
+    const Outcome& o = outcomes[k];
+    auto current = tx.outbox_item(item.id);
+    if (!current) return current.error();
+    if (!*current || (*current)->state != "pending") continue;
+    const int attempts = item.attempts + 1;
+    if (o.ok) {
+      const bool document = item.kind == "document";
+      if (auto w = tx.record_attempt(item.id, "delivered", attempts, now, ""); !w) return w;
+      if (document && o.payload.hand_over) {
+        HandOver h = *o.payload.hand_over;
+        h.at = now;
+        if (auto w = tx.record_hand_over(h); !w) return w;
       }
       auto a = tx.append_audit(delivery_event(
-          item, now, "delivery.dead_lettered",
-          "{\"outbox\":" + std::to_string(item.id) + ",\"attempts\":" + std::to_string(attempts) +
-              ",\"reason\":" + json_quote(final_answer ? reason : "too old after " + reason) +
-              "}"));
+          item, now, document ? "delivery.delivered" : "status.delivered",
+          "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(o.payload.from) +
+              (document ? std::string() : ",\"code\":" + json_quote(item.code)) +
+              ",\"channel\":\"peer\",\"peer\":" + json_quote(o.peer) + ",\"remote_id\":" +
+              json_quote(o.remote_id) + ",\"attempts\":" + std::to_string(attempts) + "}"));
       if (!a) return a.error();
-      ++round.dead_lettered;
+      ++round.delivered;
+      continue;
     }
-    return {};
-  });
-  if (!r) return r.error();
-  return round;
+    const std::string& code = o.error.code;
+    const bool final_answer =
+        code == "peer.refused" || code == "peer.unknown_agency" || code == "status.unsigned";
+    const bool too_old = now - item.created_at >= policy_.dead_after;
+    const bool dead = final_answer || too_old;
+    const Timestamp next = dead ? 0 : now + retry_delay(policy_, attempts, random_);
+    const std::string reason = code + ": " + o.error.message;
+    if (auto w = tx.record_attempt(item.id, dead ? "dead" : "pending", attempts, next, reason);
+        !w) {
+      return w;
+    }
+    if (!dead) {  // a retry is not a state change worth an audit event
+      ++round.retrying;
+      continue;
+    }
+    auto a = tx.append_audit(delivery_event(
+        item, now, "delivery.dead_lettered",
+        "{\"outbox\":" + std::to_string(item.id) + ",\"attempts\":" + std::to_string(attempts) +
+            ",\"reason\":" + json_quote(final_answer ? reason : "too old after " + reason) + "}"));
+    if (!a) return a.error();
+    ++round.dead_lettered;
+  }
+  return {};
 }
 
 Expected<void> retry_dead_letter(StoreTx& tx, std::int64_t outbox_id, const std::string& actor,

@@ -1,7 +1,12 @@
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <set>
 
 #include "engine/directory.hpp"
 #include "engine/ports.hpp"
@@ -46,8 +51,17 @@ class PeerDelivery {
     std::size_t retrying = 0;  // failed, scheduled again
     std::size_t dead_lettered = 0;
   };
-  // One pass over the due items (at most `batch` of each kind).
+  // One pass over the due items (at most `batch` of each kind); returns once their outcomes are
+  // durable.
   Expected<Round> run_once(std::size_t batch = 64);
+  // The same pass, but it returns (with the number of items it took) as soon as the deliveries are
+  // done: `recorded` gets the round once its outcomes are durable, on the store's writer thread.
+  // The next pass can run meanwhile; items still being recorded are not taken again.
+  Expected<std::size_t> run_pipelined(std::size_t batch,
+                                      std::function<void(Expected<Round>)> recorded);
+  // Waits until every pass's outcomes are recorded (before what `recorded` touches goes away).
+  void drain();
+  ~PeerDelivery() { drain(); }
 
   void set_status_packager(const StatusPackager* packager) { packager_ = packager; }
 
@@ -55,7 +69,7 @@ class PeerDelivery {
   // What goes to the peer for one item, and what the sender's records need once it is taken.
   struct Payload {
     std::string bytes;
-    std::string from;    // the sending agency
+    std::string from;                   // the sending agency
     std::optional<HandOver> hand_over;  // documents only; none for a recall
   };
   Expected<Payload> payload(const OutboxItem& item);
@@ -66,9 +80,15 @@ class PeerDelivery {
     std::string remote_id;
     Error error;
   };
-  Expected<Round> record(const std::vector<OutboxItem>& items,
-                         const std::vector<Outcome>& outcomes);
-  static constexpr std::size_t kParallel = 8;  // deliveries in flight at once
+  struct Pass {
+    std::vector<OutboxItem> items;
+    std::vector<Outcome> outcomes;
+  };
+  // Takes the due items not in flight (claims them) and delivers them.
+  Expected<std::shared_ptr<Pass>> deliver_due(std::size_t batch);
+  Expected<void> record(StoreTx& tx, const Pass& pass, Round& round);
+  void release(const Pass& pass);
+  static constexpr std::size_t kParallel = 16;  // deliveries in flight at once
 
   Store& store_;
   const Directory& directory_;
@@ -78,6 +98,11 @@ class PeerDelivery {
   RetryPolicy policy_;
   std::mt19937_64 random_;
   const StatusPackager* packager_ = nullptr;
+  std::mutex mutex_;
+  std::set<std::int64_t> claimed_;  // items taken by a pass whose outcome is not yet durable
+  std::set<std::string> healthy_;   // peers whose last call was answered
+  std::size_t recording_ = 0;       // passes whose outcomes are not yet durable
+  std::condition_variable recorded_;
 };
 
 // Administrators, inside a write: a dead-lettered item goes back to pending, due now, with its

@@ -199,6 +199,10 @@ CREATE TABLE received_statuses (
 );
 CREATE INDEX received_statuses_by_document ON received_statuses(document, id);
 )sql",
+    R"sql(
+CREATE INDEX outbox_pending_by_conversation ON outbox(document, to_agency, id)
+  WHERE state = 'pending';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -998,7 +1002,10 @@ class SqliteStore final : public Store {
     std::lock_guard lock(read_mutex_);
     auto st = reader_db_.prepare(std::string("SELECT ") + kOutboxColumns +
                                  " FROM outbox WHERE state = 'pending' AND kind = ? AND "
-                                 "next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?");
+                                 "next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox o2 "
+                                 "WHERE o2.document = outbox.document AND o2.to_agency = "
+                                 "outbox.to_agency AND o2.state = 'pending' AND o2.id < outbox.id) "
+                                 "ORDER BY next_attempt_at, id LIMIT ?");
     if (!st) return st.error();
     st->bind(1, kind).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
     return rows<OutboxItem>(*st, outbox_from);

@@ -254,7 +254,9 @@ class Store {
                                                       std::size_t limit) = 0;
   // When the earliest pending item of `kind` is next due; nullopt when none is pending.
   virtual Expected<std::optional<Timestamp>> next_outbox_attempt(const std::string& kind) = 0;
-  // Pending items of `kind` whose next attempt is due at `now`, the most overdue first.
+  // Pending items of `kind` whose next attempt is due at `now`, the most overdue first. An item
+  // waits while an older one to the same agency about the same document is pending, so that one
+  // recipient's statuses (04 then 05) arrive in the order they arose.
   virtual Expected<std::vector<OutboxItem>> outbox_due(const std::string& kind, Timestamp now,
                                                        std::size_t limit) = 0;
   // The earliest pending deadline: (instance, timer, due).

@@ -91,7 +91,7 @@ TEST_F(StoreTest, StoresDocumentsExactlyAndSurvivesReopening) {
   std::int64_t id = 0;
   {
     auto store = open_sqlite_store(path_);
-    EXPECT_EQ(store->schema_version(), 8);
+    EXPECT_EQ(store->schema_version(), 9);
     ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
       auto r = tx.insert_document(doc("m1"));
       if (!r) return r.error();
@@ -314,6 +314,39 @@ TEST_F(AuditTamper, ARecomputedHashStillBreaksTheChain) {
   EXPECT_FALSE(c.ok);
   EXPECT_EQ(c.first_bad, 6);
   EXPECT_THAT(c.problem, HasSubstr("does not chain"));
+}
+
+TEST_F(StoreTest, OneRecipientsItemsAboutADocumentComeDueInTheOrderTheyArose) {
+  auto store = open_sqlite_store(path_);
+  std::vector<std::int64_t> ids;
+  ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
+    auto d = tx.insert_document(doc("m1"));
+    if (!d) return d.error();
+    for (const char* code : {"04", "05"}) {  // to H53 about document d, in order
+      auto id = tx.enqueue(OutboxItem{0, "status", 1, 0, *d, "000.00.11.H53", code, 10, "pending"});
+      if (!id) return id.error();
+      ids.push_back(*id);
+    }
+    // About the same document to another agency: not held back by H53's.
+    auto other =
+        tx.enqueue(OutboxItem{0, "status", 1, 0, *d, "000.00.00.G22", "04", 10, "pending"});
+    if (!other) return other.error();
+    ids.push_back(*other);
+    return {};
+  }));
+  auto codes = [&] {
+    std::vector<std::string> out;
+    for (const auto& i : *store->outbox_due("status", 100, 10)) out.push_back(i.to_agency + i.code);
+    return out;
+  };
+  EXPECT_THAT(codes(), ::testing::ElementsAre("000.00.11.H5304", "000.00.00.G2204"));
+  // 04 failed and waits for a retry: 05 still waits behind it.
+  ASSERT_TRUE(store->write_sync(
+      [&](StoreTx& tx) { return tx.record_attempt(ids[0], "pending", 1, 500, "x"); }));
+  EXPECT_THAT(codes(), ::testing::ElementsAre("000.00.00.G2204"));
+  ASSERT_TRUE(store->write_sync(
+      [&](StoreTx& tx) { return tx.record_attempt(ids[0], "delivered", 2, 60, ""); }));
+  EXPECT_THAT(codes(), ::testing::ElementsAre("000.00.11.H5305", "000.00.00.G2204"));
 }
 
 TEST_F(StoreTest, RefusesADatabaseFromTheFuture) {
