@@ -78,4 +78,13 @@ Expected<Stmt> Db::prepare(std::string_view sql) {
   return Stmt(db_.get(), stmt);
 }
 
+Expected<Stmt*> Db::cached(const std::string& sql) {
+  if (auto it = cache_.find(sql); it != cache_.end()) return it->second.get();
+  auto st = prepare(sql);
+  if (!st) return st.error();
+  auto& slot = cache_[sql];
+  slot = std::make_unique<Stmt>(std::move(*st));
+  return slot.get();
+}
+
 }  // namespace lienthong::sqlite

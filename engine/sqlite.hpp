@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "base/expected.hpp"
 
@@ -73,6 +74,9 @@ class Db {
 
   Expected<void> exec(std::string_view sql);
   Expected<Stmt> prepare(std::string_view sql);
+  // The statement for `sql`, prepared once per connection and kept. It must be reset after use
+  // (rows() and one() do), and used by one thread at a time.
+  Expected<Stmt*> cached(const std::string& sql);
   std::int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_.get()); }
   sqlite3* handle() const { return db_.get(); }
   std::string error_message() const { return sqlite3_errmsg(db_.get()); }
@@ -82,6 +86,7 @@ class Db {
     void operator()(sqlite3* db) const noexcept { sqlite3_close_v2(db); }
   };
   std::unique_ptr<sqlite3, Close> db_;
+  std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;  // finalized before db_ closes
 };
 
 }  // namespace lienthong::sqlite

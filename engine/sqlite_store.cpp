@@ -202,6 +202,8 @@ CREATE INDEX received_statuses_by_document ON received_statuses(document, id);
     R"sql(
 CREATE INDEX outbox_pending_by_conversation ON outbox(document, to_agency, id)
   WHERE state = 'pending';
+CREATE INDEX outbox_by_agency ON outbox(state, to_agency, id);
+CREATE INDEX documents_by_document_id ON documents(sender, document_id, id);
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -361,15 +363,15 @@ StoredDocument document_from(const sqlite::Stmt& st) {
 
 // A stored document with its recipients, read through `db`.
 Expected<std::optional<StoredDocument>> read_document(sqlite::Db& db, std::int64_t id) {
-  auto st = db.prepare(std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE id = ?");
+  auto st = db.cached(std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE id = ?");
   if (!st) return st.error();
-  st->bind(1, id);
-  auto d = one<StoredDocument>(*st, document_from);
+  (*st)->bind(1, id);
+  auto d = one<StoredDocument>(**st, document_from);
   if (!d || !*d) return d;
-  auto rc = db.prepare("SELECT agency FROM document_recipients WHERE document = ? ORDER BY agency");
+  auto rc = db.cached("SELECT agency FROM document_recipients WHERE document = ? ORDER BY agency");
   if (!rc) return rc.error();
-  rc->bind(1, id);
-  auto agencies = rows<std::string>(*rc, [](const sqlite::Stmt& r) { return r.text(0); });
+  (*rc)->bind(1, id);
+  auto agencies = rows<std::string>(**rc, [](const sqlite::Stmt& r) { return r.text(0); });
   if (!agencies) return agencies.error();
   (*d)->recipients = std::move(*agencies);
   return d;
@@ -828,47 +830,46 @@ class SqliteStore final : public Store {
 
   Expected<std::vector<AuditEvent>> audit_events(std::int64_t from, std::size_t limit) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
+    auto st = reader_db_.cached(
         "SELECT seq, at, actor, agency, action, document, detail, request_id, prev_hash, hash "
         "FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?");
     if (!st) return st.error();
-    st->bind(1, from).bind(2, static_cast<std::int64_t>(limit));
-    return rows<AuditEvent>(*st, audit_from);
+    (*st)->bind(1, from).bind(2, static_cast<std::int64_t>(limit));
+    return rows<AuditEvent>(**st, audit_from);
   }
 
   Expected<std::optional<TaskRecord>> task(std::int64_t id) override {
     std::lock_guard lock(read_mutex_);
-    auto st =
-        reader_db_.prepare(std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE id = ?");
+    auto st = reader_db_.cached(std::string("SELECT ") + kTaskColumns + " FROM tasks WHERE id = ?");
     if (!st) return st.error();
-    st->bind(1, id);
-    return one<TaskRecord>(*st, task_from);
+    (*st)->bind(1, id);
+    return one<TaskRecord>(**st, task_from);
   }
 
   Expected<std::vector<UserRecord>> users() override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
+    auto st = reader_db_.cached(
         "SELECT name, role, agency, token_sha256, created_at FROM users ORDER BY name");
     if (!st) return st.error();
-    return rows<UserRecord>(*st, user_from);
+    return rows<UserRecord>(**st, user_from);
   }
 
   Expected<std::optional<UserRecord>> user_by_token(const std::string& sha256_hex) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
+    auto st = reader_db_.cached(
         "SELECT name, role, agency, token_sha256, created_at FROM users WHERE token_sha256 = ?");
     if (!st) return st.error();
-    st->bind(1, sha256_hex);
-    return one<UserRecord>(*st, user_from);
+    (*st)->bind(1, sha256_hex);
+    return one<UserRecord>(**st, user_from);
   }
 
   Expected<std::vector<AgencyRecord>> agencies() override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
+    auto st = reader_db_.cached(
         "SELECT code, name, parent, signer_fingerprints, organisation_fingerprints, created_at "
         "FROM agencies ORDER BY code");
     if (!st) return st.error();
-    return rows<AgencyRecord>(*st, [](const sqlite::Stmt& r) {
+    return rows<AgencyRecord>(**st, [](const sqlite::Stmt& r) {
       return AgencyRecord{r.text(0),        r.text(1),        r.text(2),
                           split(r.text(3)), split(r.text(4)), r.int64(5)};
     });
@@ -876,10 +877,10 @@ class SqliteStore final : public Store {
 
   Expected<std::vector<StoredWorkflow>> workflows() override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
+    auto st = reader_db_.cached(
         "SELECT id, version, source, deployed_at FROM workflow_definitions ORDER BY id, version");
     if (!st) return st.error();
-    return rows<StoredWorkflow>(*st, [](const sqlite::Stmt& r) {
+    return rows<StoredWorkflow>(**st, [](const sqlite::Stmt& r) {
       return StoredWorkflow{r.text(0), static_cast<int>(r.int64(1)), r.text(2), r.int64(3)};
     });
   }
@@ -887,34 +888,35 @@ class SqliteStore final : public Store {
   Expected<std::vector<TaskRecord>> tasks_of(const std::string& agency, const std::string& state,
                                              std::size_t limit, std::size_t offset) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(std::string("SELECT ") + kTaskColumns +
-                                 " FROM tasks WHERE agency = ? AND (? = '' OR state = ?) "
-                                 "ORDER BY created_at, id LIMIT ? OFFSET ?");
+    auto st = reader_db_.cached(std::string("SELECT ") + kTaskColumns +
+                                " FROM tasks WHERE agency = ? AND (? = '' OR state = ?) "
+                                "ORDER BY created_at, id LIMIT ? OFFSET ?");
     if (!st) return st.error();
-    st->bind(1, agency).bind(2, state).bind(3, state).bind(4, static_cast<std::int64_t>(limit));
-    st->bind(5, static_cast<std::int64_t>(offset));
-    return rows<TaskRecord>(*st, task_from);
+    (*st)->bind(1, agency).bind(2, state).bind(3, state).bind(4, static_cast<std::int64_t>(limit));
+    (*st)->bind(5, static_cast<std::int64_t>(offset));
+    return rows<TaskRecord>(**st, task_from);
   }
 
   Expected<std::vector<StoredDocument>> sent_by(const std::string& agency, std::size_t limit,
                                                 std::size_t offset) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(std::string("SELECT ") + kDocumentColumns +
-                                 " FROM documents WHERE sender = ? AND kind = 'document' "
-                                 "ORDER BY id DESC LIMIT ? OFFSET ?");
+    auto st = reader_db_.cached(std::string("SELECT ") + kDocumentColumns +
+                                " FROM documents WHERE sender = ? AND kind = 'document' "
+                                "ORDER BY id DESC LIMIT ? OFFSET ?");
     if (!st) return st.error();
-    st->bind(1, agency)
+    (*st)
+        ->bind(1, agency)
         .bind(2, static_cast<std::int64_t>(limit))
         .bind(3, static_cast<std::int64_t>(offset));
-    auto docs = rows<StoredDocument>(*st, document_from);
+    auto docs = rows<StoredDocument>(**st, document_from);
     if (!docs) return docs;
-    auto rc = reader_db_.prepare(
+    auto rc = reader_db_.cached(
         "SELECT agency FROM document_recipients WHERE document = ? ORDER BY agency");
     if (!rc) return rc.error();
     for (auto& d : *docs) {
       d.original.clear();  // listings do not carry the packages
-      rc->bind(1, d.id);
-      auto agencies = rows<std::string>(*rc, [](const sqlite::Stmt& r) { return r.text(0); });
+      (*rc)->bind(1, d.id);
+      auto agencies = rows<std::string>(**rc, [](const sqlite::Stmt& r) { return r.text(0); });
       if (!agencies) return agencies.error();
       d.recipients = std::move(*agencies);
     }
@@ -923,18 +925,18 @@ class SqliteStore final : public Store {
 
   Expected<std::vector<AuditEvent>> history(std::int64_t document) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
+    auto st = reader_db_.cached(
         "SELECT seq, at, actor, agency, action, document, detail, request_id, prev_hash, hash "
         "FROM audit_events WHERE document = ? ORDER BY seq");
     if (!st) return st.error();
-    st->bind(1, document);
-    return rows<AuditEvent>(*st, audit_from);
+    (*st)->bind(1, document);
+    return rows<AuditEvent>(**st, audit_from);
   }
 
   Expected<std::vector<std::tuple<std::string, std::string, Timestamp>>> statuses(
       std::int64_t document) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
+    auto st = reader_db_.cached(
         "SELECT agency, code, at FROM ("
         " SELECT i.agency AS agency, o.code AS code, o.created_at AS at, 0 AS source, o.id AS n"
         " FROM outbox o JOIN instances i ON i.id = o.instance"
@@ -942,29 +944,39 @@ class SqliteStore final : public Store {
         " UNION ALL SELECT from_agency, code, at, 1, id FROM received_statuses WHERE document = ?1)"
         " ORDER BY at, source, n");
     if (!st) return st.error();
-    st->bind(1, document);
+    (*st)->bind(1, document);
     using Row = std::tuple<std::string, std::string, Timestamp>;
-    return rows<Row>(*st, [](const sqlite::Stmt& r) {
+    return rows<Row>(**st, [](const sqlite::Stmt& r) {
       return Row{r.text(0), r.text(1), r.int64(2)};
     });
   }
 
   Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(std::string("SELECT ") + kInstanceColumns +
-                                 " FROM instances WHERE document = ? ORDER BY id");
+    auto st = reader_db_.cached(std::string("SELECT ") + kInstanceColumns +
+                                " FROM instances WHERE document = ? ORDER BY id");
     if (!st) return st.error();
-    st->bind(1, document);
-    return rows<InstanceRecord>(*st, instance_from);
+    (*st)->bind(1, document);
+    return rows<InstanceRecord>(**st, instance_from);
   }
 
   Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(std::string("SELECT ") + kOutboxColumns +
-                                 " FROM outbox WHERE state = ? ORDER BY id LIMIT ?");
+    auto st = reader_db_.cached(std::string("SELECT ") + kOutboxColumns +
+                                " FROM outbox WHERE state = ? ORDER BY id LIMIT ?");
     if (!st) return st.error();
-    st->bind(1, state).bind(2, static_cast<std::int64_t>(limit));
-    return rows<OutboxItem>(*st, outbox_from);
+    (*st)->bind(1, state).bind(2, static_cast<std::int64_t>(limit));
+    return rows<OutboxItem>(**st, outbox_from);
+  }
+
+  Expected<std::int64_t> outbox_count(const std::string& kind, const std::string& state) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.cached("SELECT COUNT(*) FROM outbox WHERE state = ? AND kind = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, state).bind(2, kind);
+    auto n = one<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
+    if (!n) return n.error();
+    return n->value_or(0);
   }
 
   Expected<std::vector<OutboxItem>> outbox_to(const std::string& state,
@@ -974,51 +986,53 @@ class SqliteStore final : public Store {
     std::string in;
     for (std::size_t i = 0; i < agencies.size(); ++i) in += i ? ",?" : "?";
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(std::string("SELECT ") + kOutboxColumns +
-                                 " FROM outbox WHERE state = ? AND to_agency IN (" + in +
-                                 ") ORDER BY id LIMIT ?");
+    auto st = reader_db_.cached(
+        std::string("SELECT ") + kOutboxColumns +
+        " FROM outbox INDEXED BY outbox_by_agency WHERE state = ? AND to_agency IN (" + in +
+        ") ORDER BY id LIMIT ?");
     if (!st) return st.error();
     int k = 1;
-    st->bind(k++, state);
-    for (const auto& a : agencies) st->bind(k++, a);
-    st->bind(k, static_cast<std::int64_t>(limit));
-    return rows<OutboxItem>(*st, outbox_from);
+    (*st)->bind(k++, state);
+    for (const auto& a : agencies) (*st)->bind(k++, a);
+    (*st)->bind(k, static_cast<std::int64_t>(limit));
+    return rows<OutboxItem>(**st, outbox_from);
   }
 
   Expected<std::optional<Timestamp>> next_outbox_attempt(const std::string& kind) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
+    auto st = reader_db_.cached(
         "SELECT MIN(next_attempt_at) FROM outbox WHERE state = 'pending' AND kind = ?");
     if (!st) return st.error();
-    st->bind(1, kind);
-    auto row = st->step();
-    if (!row) return row.error();
-    if (!*row || st->is_null(0)) return std::optional<Timestamp>{};
-    return std::optional<Timestamp>{st->int64(0)};
+    (*st)->bind(1, kind);
+    auto min = one<std::optional<Timestamp>>(**st, [](const sqlite::Stmt& r) {
+      return r.is_null(0) ? std::optional<Timestamp>() : std::optional<Timestamp>(r.int64(0));
+    });
+    if (!min) return min.error();
+    return min->value_or(std::nullopt);
   }
 
   Expected<std::vector<OutboxItem>> outbox_due(const std::string& kind, Timestamp now,
                                                std::size_t limit) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(std::string("SELECT ") + kOutboxColumns +
-                                 " FROM outbox WHERE state = 'pending' AND kind = ? AND "
-                                 "next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox o2 "
-                                 "WHERE o2.document = outbox.document AND o2.to_agency = "
-                                 "outbox.to_agency AND o2.state = 'pending' AND o2.id < outbox.id) "
-                                 "ORDER BY next_attempt_at, id LIMIT ?");
+    auto st = reader_db_.cached(std::string("SELECT ") + kOutboxColumns +
+                                " FROM outbox WHERE state = 'pending' AND kind = ? AND "
+                                "next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox o2 "
+                                "WHERE o2.document = outbox.document AND o2.to_agency = "
+                                "outbox.to_agency AND o2.state = 'pending' AND o2.id < outbox.id) "
+                                "ORDER BY next_attempt_at, id LIMIT ?");
     if (!st) return st.error();
-    st->bind(1, kind).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
-    return rows<OutboxItem>(*st, outbox_from);
+    (*st)->bind(1, kind).bind(2, now).bind(3, static_cast<std::int64_t>(limit));
+    return rows<OutboxItem>(**st, outbox_from);
   }
 
   Expected<std::optional<std::tuple<std::int64_t, std::uint32_t, Timestamp>>> next_deadline()
       override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.prepare(
+    auto st = reader_db_.cached(
         "SELECT instance, timer, due_at FROM deadlines ORDER BY due_at, instance, timer LIMIT 1");
     if (!st) return st.error();
     using Row = std::tuple<std::int64_t, std::uint32_t, Timestamp>;
-    return one<Row>(*st, [](const sqlite::Stmt& r) {
+    return one<Row>(**st, [](const sqlite::Stmt& r) {
       return Row{r.int64(0), static_cast<std::uint32_t>(r.int64(1)), r.int64(2)};
     });
   }

@@ -248,6 +248,8 @@ class Store {
       std::int64_t document) = 0;
   virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;
   virtual Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) = 0;
+  // How many items of `kind` are in `state`, without reading them.
+  virtual Expected<std::int64_t> outbox_count(const std::string& kind, const std::string& state) = 0;
   // Items in `state` addressed to one of `agencies`, oldest first.
   virtual Expected<std::vector<OutboxItem>> outbox_to(const std::string& state,
                                                       const std::vector<std::string>& agencies,
