@@ -22,14 +22,23 @@ Expected<void> PeerIdentities::add(const std::string& peer, std::string_view tru
 
 std::optional<std::string> PeerIdentities::identify(std::string_view certificate_der) const {
   if (certificate_der.empty()) return std::nullopt;
+  // A certificate's fingerprint is the SHA-256 of its DER: no need to parse it for a pinned peer,
+  // nor again for one already identified (the TLS layer verified its chain on this connection).
+  const std::string fingerprint = sha256_hex(certificate_der);
+  if (auto it = pinned_.find(fingerprint); it != pinned_.end()) return it->second;
+  if (by_ca_.empty()) return std::nullopt;
+  {
+    std::lock_guard lock(mutex_);
+    if (auto it = issued_.find(fingerprint); it != issued_.end()) return it->second;
+  }
   auto cert = load_certificate_der(certificate_der);
   if (!cert) return std::nullopt;
-  if (auto it = pinned_.find(cert_fingerprint_sha256(cert->get())); it != pinned_.end()) {
-    return it->second;
-  }
   for (const auto& [ca, peer] : by_ca_) {
     // The TLS layer verified the chain to the client CA; this CA must be the direct issuer.
     if (X509_check_issued(ca.get(), cert->get()) == X509_V_OK && common_name(cert->get()) == peer) {
+      std::lock_guard lock(mutex_);
+      if (issued_.size() >= kMaxIssued) issued_.clear();
+      issued_.emplace(fingerprint, peer);
       return peer;
     }
   }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +26,9 @@ class PeerIdentities {
  private:
   std::map<std::string, std::string> pinned_;        // SHA-256 of the certificate -> peer
   std::vector<std::pair<Cert, std::string>> by_ca_;  // CA -> peer
+  static constexpr std::size_t kMaxIssued = 1024;
+  mutable std::mutex mutex_;
+  mutable std::map<std::string, std::string> issued_;  // CA-issued certificates seen -> peer
 };
 
 struct PeerApiContext {
