@@ -6,7 +6,6 @@
 #include <map>
 #include <mutex>
 #include <set>
-#include <thread>
 
 #include "base/encoding.hpp"
 #include "base/xml.hpp"
@@ -171,17 +170,9 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
     deliver(k);
     done[k] = true;
   }
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t k; (k = next++) < due.size();) {
-      if (!done[k]) deliver(k);
-    }
-  };
-  std::vector<std::thread> workers;
-  const std::size_t parallel = std::min(kParallel, due.size());
-  for (std::size_t t = 1; t < parallel; ++t) workers.emplace_back(work);
-  work();
-  for (auto& w : workers) w.join();
+  pool_.for_each(due.size(), [&](std::size_t k) {
+    if (!done[k]) deliver(k);
+  });
   return pass;
 }
 

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "base/worker_pool.hpp"
 #include "engine/directory.hpp"
 #include "engine/ports.hpp"
 #include "engine/store.hpp"
@@ -103,6 +104,7 @@ class PeerDelivery {
   std::set<std::string> healthy_;   // peers whose last call was answered
   std::size_t recording_ = 0;       // passes whose outcomes are not yet durable
   std::condition_variable recorded_;
+  WorkerPool pool_{kParallel - 1, "lt-deliver"};
 };
 
 // Administrators, inside a write: a dead-lettered item goes back to pending, due now, with its
