@@ -136,11 +136,83 @@ void BM_HandOvers(benchmark::State& state) {
       const StoreStats st = node->store().stats();
       state.counters[std::string(name) + "_commits"] = static_cast<double>(st.groups);
       state.counters[std::string(name) + "_writes_per_commit"] =
-          static_cast<double>(st.writes) / static_cast<double>(std::max<std::uint64_t>(st.groups, 1));
+          static_cast<double>(st.writes) /
+          static_cast<double>(std::max<std::uint64_t>(st.groups, 1));
     }
   }
 }
 BENCHMARK(BM_HandOvers)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
+
+// The latency of one hand-over, from the clerk's POST at A to its status 01 stored back at A,
+// with documents arriving at a steady pace (LIENTHONG_BENCH_PACE per second, 300 by default,
+// about half the throughput above) rather than all at once. Completion is seen by following A's
+// audit log every 2 ms.
+void BM_HandOverLatency(benchmark::State& state) {
+  Federation f;
+  const std::size_t n = f.packages.size();
+  const char* wanted = std::getenv("LIENTHONG_BENCH_PACE");
+  const double pace = wanted ? std::atof(wanted) : 300.0;
+  for (auto _ : state) {
+    std::vector<Clock::time_point> sent(n), back(n);
+    std::atomic<std::size_t> next{0}, completed{0};
+    std::atomic<int> refused{0};
+    const auto t0 = Clock::now() + std::chrono::milliseconds(50);
+    std::thread watcher([&] {
+      std::int64_t seq = 1;
+      const auto give_up = Clock::now() + std::chrono::minutes(10);
+      while (completed < n && Clock::now() < give_up) {
+        auto events = f.a->store().audit_events(seq, 10000);
+        const auto now = Clock::now();
+        if (events) {
+          for (const auto& e : *events) {
+            seq = e.seq + 1;
+            if (e.action != "status.received") continue;
+            // message_id "status|A53|H53,2026/11/23,<i>/STC-BCTC|01|...": <i> is the package.
+            const auto from = e.detail.find(",2026/11/23,");
+            if (from == std::string::npos) continue;
+            const std::size_t i = std::stoul(e.detail.substr(from + 12));
+            if (i < n && back[i] == Clock::time_point{}) {
+              back[i] = now;
+              ++completed;
+            }
+          }
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+    std::vector<std::thread> clients;
+    for (int c = 0; c < 8; ++c) {
+      clients.emplace_back([&] {
+        Connection conn(f.a->port());
+        for (std::size_t i; (i = next++) < n;) {
+          std::this_thread::sleep_until(
+              t0 + std::chrono::duration_cast<Clock::duration>(
+                       std::chrono::duration<double>(static_cast<double>(i) / pace)));
+          sent[i] = Clock::now();
+          if (conn.post("/api/v1/documents", LoopbackFederation::clerk_token(kH53),
+                        f.packages[i]) != 202) {
+            ++refused;
+          }
+        }
+      });
+    }
+    for (auto& t : clients) t.join();
+    watcher.join();
+    if (refused > 0 || completed != n) {
+      state.SkipWithError("not every hand-over completed");
+      break;
+    }
+    std::vector<double> ms(n);
+    for (std::size_t i = 0; i < n; ++i)
+      ms[i] = std::chrono::duration<double, std::milli>(back[i] - sent[i]).count();
+    std::sort(ms.begin(), ms.end());
+    state.counters["pace_per_s"] = pace;
+    state.counters["p50_ms"] = ms[n / 2];
+    state.counters["p99_ms"] = ms[std::min(n - 1, n * 99 / 100)];
+    state.counters["max_ms"] = ms.back();
+  }
+}
+BENCHMARK(BM_HandOverLatency)->Iterations(1)->UseRealTime()->Unit(benchmark::kSecond);
 
 }  // namespace
 }  // namespace lienthong
