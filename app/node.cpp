@@ -115,8 +115,16 @@ Node::Node(const NodeConfig& config, const Clock& clock,
   policy.xml.max_nodes = config.limits.max_xml_nodes;
   policy.verify.allow_sha1 = config.trust.allow_sha1;
   policy.verify.limits = policy.xml;
+  for (const auto& a : config.agencies) {
+    if (a.organisation_key.empty() || a.organisation_certs.empty()) continue;
+    auto key = load_signing_key(config.resolve(a.organisation_key),
+                                config.resolve(a.organisation_certs.front()));
+    if (!key) throw std::runtime_error("agency " + a.code + ": " + key.error().message);
+    organisation_keys_.emplace(a.code, std::move(*key));
+  }
   intake_ = std::make_unique<Intake>(*store_, codec_, trust_, directory_, clock_, policy);
   intake_->set_router(router_.get());
+  intake_->set_organisation_keys(&organisation_keys_);
   local_ = std::make_unique<LocalDelivery>(*store_, *router_, directory_, codec_, clock_);
   api_ =
       std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, registry_, directory_,
@@ -160,15 +168,8 @@ Node::Node(const NodeConfig& config, const Clock& clock,
                     peering.dead_after.count()},
         std::random_device{}());
     // Status packets to senders on other nodes are signed as the answering agency.
-    status_packager_ =
-        std::make_unique<SignedStatusPackager>(directory_, config.calendar.utc_offset_seconds);
-    for (const auto& a : config.agencies) {
-      if (a.organisation_key.empty() || a.organisation_certs.empty()) continue;
-      auto key = load_signing_key(config.resolve(a.organisation_key),
-                                  config.resolve(a.organisation_certs.front()));
-      if (!key) throw std::runtime_error("agency " + a.code + ": " + key.error().message);
-      status_packager_->add_key(a.code, std::move(*key));
-    }
+    status_packager_ = std::make_unique<SignedStatusPackager>(
+        directory_, config.calendar.utc_offset_seconds, organisation_keys_);
     peer_delivery_->set_status_packager(status_packager_.get());
   }
 }

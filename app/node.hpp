@@ -1,6 +1,7 @@
 #pragma once
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -64,6 +65,7 @@ class Node {
   EdxmlCodec codec_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Router> router_;
+  std::map<std::string, SigningKey> organisation_keys_;  // of the agencies hosted here
   std::unique_ptr<Intake> intake_;
   std::unique_ptr<LocalDelivery> local_;
   std::unique_ptr<Api> api_;

@@ -97,6 +97,39 @@ void Intake::submit(std::string bytes, Submitter who,
   if (!verdict.valid()) {
     return done(Error{"signature." + std::string(to_string(verdict.code)), verdict.reason});
   }
+  const bool document = package->kind == PackageKind::document;
+  if (document && verdict.signatures.size() == 1 &&
+      verdict.signatures[0].role == SignatureRole::signer) {
+    // NĐ 30/2020: a document needs its organisation's signature too. A clerk of an agency hosted
+    // here may leave it to the node, which holds the organisation's key.
+    const SigningKey* key = nullptr;
+    if (keys_ && who.node.empty() && sender->local) {
+      if (auto it = keys_->find(from); it != keys_->end()) key = &it->second;
+    }
+    if (!key) {
+      return done(refuse("intake.organisation_unsigned",
+                         "the document carries only the signer's signature; its organisation's "
+                         "is required, and this node holds no organisation key for " +
+                             from));
+    }
+    SignOptions o;
+    o.role = SignatureRole::organisation;
+    o.at = clock_.now();
+    o.limits = policy_.xml;
+    auto both = sign_package(bytes, *key, o);
+    if (!both) return done(refuse("intake.organisation_unsigned", both.error().message));
+    bytes = std::move(*both);
+    doc = parse_xml(bytes, policy_.xml);
+    if (!doc) return done(refuse("intake.malformed", doc.error().message));
+    verdict = verify_package_doc(doc->get(), trust_, verify);
+    if (!verdict.valid()) {
+      return done(Error{"signature." + std::string(to_string(verdict.code)), verdict.reason});
+    }
+  }
+  if (document && verdict.signatures.size() != 2) {
+    return done(refuse("intake.organisation_unsigned",
+                       "a document needs the signer's and its organisation's signatures"));
+  }
   for (const auto& s : verdict.signatures) {
     const auto& allowed = s.role == SignatureRole::signer ? sender->signer_fingerprints
                                                           : sender->organisation_fingerprints;

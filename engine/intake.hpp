@@ -1,6 +1,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <string>
 
 #include "base/xml.hpp"
@@ -50,6 +51,9 @@ class Intake {
 
   // With a router, an accepted package starts or advances workflows in the same transaction.
   void set_router(const Router* router) { router_ = router; }
+  // The organisation keys of agencies hosted here, by agency code: a document a clerk hands in
+  // with only the signer's signature gets its organisation's signature from the node.
+  void set_organisation_keys(const std::map<std::string, SigningKey>* keys) { keys_ = keys; }
 
   // `done` runs once: after the durable commit, or at once with the refusal.
   void submit(std::string bytes, Submitter who, std::function<void(Expected<IntakeReceipt>)> done);
@@ -63,6 +67,7 @@ class Intake {
   const Clock& clock_;
   IntakePolicy policy_;
   const Router* router_ = nullptr;
+  const std::map<std::string, SigningKey>* keys_ = nullptr;
 };
 
 // The deduplication key of a package: a document by sender, DocumentId and business type; a status

@@ -14,9 +14,10 @@ namespace lienthong {
 // with the agency's organisation key as its organisation's signature.
 class SignedStatusPackager final : public StatusPackager {
  public:
-  SignedStatusPackager(const Directory& directory, int utc_offset_seconds)
-      : directory_(directory), utc_offset_seconds_(utc_offset_seconds) {}
-  void add_key(const std::string& agency, SigningKey key) { keys_[agency] = std::move(key); }
+  // `keys`: the organisation keys of the agencies hosted here, by code.
+  SignedStatusPackager(const Directory& directory, int utc_offset_seconds,
+                       const std::map<std::string, SigningKey>& keys)
+      : directory_(directory), utc_offset_seconds_(utc_offset_seconds), keys_(keys) {}
 
   Expected<std::string> status_packet(const std::string& from_agency, const Package& answered,
                                       const std::string& code, std::int64_t at) const override;
@@ -24,7 +25,7 @@ class SignedStatusPackager final : public StatusPackager {
  private:
   const Directory& directory_;
   int utc_offset_seconds_;
-  std::map<std::string, SigningKey> keys_;
+  const std::map<std::string, SigningKey>& keys_;
 };
 
 }  // namespace lienthong

@@ -161,6 +161,36 @@ TEST_F(IntakeTest, RefusesEachKindOfBadInputWithItsCode) {
   EXPECT_THAT(stranger.message, HasSubstr("Stranger from the same CA"));
 }
 
+TEST_F(IntakeTest, TheNodeAddsTheOrganisationSignatureForItsOwnClerksOnly) {
+  const std::string xml = sample();
+  SignOptions s;
+  s.at = kNow;
+  auto signer_only = sign_package(xml, signer_, s);
+  ASSERT_TRUE(signer_only);
+  // Without the organisation's key here, nobody can complete it.
+  EXPECT_EQ(refused(*signer_only).code, "intake.organisation_unsigned");
+
+  std::map<std::string, SigningKey> keys;
+  keys.emplace(kFrom, std::move(organisation_));
+  intake_->set_organisation_keys(&keys);
+  auto r = intake_->submit_sync(*signer_only, {"clerk-stc", kFrom, "r"});
+  ASSERT_TRUE(r) << r.error().message;
+  ASSERT_EQ(r->verdict.signatures.size(), 2u);
+  EXPECT_EQ(r->verdict.signatures[1].role, SignatureRole::organisation);
+  // What is stored (and delivered) carries both signatures.
+  auto stored = store_->document(r->document);
+  ASSERT_TRUE(stored && *stored);
+  Verdict v = verify_package((*stored)->original, trust_, VerifyPolicy{.at = kNow});
+  EXPECT_TRUE(v.valid()) << v.reason;
+  EXPECT_EQ(v.signatures.size(), 2u);
+
+  // Only the organisation's signature is not a document's either.
+  s.role = SignatureRole::organisation;
+  auto organisation_only = sign_package(xml, keys.at(kFrom), s);
+  ASSERT_TRUE(organisation_only);
+  EXPECT_EQ(refused(*organisation_only).code, "intake.organisation_unsigned");
+}
+
 TEST_F(IntakeTest, StatusPacketsAreKeyedByWhatTheyAnswer) {
   auto status = read_file(std::string(LIENTHONG_TEST_DATA) + "/edxml/status_processing_05.edxml");
   ASSERT_TRUE(status);
