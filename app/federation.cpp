@@ -68,7 +68,8 @@ std::string LoopbackFederation::config_path(std::size_t i) const {
 }
 
 std::string LoopbackFederation::config_xml(std::size_t i, const std::string& workflows_dir,
-                                           const std::string& peering_attributes) const {
+                                           const std::string& peering_attributes,
+                                           const std::string& extra) const {
   auto agency_xml = [](const std::string& code, bool local) {
     const std::string p = "pki/" + code + "/";
     return "<agency code=\"" + code + "\" name=\"" + code + "\"><signer cert=\"" + p +
@@ -100,7 +101,7 @@ std::string LoopbackFederation::config_xml(std::size_t i, const std::string& wor
            sha256_hex(clerk_token(a)) + "\"/>";
   }
   xml += "<user name=\"admin\" role=\"administrator\" token-sha256=\"" +
-         sha256_hex(admin_token(self.id)) + "\"/></users></node>";
+         sha256_hex(admin_token(self.id)) + "\"/></users>" + extra + "</node>";
   return xml;
 }
 

@@ -27,9 +27,10 @@ class LoopbackFederation {
   const std::filesystem::path& dir() const { return dir_; }
   const std::vector<LoopbackNode>& nodes() const { return nodes_; }
   // The configuration of node `i`. `peering_attributes` are added to its <peering> element
-  // (e.g. retry-first="PT1S").
+  // (e.g. retry-first="PT1S"), `extra` elements to <node> (e.g. <folders>).
   std::string config_xml(std::size_t i, const std::string& workflows_dir,
-                         const std::string& peering_attributes = "") const;
+                         const std::string& peering_attributes = "",
+                         const std::string& extra = "") const;
   // Where node `i`'s configuration file would be: relative paths in it resolve against dir().
   std::string config_path(std::size_t i) const;
 

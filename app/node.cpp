@@ -126,6 +126,20 @@ Node::Node(const NodeConfig& config, const Clock& clock,
   intake_->set_router(router_.get());
   intake_->set_organisation_keys(&organisation_keys_);
   local_ = std::make_unique<LocalDelivery>(*store_, *router_, directory_, codec_, clock_);
+  for (const FolderConfig& f : config.folders) {
+    const std::string agency = f.agency;
+    folders_.push_back(std::make_unique<DropFolder>(
+        config.resolve(f.path), clock_,
+        [this, agency](std::string bytes) -> Expected<std::string> {
+          auto r =
+              intake_->submit_sync(std::move(bytes), Submitter{"folder:" + agency, agency, "", ""});
+          if (!r) return r.error();
+          changed();
+          return std::string(r->duplicate ? "already held: document " : "document ") +
+                 std::to_string(r->document) + " (" + r->message_id + ")";
+        },
+        DropFolderOptions{f.settle.count(), config.limits.max_body}));
+  }
   api_ =
       std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, registry_, directory_,
                                        *calendar_, clock_, [this] { changed(); }, log_});
@@ -195,6 +209,12 @@ void Node::start() {
     name_this_thread("lt-timer");
     background();
   });
+  if (!folders_.empty()) {
+    folder_worker_ = std::thread([this] {
+      name_this_thread("lt-folder");
+      folder_background();
+    });
+  }
   if (peer_delivery_) {
     peer_worker_ = std::thread([this] {
       name_this_thread("lt-peer");
@@ -212,6 +232,8 @@ void Node::stop(std::chrono::milliseconds grace) {
   }
   wake_.notify_all();
   peer_wake_.notify_all();
+  folder_wake_.notify_all();
+  if (folder_worker_.joinable()) folder_worker_.join();
   if (worker_.joinable()) worker_.join();
   if (peer_worker_.joinable()) peer_worker_.join();
   if (peer_delivery_) peer_delivery_->drain();
@@ -277,6 +299,51 @@ void Node::peer_background() {
     peer_wake_.wait_for(lock, wait, [&] { return stopping_ || peer_changed_; });
     if (stopping_) return;
     peer_changed_ = false;
+  }
+}
+
+void Node::run_folders_once() {
+  for (std::size_t i = 0; i < folders_.size(); ++i) run_folder(i);
+}
+
+void Node::run_folder(std::size_t i) {
+  std::lock_guard passes(folder_mutex_);  // the folder thread and run_folders_once take turns
+  DropFolder& folder = *folders_[i];
+  auto report = [&](const std::string& what, const Error& e) {
+    if (log_) {
+      log_("{\"event\":\"error\",\"what\":\"" + what +
+           "\",\"folder\":" + json_quote(folder.root().string()) +
+           ",\"error\":" + json_quote(e.code + ": " + e.message) + "}");
+    }
+  };
+  if (auto scanned = folder.scan(); !scanned) report("folder import", scanned.error());
+  // Export: what reached the agency since the cursor, each under its id, kind and sender. A crash
+  // between a file and the cursor exports that one again (under a suffixed name).
+  auto cursor = folder.exported_up_to();
+  if (!cursor) return report("folder export", cursor.error());
+  auto items = store_->addressed_to(config_.folders[i].agency, *cursor, 256);
+  if (!items) return report("folder export", items.error());
+  for (const StoredDocument& d : *items) {
+    auto written = folder.export_package(
+        std::to_string(d.id) + "-" + d.kind + "-from-" + d.sender + ".edxml", d.original);
+    auto moved = written ? folder.set_exported_up_to(d.id) : Expected<void>(written.error());
+    if (!moved) return report("folder export", moved.error());
+  }
+}
+
+void Node::folder_background() {
+  using Steady = std::chrono::steady_clock;
+  std::vector<Steady::time_point> due(folders_.size(), Steady::now());
+  for (;;) {
+    for (std::size_t i = 0; i < folders_.size(); ++i) {
+      if (Steady::now() < due[i]) continue;
+      run_folder(i);
+      due[i] = Steady::now() + config_.folders[i].interval;
+    }
+    std::unique_lock lock(mutex_);
+    folder_wake_.wait_until(lock, *std::min_element(due.begin(), due.end()),
+                            [&] { return stopping_; });
+    if (stopping_) return;
   }
 }
 

@@ -9,6 +9,7 @@
 
 #include "adapters/edxml/edxml_codec.hpp"
 #include "adapters/edxml/status_packager.hpp"
+#include "adapters/folder/drop_folder.hpp"
 #include "adapters/http_api/api.hpp"
 #include "adapters/http_api/server.hpp"
 #include "adapters/peer/peer_api.hpp"
@@ -47,12 +48,17 @@ class Node {
   void run_background_once();
   // Wakes the background threads, as a write does (tests that move the clock call this).
   void wake() { changed(); }
+  // One pass over every drop folder: import what has settled in in/, export to out/ what reached
+  // the folder's agency since the last pass (the folder thread does this every interval).
+  void run_folders_once();
 
   static const Clock& system_clock();
 
  private:
   void background();
   void peer_background();
+  void folder_background();
+  void run_folder(std::size_t i);
   void changed();
 
   const NodeConfig& config_;
@@ -84,6 +90,10 @@ class Node {
   bool stopping_ = false;
   std::thread worker_;
   std::thread peer_worker_;
+  std::vector<std::unique_ptr<DropFolder>> folders_;  // one per config_.folders entry
+  std::condition_variable folder_wake_;
+  std::mutex folder_mutex_;
+  std::thread folder_worker_;
 };
 
 }  // namespace lienthong

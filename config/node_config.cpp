@@ -383,6 +383,8 @@ class Builder {
         peers_node_ = n;
       } else if (name == "users") {
         users_node_ = n;
+      } else if (name == "folders") {
+        folders_node_ = n;
       }
     }
     check_ports();
@@ -397,6 +399,9 @@ class Builder {
     }
     if (users_node_) {
       for (xmlNode* u : children(users_node_, "user")) build_user(u);
+    }
+    if (folders_node_) {
+      for (xmlNode* f : children(folders_node_, "folder")) build_folder(f);
     }
     return std::move(cfg_);
   }
@@ -818,6 +823,33 @@ class Builder {
     if (!valid_host(host)) bad("has no valid host name or address");
   }
 
+  void build_folder(xmlNode* n) {
+    FolderConfig f;
+    f.line = xml_line(n);
+    if (attr(n, "agency")) {
+      f.agency = agency_code(n, "agency");
+      if (validate_agency_code(f.agency) && !agency_lines_.count(f.agency)) {
+        error(n,
+              "agency " + f.agency +
+                  " is not hosted on this node: a drop folder works for an agency of <agencies>");
+      }
+    }
+    f.path = path(n, "path");
+    for (const FolderConfig& other : cfg_.folders) {
+      if (!f.path.empty() && other.path == f.path) {
+        error(n, "path " + in_quotes(f.path) + " is already the drop folder at line " +
+                     std::to_string(other.line));
+      }
+    }
+    using std::chrono::hours;
+    using std::chrono::seconds;
+    if (auto v = attr(n, "settle"))
+      f.settle = duration(n, "settle", *v, f.settle, seconds(0), hours(1));
+    if (auto v = attr(n, "interval"))
+      f.interval = duration(n, "interval", *v, f.interval, seconds(1), hours(1));
+    cfg_.folders.push_back(std::move(f));
+  }
+
   void build_user(xmlNode* n) {
     UserConfig u;
     u.line = xml_line(n);
@@ -915,6 +947,7 @@ class Builder {
   std::set<std::string> seen_;
   long listen_line_ = 0;
   xmlNode* peering_node_ = nullptr;
+  xmlNode* folders_node_ = nullptr;
   xmlNode* peers_node_ = nullptr;
   xmlNode* users_node_ = nullptr;
   std::map<std::string, long, std::less<>> agency_lines_;

@@ -73,6 +73,17 @@ struct PeeringConfig {
   std::chrono::seconds dead_after{86400};
 };
 
+// The drop folder of a legacy document system working for an agency hosted here: packages written
+// into <path>/in are imported in the agency's name; documents and status packets that reach the
+// agency are written into <path>/out (see adapters/folder).
+struct FolderConfig {
+  std::string agency;
+  std::string path;
+  std::chrono::seconds settle{10};   // a file is complete once unchanged this long
+  std::chrono::seconds interval{5};  // how often in/ is looked at
+  long line = 0;
+};
+
 // Bounds on what the node accepts from the network.
 struct LimitsConfig {
   std::uint64_t max_body = 100 * 1024 * 1024;  // bytes of one request body (a package)
@@ -187,6 +198,7 @@ struct NodeConfig {
   std::vector<AgencyConfig> agencies;  // hosted here, in file order, at least one
   std::vector<PeerConfig> peers;
   std::vector<UserConfig> users;
+  std::vector<FolderConfig> folders;
 
   // `path` resolved against base_dir (see resolve_config_path).
   std::string resolve(std::string_view path) const;

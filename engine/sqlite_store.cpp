@@ -897,6 +897,29 @@ class SqliteStore final : public Store {
     return rows<TaskRecord>(**st, task_from);
   }
 
+  Expected<std::vector<StoredDocument>> addressed_to(const std::string& agency, std::int64_t after,
+                                                     std::size_t limit) override {
+    std::vector<std::int64_t> ids;
+    {
+      std::lock_guard lock(read_mutex_);
+      auto st = reader_db_.cached(
+          "SELECT document FROM document_recipients WHERE agency = ? AND document > ? "
+          "ORDER BY document LIMIT ?");
+      if (!st) return st.error();
+      (*st)->bind(1, agency).bind(2, after).bind(3, static_cast<std::int64_t>(limit));
+      auto found = rows<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
+      if (!found) return found.error();
+      ids = std::move(*found);
+    }
+    std::vector<StoredDocument> out;
+    for (std::int64_t id : ids) {
+      auto d = document(id);
+      if (!d) return d.error();
+      if (*d) out.push_back(std::move(**d));
+    }
+    return out;
+  }
+
   Expected<std::vector<StoredDocument>> sent_by(const std::string& agency, std::size_t limit,
                                                 std::size_t offset) override {
     std::lock_guard lock(read_mutex_);

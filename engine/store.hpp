@@ -237,6 +237,11 @@ class Store {
   Expected<std::vector<TaskRecord>> open_tasks(const std::string& agency, std::size_t limit) {
     return tasks_of(agency, "open", limit, 0);
   }
+  // Documents and status packets addressed to an agency with an id above `after`, oldest first,
+  // with their originals (what a drop folder exports).
+  virtual Expected<std::vector<StoredDocument>> addressed_to(const std::string& agency,
+                                                             std::int64_t after,
+                                                             std::size_t limit) = 0;
   // Documents an agency sent, newest first.
   virtual Expected<std::vector<StoredDocument>> sent_by(const std::string& agency,
                                                         std::size_t limit, std::size_t offset) = 0;

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <system_error>
@@ -340,6 +341,22 @@ Expected<fs::path> DropFolder::export_package(std::string_view name, std::string
   }
   ::unlink(tmp.c_str());
   return io_error("no free name for", out / clean, EEXIST);
+}
+
+Expected<std::int64_t> DropFolder::exported_up_to() const {
+  const fs::path path = root_ / ".exported";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return std::int64_t{0};
+  std::ifstream in(path);
+  std::int64_t id = 0;
+  if (!(in >> id) || id < 0) {
+    return Error{"folder.io", "the export cursor " + path.string() + " is not a number"};
+  }
+  return id;
+}
+
+Expected<void> DropFolder::set_exported_up_to(std::int64_t id) {
+  return write_replacing(root_, ".exported", std::to_string(id) + "\n");
 }
 
 }  // namespace lienthong

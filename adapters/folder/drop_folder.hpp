@@ -58,6 +58,11 @@ class DropFolder {
   // `folder.io` on a filesystem error.
   Expected<std::filesystem::path> export_package(std::string_view name, std::string_view bytes);
 
+  // How far export has gone: the id of the last item exported, kept in <root>/.exported (written
+  // atomically) so that a restart goes on from there; 0 before the first.
+  Expected<std::int64_t> exported_up_to() const;
+  Expected<void> set_exported_up_to(std::int64_t id);
+
   const std::filesystem::path& root() const { return root_; }
   std::filesystem::path in_dir() const { return root_ / "in"; }
   std::filesystem::path done_dir() const { return root_ / "done"; }

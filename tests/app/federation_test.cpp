@@ -61,7 +61,8 @@ class Federation : public ::testing::Test {
   Node& start(std::size_t i) {
     ConfigResult r = load_node_config(
         federation_->config_xml(i, std::string(LIENTHONG_SOURCE_DIR) + "/workflows/definitions",
-                                "retry-first=\"PT1S\" retry-max=\"PT2S\""),
+                                "retry-first=\"PT1S\" retry-max=\"PT2S\"",
+                                i < extra_.size() ? extra_[i] : ""),
         federation_->config_path(i));
     EXPECT_TRUE(r.ok()) << (r.diagnostics.empty() ? "" : r.diagnostics[0].to_string());
     configs_[i] = std::move(*r.config);
@@ -133,6 +134,7 @@ class Federation : public ::testing::Test {
   std::optional<LoopbackFederation> federation_;
   std::vector<std::optional<NodeConfig>> configs_;
   std::vector<std::unique_ptr<Node>> nodes_;
+  std::vector<std::string> extra_;  // more configuration for node i
 };
 
 TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesComeBack) {
@@ -296,6 +298,89 @@ TEST_F(ThreeNodes, ADocumentToTwoNodesIsWalkedOnEachAndItsRecallAnsweredByEach) 
   auto delivered = node(0).store().outbox("delivered", 100);
   ASSERT_TRUE(delivered);
   EXPECT_EQ(delivered->size(), 4u);  // the document and the recall, to each of two nodes
+}
+
+// A legacy document system on each side exchanges through a drop folder: what it writes into
+// in/ is imported in its agency's name (the node adds the organisation's signature), travels to
+// the other node and comes out of that side's out/; the status packets come back out of the
+// sender's out/.
+class FolderFederation : public Federation {
+ protected:
+  void SetUp() override {
+    make({{"node-a", {kH53}}, {"node-b", {kA53}}});
+    extra_ = {
+        "<folders><folder agency=\"000.00.11.H53\" path=\"exchange-a\" settle=\"PT5S\"/>"
+        "</folders>",
+        "<folders><folder agency=\"000.00.01.A53\" path=\"exchange-b\"/></folders>"};
+    start(0);
+    start(1);
+  }
+  // Writes `bytes` into in/ as a legacy system does: a temporary name, then a rename.
+  void drop(const fs::path& folder, const std::string& name, const std::string& bytes) {
+    ASSERT_TRUE(write_file(folder / "in" / (name + ".part"), bytes));
+    fs::rename(folder / "in" / (name + ".part"), folder / "in" / name);
+  }
+  std::vector<fs::path> files(const fs::path& dir) {
+    std::vector<fs::path> out;
+    for (const auto& e : fs::directory_iterator(dir)) {
+      if (e.path().filename().string().front() != '.') out.push_back(e.path());
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+  }
+};
+
+TEST_F(FolderFederation, PackagesDroppedOnOneSideComeOutOnTheOtherAndTheirStatusesBack) {
+  const fs::path a = dir_ / "exchange-a", b = dir_ / "exchange-b";
+  // Signed by the signer only, as a document system does; and a file that is no package.
+  const fs::path p = dir_ / "pki" / kH53;
+  auto signer = load_signing_key(p / "signer.key", p / "signer.pem");
+  SignOptions o;
+  o.at = clock_.now();
+  drop(a, "cv-2491.edxml", *sign_package(sample(), *signer, o));
+  drop(a, "broken.xml", "<edXML>not a package");
+  node(0).run_folders_once();
+  EXPECT_EQ(files(a / "in").size(), 2u);  // written just now: not settled yet
+  clock_.advance(6);
+  node(0).run_folders_once();
+  EXPECT_TRUE(files(a / "in").empty());
+  ASSERT_EQ(files(a / "done").size(), 2u);  // the package and its receipt
+  EXPECT_THAT(*read_file(a / "done" / "cv-2491.edxml.receipt"), HasSubstr("document 1"));
+  ASSERT_EQ(files(a / "failed").size(), 2u);
+  EXPECT_THAT(*read_file(a / "failed" / "broken.xml.reason"), HasSubstr("intake.malformed"));
+
+  // Node B writes the document, with both signatures, for A53's system.
+  ASSERT_TRUE(eventually([&] {
+    node(1).run_folders_once();
+    return files(b / "out").size() == 1;
+  }));
+  const std::string received = *read_file(files(b / "out")[0]);
+  EXPECT_THAT(files(b / "out")[0].filename().string(), HasSubstr("-document-from-000.00.11.H53"));
+  TrustStore trust;
+  ASSERT_TRUE(trust.add_anchors_pem(*read_file(dir_ / "pki" / "ca.pem")));
+  Verdict v = verify_package(received, trust, VerifyPolicy{.at = clock_.now()});
+  EXPECT_TRUE(v.valid()) << v.reason;
+  EXPECT_EQ(v.signatures.size(), 2u);
+
+  // A53 accepts; statuses 01 and 03 come out of A's out/ as signed status packets, once each.
+  boost::json::array tasks = inbox_b();
+  ASSERT_EQ(tasks.size(), 1u);
+  Reply accepted =
+      http(node(1).port(), "POST", "/api/v1/tasks/" + std::to_string(tasks[0].at("id").as_int64()),
+           LoopbackFederation::clerk_token(kA53), "{\"outcome\":\"accept\"}");
+  ASSERT_EQ(accepted.status, 200) << accepted.body;
+  ASSERT_TRUE(eventually([&] {
+    node(0).run_folders_once();
+    return files(a / "out").size() == 2;
+  }));
+  node(0).run_folders_once();
+  node(1).run_folders_once();
+  EXPECT_EQ(files(a / "out").size(), 2u);  // exported once: the cursor survives passes
+  EXPECT_EQ(files(b / "out").size(), 1u);
+  for (const auto& f : files(a / "out")) {
+    EXPECT_THAT(f.filename().string(), HasSubstr("-status-from-000.00.01.A53"));
+    EXPECT_THAT(*read_file(f), HasSubstr("<edXML:StatusCode>0"));
+  }
 }
 
 // The fault test of issue 5: the receiving node is stopped for part of a load and started again;

@@ -396,6 +396,20 @@ TEST(LoadNodeConfig, RefusesMalformedXmlWithTheLine) {
   EXPECT_FALSE(r.config);
 }
 
+TEST(LoadNodeConfig, ReadsDropFolders) {
+  ConfigResult r =
+      load_node_config(with_extra("<folders><folder agency=\"000.00.11.H53\" path=\"exchange/stc\" "
+                                  "settle=\"PT30S\"/></folders>"),
+                       "/etc/lienthong/node.xml");
+  ASSERT_TRUE(r.ok()) << join(r);
+  ASSERT_EQ(r.config->folders.size(), 1u);
+  const FolderConfig& f = r.config->folders[0];
+  EXPECT_EQ(f.agency, "000.00.11.H53");
+  EXPECT_EQ(r.config->resolve(f.path), "/etc/lienthong/exchange/stc");
+  EXPECT_EQ(f.settle, std::chrono::seconds(30));
+  EXPECT_EQ(f.interval, std::chrono::seconds(5));
+}
+
 // ---- the rules, one by one
 // -----------------------------------------------------------------------
 
@@ -471,6 +485,17 @@ INSTANTIATE_TEST_SUITE_P(
             "peer with the node's id",
             kPeering + "<peers>" + peer("id=\"test-node\" endpoint=\"https://p.vn\"") + "</peers>",
             "a peer cannot have this node's own id"},
+        RuleCase{"drop folder of an agency not hosted here",
+                 "<folders><folder agency=\"000.00.00.G22\" path=\"f\"/></folders>",
+                 "agency 000.00.00.G22 is not hosted on this node: a drop folder"},
+        RuleCase{"two drop folders on one path",
+                 "<folders><folder agency=\"000.00.11.H53\" path=\"f\"/><folder "
+                 "agency=\"000.00.11.H53\" path=\"f\"/></folders>",
+                 "is already the drop folder at line 11"},
+        RuleCase{"drop folder looked at too often",
+                 "<folders><folder agency=\"000.00.11.H53\" path=\"f\" "
+                 "interval=\"PT0S\"/></folders>",
+                 "interval"},
         RuleCase{"bad user name",
                  user("name=\"-x\" role=\"auditor\" token-sha256=\"" + kHash + "\""),
                  "name '-x' must be"},
