@@ -83,7 +83,8 @@ std::string LoopbackFederation::config_xml(std::size_t i, const std::string& wor
                     std::to_string(self.peering_port) + "\" cert=\"tls/" + self.id +
                     ".pem\" key=\"tls/" + self.id + ".key\" client-ca=\"pki/ca.pem\" " +
                     peering_attributes + "/><store path=\"" + self.id +
-                    ".db\"/><trust><anchor file=\"pki/ca.pem\"/></trust><workflows dir=\"" +
+                    ".db\"/><trust><anchor file=\"pki/ca.pem\"/><crl "
+                    "file=\"pki/crl.pem\"/></trust><workflows dir=\"" +
                     workflows_dir + "\"/><agencies>";
   for (const auto& a : self.agencies) xml += agency_xml(a, true);
   xml += "</agencies><peers>";

@@ -15,7 +15,8 @@ struct LoopbackNode {
 };
 
 // Everything a federation of nodes on loopback needs, for `lienthong demo`, the tests and the
-// benchmark: under `dir`, a demo PKI (pki/: the demo agencies' signer and organisation keys),
+// benchmark: under `dir`, a demo PKI (pki/: the demo agencies' signer and organisation keys, the
+// CA's revocation list that every node loads),
 // each node's TLS certificate issued by the demo CA (tls/<id>.pem, .key), a peering port for each
 // node, and each node's configuration naming the others as its peers. Users: a clerk per hosted
 // agency (token "clerk-<agency code>") and an administrator (token "admin-<node id>").

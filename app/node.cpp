@@ -155,6 +155,9 @@ Node::Node(const NodeConfig& config, const Clock& clock,
                                          });
   if (config.peering) {
     const PeeringConfig& peering = *config.peering;
+    // The revocation lists of <trust> apply to peers' TLS certificates too.
+    std::vector<std::string> crls;
+    for (const auto& f : config.trust.crls) crls.push_back(config.resolve(f));
     std::vector<PeerEndpoint> endpoints;
     for (const auto& p : config.peers) {
       const std::string trust = config.resolve(p.tls_cert);
@@ -173,9 +176,10 @@ Node::Node(const NodeConfig& config, const Clock& clock,
         },
         std::thread::hardware_concurrency(),
         TlsOptions{config.resolve(peering.cert), config.resolve(peering.key),
-                   config.resolve(peering.client_ca)});
-    peer_client_ = std::make_unique<PeerClient>(
-        PeerClientOptions{config.resolve(peering.cert), config.resolve(peering.key)}, endpoints);
+                   config.resolve(peering.client_ca), crls});
+    PeerClientOptions client{config.resolve(peering.cert), config.resolve(peering.key)};
+    client.crl_files = crls;
+    peer_client_ = std::make_unique<PeerClient>(client, endpoints);
     peer_delivery_ = std::make_unique<PeerDelivery>(
         *store_, directory_, codec_, *peer_client_, clock_,
         RetryPolicy{peering.retry_first.count(), 2.0, peering.retry_max.count(),

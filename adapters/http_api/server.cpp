@@ -723,6 +723,7 @@ net::ssl::context make_tls_context(const TlsOptions& options) {
                              ": " + ec.message());
   }
   ctx.set_verify_mode(net::ssl::verify_peer | net::ssl::verify_fail_if_no_peer_cert);
+  add_revocation_lists(ctx, options.crl_files, "https server");
   return ctx;
 }
 

@@ -37,6 +37,7 @@ struct TlsOptions {
   std::string cert_file;
   std::string key_file;
   std::string client_ca_file;
+  std::vector<std::string> crl_files;  // revocation lists for client certificates (PEM)
 };
 
 struct HttpRequest {

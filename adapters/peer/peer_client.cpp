@@ -112,6 +112,7 @@ class PeerClient::Peer {
       X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
     }
     ctx_.set_verify_mode(net::ssl::verify_peer);
+    add_revocation_lists(ctx_, options.crl_files, "peer " + id_);
   }
 
   // Safe from several threads at once: each call takes a kept-alive connection of its own (or

@@ -26,6 +26,7 @@ struct PeerClientOptions {
   std::string key_file;   // to every peer as the client certificate
   std::chrono::milliseconds connect_timeout{5'000};
   std::chrono::milliseconds io_timeout{30'000};  // each write and each read
+  std::vector<std::string> crl_files;             // revocation lists for peers' certificates (PEM)
 };
 
 // PeerTransport over HTTPS: TLS 1.2 or later; the server must present the pinned certificate, or

@@ -3,6 +3,8 @@
 // neither send in another node's name nor get in without a configured certificate.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -218,6 +220,95 @@ TEST_F(Federation, APeerCannotSendInAnotherNodesNameNorReplayNorComeInUnknown) {
   ASSERT_TRUE(replay) << replay.error().message;
   EXPECT_EQ(*replay, *first);
   EXPECT_EQ(inbox_b().size(), 1u);
+}
+
+// The rest of the security test of issue 5, over real mutual TLS to node B: a package signed by a
+// certificate not allowed for its agency, by an expired one and by a revoked one, a plain-HTTP
+// attempt on the peering port, and a node whose TLS certificate was revoked; each is refused with
+// its reason and leaves nothing behind.
+TEST_F(Federation, BadSignersAndPlainHttpAreRefusedWithTheirReasonAndLeaveNothing) {
+  auto ca = load_certificates_pem(*read_file(dir_ / "pki" / "ca.pem"));
+  auto ca_key = load_private_key_pem(*read_file(dir_ / "pki" / "ca.key"));
+  ASSERT_TRUE(ca && ca_key);
+  const std::time_t now = clock_.now();
+  auto signer = [&](const char* cn, long serial, std::time_t not_after) {
+    SigningKey k;
+    k.key = generate_key(KeyType::ec_p256);
+    CertSpec spec;
+    spec.common_name = cn;
+    spec.organizational_unit = kH53;
+    spec.not_before = now - 86400 * 2;
+    spec.not_after = not_after;
+    spec.serial = serial;
+    k.cert = issue_certificate(spec, k.key.get(), ca->front().get(), ca_key->get());
+    return k;
+  };
+  // Node B learns of the revocation from the CA's new list (it reads it when it starts).
+  Crl crl = issue_crl(ca->front().get(), ca_key->get(), {{7002, now - 3600}}, now - 3600,
+                      now + 86400 * 30);
+  ASSERT_TRUE(write_file(dir_ / "pki" / "crl.pem", to_pem(crl.get())));
+  restart(1);
+
+  const fs::path p = dir_ / "pki" / kH53;
+  auto organisation = load_signing_key(p / "organisation.key", p / "organisation.pem");
+  auto signed_with = [&](const SigningKey& k) {
+    SignOptions o;
+    o.at = now - 7200;
+    auto one = sign_package(sample(), k, o);
+    o.role = SignatureRole::organisation;
+    return *sign_package(*one, *organisation, o);
+  };
+  struct Case {
+    const char* what;
+    SigningKey key;
+    const char* reason;
+  } cases[] = {
+      {"not allowed for H53", signer("Somebody else", 7000, now + 86400),
+       "intake.signer_not_allowed"},
+      {"expired", signer("Trần Thị Bình (expired)", 7001, now - 3600),
+       "signature.certificate_expired"},
+      {"revoked", signer("Trần Thị Bình (revoked)", 7002, now + 86400),
+       "signature.certificate_revoked"},
+  };
+  PeerClient a = as("node-a");
+  for (const Case& c : cases) {
+    auto r = a.deliver("node-b", signed_with(c.key));
+    ASSERT_FALSE(r) << c.what;
+    EXPECT_EQ(r.error().code, "peer.refused") << c.what;
+    EXPECT_THAT(r.error().message, HasSubstr(c.reason)) << c.what;
+  }
+
+  // Plain HTTP to the peering port: no HTTP answer at all (the TLS handshake fails).
+  const std::string package = signed_by(kH53, sample());
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(peering_port(1));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string req = "POST /peer/v1/packages HTTP/1.1\r\nHost: b\r\nContent-Length: " +
+                          std::to_string(package.size()) + "\r\n\r\n" + package;
+  (void)::send(fd, req.data(), req.size(), MSG_NOSIGNAL);
+  std::string answer;
+  char buf[4096];
+  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) answer.append(buf, n);
+  ::close(fd);
+  EXPECT_EQ(answer.rfind("HTTP/", 0), std::string::npos) << answer.substr(0, 40);
+
+  // Node A's own TLS certificate revoked: node B ends the handshake, whatever A sends.
+  crl = issue_crl(ca->front().get(), ca_key->get(), {{7002, now - 3600}, {9001, now - 60}},
+                  now - 60, now + 86400 * 30);
+  ASSERT_TRUE(write_file(dir_ / "pki" / "crl.pem", to_pem(crl.get())));
+  restart(1);
+  auto revoked_node = as("node-a").deliver("node-b", package);
+  ASSERT_FALSE(revoked_node);
+  EXPECT_NE(revoked_node.error().code, "peer.refused");  // no HTTP answer: TLS failed
+  EXPECT_THAT(revoked_node.error().code, ::testing::AnyOf("peer.tls", "peer.unreachable"));
+
+  auto events = node(1).store().audit_events(1, 1000);
+  ASSERT_TRUE(events);
+  EXPECT_TRUE(events->empty()) << events->front().action;
+  EXPECT_TRUE(inbox_b().empty());
 }
 
 // Three nodes hosting five agencies: H53 (node A) sends one document to A53 on node B and G22 on
