@@ -32,12 +32,20 @@ Expected<std::size_t> LocalDelivery::run_once(std::size_t batch) {
         if (!doc) return doc.error();
         if (!*doc)
           return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
-        auto xml = parse_xml((*doc)->original, XmlLimits{.max_bytes = (*doc)->original.size() + 1});
-        if (!xml) return xml.error();
-        auto package = codec_.decode(xml->get());
-        if (!package) return package.error();
-        if (auto h = router_.hand_over(tx, item.document, *package, item.to_agency, cause, now); !h)
-          return h;
+        if ((*doc)->kind == "dossier") {
+          if (auto h = router_.hand_over_dossier(tx, **doc, item.to_agency, cause, now); !h)
+            return h;
+        } else {
+          auto xml =
+              parse_xml((*doc)->original, XmlLimits{.max_bytes = (*doc)->original.size() + 1});
+          if (!xml) return xml.error();
+          auto package = codec_.decode(xml->get());
+          if (!package) return package.error();
+          if (auto h = router_.hand_over(tx, item.document, *package, item.to_agency, cause, now);
+              !h) {
+            return h;
+          }
+        }
       } else {
         if (auto s = router_.status(tx, item.document, from, item.code, cause, now); !s) return s;
       }
@@ -54,7 +62,28 @@ Expected<std::size_t> LocalDelivery::run_once(std::size_t batch) {
       if (!a) return a.error();
       return {};
     });
-    if (!r) return r.error();
+    if (!r && r.error().code.rfind("store.", 0) == 0) return r.error();  // try again later
+    if (!r) {
+      // This item can never be handed over (its package no longer decodes, its workflow is gone):
+      // dead-lettered, with the reason, so that the items behind it are not held up.
+      auto dead = store_.write_sync([&](StoreTx& tx) -> Expected<void> {
+        const std::string reason = r.error().code + ": " + r.error().message;
+        if (auto w = tx.record_attempt(item.id, "dead", item.attempts + 1, 0, reason); !w) return w;
+        AuditEvent e;
+        e.at = now;
+        e.actor = "node";
+        e.agency = item.to_agency;
+        e.action = "delivery.dead_lettered";
+        e.document = item.document;
+        e.detail = "{\"outbox\":" + std::to_string(item.id) + ",\"reason\":" + json_quote(reason) +
+                   ",\"channel\":\"local\"}";
+        auto a = tx.append_audit(std::move(e));
+        if (!a) return a.error();
+        return {};
+      });
+      if (!dead) return dead.error();
+      continue;
+    }
     ++delivered;
   }
   return delivered;

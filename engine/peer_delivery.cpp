@@ -182,6 +182,11 @@ Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item) {
   if (!*doc) {
     return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
   }
+  if ((*doc)->kind == "dossier") {
+    return Error{"delivery.unsupported",
+                 "a dossier is consulted on this node only; send its documents to agencies on "
+                 "other nodes as a signed edXML package"};
+  }
   auto xml = parse_xml((*doc)->original, XmlLimits{.max_bytes = (*doc)->original.size() + 1});
   if (!xml) return xml.error();
   auto package = codec_.decode(xml->get());
@@ -240,8 +245,8 @@ Expected<void> PeerDelivery::record(StoreTx& tx, const Pass& pass, Round& round)
       continue;
     }
     const std::string& code = o.error.code;
-    const bool final_answer =
-        code == "peer.refused" || code == "peer.unknown_agency" || code == "status.unsigned";
+    const bool final_answer = code == "peer.refused" || code == "peer.unknown_agency" ||
+                              code == "status.unsigned" || code == "delivery.unsupported";
     const bool too_old = now - item.created_at >= policy_.dead_after;
     const bool dead = final_answer || too_old;
     const Timestamp next = dead ? 0 : now + retry_delay(policy_, attempts, random_);

@@ -122,6 +122,24 @@ Expected<void> Router::hand_over(StoreTx& tx, std::int64_t document, const Packa
   return {};
 }
 
+Expected<void> Router::hand_over_dossier(StoreTx& tx, const StoredDocument& dossier,
+                                         const std::string& to, const Cause& cause,
+                                         Timestamp now) const {
+  if (auto r = tx.record_hand_over(
+          HandOver{dossier.id, dossier.sender, to, "electronic", "dossier", now});
+      !r) {
+    return r;
+  }
+  DocumentFacts facts;
+  facts.type = "dossier";
+  facts.sender = dossier.sender;
+  facts.recipients = {to};
+  facts.meta = {{"code", dossier.document_id}};
+  auto started = start(tx, incoming_workflow_, dossier.id, to, std::move(facts), cause, now);
+  if (!started) return started.error();
+  return {};
+}
+
 Expected<void> Router::revise(StoreTx& tx, std::int64_t document, const Package& package,
                               int action, const std::string& to, const Cause& cause,
                               Timestamp now) const {

@@ -40,6 +40,10 @@ class Router {
   // incoming workflow starts.
   Expected<void> hand_over(StoreTx& tx, std::int64_t document, const Package& package,
                            const std::string& to, const Cause& cause, Timestamp now) const;
+  // A dossier (registered here, not an edXML package) reaches agency `to`, hosted here, to be
+  // consulted: the hand-over is recorded and `to`'s incoming workflow starts, as for a document.
+  Expected<void> hand_over_dossier(StoreTx& tx, const StoredDocument& dossier,
+                                   const std::string& to, const Cause& cause, Timestamp now) const;
   // A recall, update or replacement (`action` 1-3) of a document sent earlier reaches agency `to`,
   // hosted here: its instance of the original is asked (the workflow's on-recall step, whose
   // answer is 15 or 16); one that has already finished answers 16 at once. An update or a

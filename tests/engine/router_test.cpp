@@ -9,6 +9,7 @@
 #include "adapters/edxml/edxml_codec.hpp"
 #include "engine/intake.hpp"
 #include "engine/local_delivery.hpp"
+#include "engine/registration.hpp"
 #include "signing/pki.hpp"
 
 namespace lienthong {
@@ -79,7 +80,8 @@ class RouterTest : public ::testing::Test {
       e.organisation_fingerprints.insert(cert_fingerprint_sha256(k.organisation.cert.get()));
       directory_.add(e);
     }
-    for (const char* wf : {"incoming-document.xml", "outgoing-document.xml"}) {
+    for (const char* wf :
+         {"incoming-document.xml", "outgoing-document.xml", "one-stop-dossier.xml"}) {
       const std::string path = std::string(LIENTHONG_WORKFLOW_DEFINITIONS) + "/" + wf;
       auto text = read_file(path);
       LoadResult r = load_workflow(*text, path);
@@ -331,6 +333,56 @@ TEST_F(RouterTest, StatusPacketsAdvanceTheSendersInstance) {
   EXPECT_TRUE(outgoing_finished);
   auto chain = verify_audit_chain(*store_);
   EXPECT_TRUE(chain && chain->ok);
+}
+
+TEST_F(RouterTest, ADossierIsConsultedByAnAgencyHereAndItsAnswerJoinsTheDossier) {
+  DossierRecord dossier;
+  ASSERT_TRUE(store_->write_sync([&](StoreTx& tx) -> Expected<void> {
+    auto r =
+        register_dossier(tx, *router_, calendar_,
+                         DossierRegistration{kH53, "1.004227", "Nguyễn Văn An", "online", {kA53}},
+                         "one-stop-dossier", {"clerk", kH53, "req"}, clock_.now());
+    if (!r) return r.error();
+    dossier = *r;
+    return {};
+  }));
+  ASSERT_TRUE(act(open(kH53)[0].id, "accept", kH53));   // receive
+  ASSERT_TRUE(act(open(kH53)[0].id, "forward", kH53));  // review: consult A53
+  LocalDelivery local(*store_, *router_, directory_, codec_, clock_);
+  ASSERT_TRUE(local.run_once());
+  auto tasks = open(kA53);
+  ASSERT_EQ(tasks.size(), 1u);  // A53's clerk registers the dossier like a document
+  EXPECT_EQ(tasks[0].step, "register");
+  ASSERT_TRUE(act(tasks[0].id, "reject", kA53));  // 02: the consultation is answered
+  ASSERT_TRUE(local.run_once());
+  tasks = open(kH53);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].step, "decide");  // every consulted agency answered
+  auto a = actions();
+  EXPECT_EQ(std::count(a.begin(), a.end(), "delivery.dead_lettered"), 0);
+}
+
+TEST_F(RouterTest, AnItemThatCanNeverBeHandedOverIsDeadLetteredAndHoldsNothingUp) {
+  ASSERT_TRUE(store_->write_sync([&](StoreTx& tx) -> Expected<void> {
+    NewDocument d{"broken", "document", kH53, {kA53}, "1/STC", "s", clock_.now(), "<x/>", ""};
+    auto doc = tx.insert_document(d);
+    if (!doc) return doc.error();
+    auto id = tx.enqueue(OutboxItem{0, "document", 0, 0, *doc, kA53, "", clock_.now(), "pending"});
+    if (!id) return id.error();
+    return {};
+  }));
+  receive(kH53, data("edoc_new.edxml"));  // A53's instance emits status 01 to H53, behind it
+  LocalDelivery local(*store_, *router_, directory_, codec_, clock_);
+  auto delivered = local.run_once();
+  ASSERT_TRUE(delivered) << delivered.error().message;
+  EXPECT_EQ(*delivered, 1u);
+  auto dead = store_->outbox("dead", 10);
+  ASSERT_TRUE(dead);
+  ASSERT_EQ(dead->size(), 1u);
+  EXPECT_THAT(dead->front().last_error, HasSubstr("edXML"));
+  auto a = actions();
+  EXPECT_EQ(std::count(a.begin(), a.end(), "delivery.dead_lettered"), 1);
+  EXPECT_EQ(std::count(a.begin(), a.end(), "status.delivered"), 1);
 }
 
 // The sample as a recall (1), update (2) or replacement (3) of itself.
