@@ -10,6 +10,7 @@
 
 #include "adapters/edxml/codec.hpp"
 #include "app/args.hpp"
+#include "app/demo_federation.hpp"
 #include "app/json_output.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
@@ -55,10 +56,14 @@ constexpr const char* kInspectHelp = R"(usage: lienthong inspect [--json] IN
 Decodes the edXML package IN (QCVN 102:2016) and prints its fields.
 )";
 
-constexpr const char* kDemoHelp = R"(usage: lienthong demo [--dir DIR] [--samples DIR]
+constexpr const char* kDemoHelp =
+    R"(usage: lienthong demo [--dir DIR] [--samples DIR] [--workflows DIR] [--no-federation]
 
 Makes a demo PKI, signs the sample packages as their senders (signer, then organisation),
-verifies them, and shows a tampered copy being refused. Writes under DIR (default ./var/demo).
+verifies them, and shows a tampered copy being refused. Then starts three nodes on loopback
+(mutual TLS between them), sends a sample document to agencies on all three, walks it with
+their clerks, recalls it, walks a dossier at a one-stop desk, and prints what happened.
+Writes under DIR (default ./var/demo); --no-federation stops after the signatures.
 )";
 
 int usage_error(const char* command, const std::string& message, const char* help) {
@@ -278,7 +283,8 @@ int cmd_inspect(const std::vector<std::string>& argv) {
 
 int cmd_demo(const std::vector<std::string>& argv) {
   if (wants_help(argv)) return std::cout << kDemoHelp, 0;
-  auto args = parse_args(argv, {.with_value = {"dir", "samples"}});
+  auto args =
+      parse_args(argv, {.with_value = {"dir", "samples", "workflows"}, .flags = {"no-federation"}});
   if (!args) return usage_error("demo", args.error().message, kDemoHelp);
   const fs::path dir = args->get("dir", "var/demo");
   const fs::path samples = args->get("samples", LIENTHONG_SAMPLES_DIR);
@@ -342,7 +348,10 @@ int cmd_demo(const std::vector<std::string>& argv) {
   std::cout << "\nTry it yourself:\n  lienthong verify --trust " << (pki / "ca.pem").string()
             << " --crl " << (pki / "crl.pem").string() << " "
             << (dir / "signed" / files.front().filename()).string() << "\n";
-  return failures == 0 ? 0 : 1;
+  if (failures != 0) return 1;
+  if (args->flag("no-federation")) return 0;
+  return run_demo_federation(dir / "federation", samples / "edoc_new.edxml",
+                             args->get("workflows", LIENTHONG_WORKFLOWS_DIR), std::cout);
 }
 
 }  // namespace lienthong::cli

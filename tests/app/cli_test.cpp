@@ -240,6 +240,21 @@ TEST_F(Cli, DemoSignsAndVerifiesTheSamples) {
   EXPECT_NE(d.out.find("tampered copy (one space added to the header): INVALID (digest_mismatch)"),
             std::string::npos)
       << d.out;
+  // The federation: three nodes, the document walked and recalled, the dossier, the audit logs.
+  for (const char* line :
+       {"000.00.00.G22 (Văn phòng Chính phủ) on chinh-phu: delivered over mutual TLS",
+        "at the sender:  000.00.00.G22 06 (completed)  000.00.00.H41 15 (recall accepted)  "
+        "000.00.01.A53 16 (recall refused)",
+        "the leader approves, the desk returns the result (06)",
+        "tay-ninh: 91 events, hash chain intact", "Everything happened as expected."}) {
+    EXPECT_NE(d.out.find(line), std::string::npos) << line << "\n" << d.out;
+  }
+  for (const char* node : {"chinh-phu", "tay-ninh", "nghe-an"}) {
+    const auto at = d.out.find(std::string("   ") + node + ": ", d.out.find("8. The audit logs"));
+    ASSERT_NE(at, std::string::npos) << node;
+    EXPECT_NE(d.out.find("hash chain intact", at), std::string::npos) << node;
+    EXPECT_TRUE(fs::exists(path(std::string("demo/federation/") + node + ".db"))) << node;
+  }
 }
 
 }  // namespace

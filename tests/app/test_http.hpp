@@ -1,17 +1,12 @@
 #pragma once
 
-// A blocking HTTP/1.1 client on a plain loopback socket, for the node's tests: one request on its
-// own connection (Connection: close), read to the end.
-
-#include <arpa/inet.h>
-#include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// The node's tests call its API through loopback_http, reading answers as JSON.
 
 #include <boost/json.hpp>
 #include <string>
 #include <string_view>
+
+#include "app/loopback_http.hpp"
 
 namespace lienthong::testing {
 
@@ -26,29 +21,8 @@ struct Reply {
 
 inline Reply http(unsigned short port, const std::string& method, const std::string& target,
                   const std::string& token = "", const std::string& body = "") {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(port);
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: test\r\nConnection: close\r\n";
-  if (!token.empty()) req += "Authorization: Bearer " + token + "\r\n";
-  req += "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
-  for (std::string_view rest = req; !rest.empty();) {
-    ssize_t n = ::send(fd, rest.data(), rest.size(), MSG_NOSIGNAL);
-    if (n <= 0) break;
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
-  std::string raw;
-  char buf[65536];
-  for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;)
-    raw.append(buf, static_cast<std::size_t>(n));
-  ::close(fd);
-  Reply r;
-  if (raw.size() > 12) r.status = std::stoi(raw.substr(9, 3));
-  if (auto end = raw.find("\r\n\r\n"); end != std::string::npos) r.body = raw.substr(end + 4);
-  return r;
+  LoopbackReply r = loopback_http(port, method, target, token, body);
+  return Reply{r.status, std::move(r.body)};
 }
 
 }  // namespace lienthong::testing
