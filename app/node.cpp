@@ -101,7 +101,8 @@ Node::Node(const NodeConfig& config, const Clock& clock,
   auto added = store_->agencies();
   if (!added) throw std::runtime_error(added.error().message);
   for (const auto& a : *added) {
-    AgencyEntry e{a.code, a.name, a.parent, true, config.id, {}, {}};
+    AgencyEntry e{a.code, a.name, a.parent, a.node.empty(), a.node.empty() ? config.id : a.node,
+                  {},     {}};
     e.signer_fingerprints.insert(a.signer_fingerprints.begin(), a.signer_fingerprints.end());
     e.organisation_fingerprints.insert(a.organisation_fingerprints.begin(),
                                        a.organisation_fingerprints.end());

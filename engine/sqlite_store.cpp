@@ -205,6 +205,9 @@ CREATE INDEX outbox_pending_by_conversation ON outbox(document, to_agency, id)
 CREATE INDEX outbox_by_agency ON outbox(state, to_agency, id);
 CREATE INDEX documents_by_document_id ON documents(sender, document_id, id);
 )sql",
+    R"sql(
+ALTER TABLE agencies ADD COLUMN node TEXT NOT NULL DEFAULT '';
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -678,10 +681,10 @@ class SqliteTx final : public StoreTx {
   Expected<void> insert_agency(const AgencyRecord& a) override {
     auto st = stmt(insert_agency_,
                    "INSERT INTO agencies(code, name, parent, signer_fingerprints, "
-                   "organisation_fingerprints, created_at) VALUES(?,?,?,?,?,?)");
+                   "organisation_fingerprints, created_at, node) VALUES(?,?,?,?,?,?,?)");
     if (!st) return st.error();
     (*st)->bind(1, a.code).bind(2, a.name).bind(3, a.parent).bind(4, join(a.signer_fingerprints));
-    (*st)->bind(5, join(a.organisation_fingerprints)).bind(6, a.created_at);
+    (*st)->bind(5, join(a.organisation_fingerprints)).bind(6, a.created_at).bind(7, a.node);
     auto done = (*st)->run();
     (*st)->reset();
     return done;
@@ -866,12 +869,12 @@ class SqliteStore final : public Store {
   Expected<std::vector<AgencyRecord>> agencies() override {
     std::lock_guard lock(read_mutex_);
     auto st = reader_db_.cached(
-        "SELECT code, name, parent, signer_fingerprints, organisation_fingerprints, created_at "
-        "FROM agencies ORDER BY code");
+        "SELECT code, name, parent, signer_fingerprints, organisation_fingerprints, created_at, "
+        "node FROM agencies ORDER BY code");
     if (!st) return st.error();
     return rows<AgencyRecord>(**st, [](const sqlite::Stmt& r) {
-      return AgencyRecord{r.text(0),        r.text(1),        r.text(2),
-                          split(r.text(3)), split(r.text(4)), r.int64(5)};
+      return AgencyRecord{r.text(0),        r.text(1),  r.text(2), split(r.text(3)),
+                          split(r.text(4)), r.int64(5), r.text(6)};
     });
   }
 

@@ -122,7 +122,7 @@ struct UserRecord {
   Timestamp created_at = 0;
 };
 
-// An agency added by an administrator through the API, hosted on this node.
+// An agency added by an administrator through the API: hosted on this node, or on a peer.
 struct AgencyRecord {
   std::string code;
   std::string name;
@@ -130,6 +130,7 @@ struct AgencyRecord {
   std::vector<std::string> signer_fingerprints;
   std::vector<std::string> organisation_fingerprints;
   Timestamp created_at = 0;
+  std::string node;  // the peer that hosts it; empty: hosted here
 };
 
 // An administrative dossier (hồ sơ TTHC) registered at a one-stop desk (NĐ 61/2018).
@@ -254,7 +255,8 @@ class Store {
   virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;
   virtual Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) = 0;
   // How many items of `kind` are in `state`, without reading them.
-  virtual Expected<std::int64_t> outbox_count(const std::string& kind, const std::string& state) = 0;
+  virtual Expected<std::int64_t> outbox_count(const std::string& kind,
+                                              const std::string& state) = 0;
   // Items in `state` addressed to one of `agencies`, oldest first.
   virtual Expected<std::vector<OutboxItem>> outbox_to(const std::string& state,
                                                       const std::vector<std::string>& agencies,

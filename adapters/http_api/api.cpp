@@ -2,6 +2,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -513,7 +514,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     return fail(405, "http.method", "use GET, or POST to deploy");
   }
 
-  // Agencies: everyone lists them; administrators add agencies hosted here.
+  // Agencies: everyone lists them; administrators add agencies hosted here or on a peer.
   if (path.size() == 1 && path[0] == "agencies") {
     if (req.method == "GET") {
       json::array items;
@@ -534,7 +535,17 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     const json::object* o = ec ? nullptr : body.if_object();
     if (!o) return fail(400, "http.bad_body", "send a JSON object");
     auto text = [o](const char* k) { return string_field(*o, k); };
-    AgencyRecord record{text("code"), text("name"), text("parent"), {}, {}, ctx_.clock.now()};
+    AgencyRecord record{text("code"), text("name"),     text("parent"), {},
+                        {},           ctx_.clock.now(), text("node")};
+    if (!record.node.empty() && record.node != ctx_.config.id) {
+      const bool known = std::any_of(ctx_.config.peers.begin(), ctx_.config.peers.end(),
+                                     [&](const PeerConfig& p) { return p.id == record.node; });
+      if (!known) {
+        return fail(422, "agency.invalid",
+                    "node: no peer '" + record.node + "' is configured here (see <peers>)");
+      }
+    }
+    if (record.node == ctx_.config.id) record.node.clear();
     if (auto ok = validate_agency_code(record.code); !ok)
       return fail(422, "agency.invalid", ok.error().message);
     if (!record.parent.empty()) {
@@ -574,7 +585,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           e.actor = cause.actor;
           e.agency = record.code;
           e.action = "agency.added";
-          e.detail = "{\"name\":" + json_quote(record.name) + "}";
+          e.detail =
+              "{\"name\":" + json_quote(record.name) + ",\"node\":" + json_quote(record.node) + "}";
           e.request_id = cause.request_id;
           auto a = tx.append_audit(std::move(e));
           return a ? Expected<void>() : Expected<void>(a.error());
@@ -583,7 +595,13 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           if (!r)
             return reply(json_error(r.error().code == "agency.exists" ? 409 : 503, r.error().code,
                                     r.error().message));
-          AgencyEntry e{record.code, record.name, record.parent, true, node, {}, {}};
+          AgencyEntry e{record.code,
+                        record.name,
+                        record.parent,
+                        record.node.empty(),
+                        record.node.empty() ? node : record.node,
+                        {},
+                        {}};
           e.signer_fingerprints.insert(record.signer_fingerprints.begin(),
                                        record.signer_fingerprints.end());
           e.organisation_fingerprints.insert(record.organisation_fingerprints.begin(),

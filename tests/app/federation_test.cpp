@@ -222,6 +222,51 @@ TEST_F(Federation, APeerCannotSendInAnotherNodesNameNorReplayNorComeInUnknown) {
   EXPECT_EQ(inbox_b().size(), 1u);
 }
 
+// Administrators extend the directory at run time: node B adds an agency it hosts, node A adds
+// the same agency as hosted on peer node-b; documents then reach it, also after node A restarts.
+TEST_F(Federation, AnAgencyAddedThroughTheApiOnEachSideIsReachable) {
+  const fs::path p = dir_ / "pki" / kH12;
+  auto pem = [&](const char* file) {
+    return boost::json::value(std::string(*read_file(p / file)));
+  };
+  auto agency = [&](const std::string& node) {
+    boost::json::object o{{"code", kH12},
+                          {"name", "Sở Tư pháp tỉnh Tây Ninh"},
+                          {"signer_certs", boost::json::array{pem("signer.pem")}},
+                          {"organisation_certs", boost::json::array{pem("organisation.pem")}}};
+    if (!node.empty()) o["node"] = node;
+    return boost::json::serialize(o);
+  };
+  const std::string admin_a = LoopbackFederation::admin_token("node-a");
+  Reply unknown = http(node(0).port(), "POST", "/api/v1/agencies", admin_a, agency("node-z"));
+  EXPECT_EQ(unknown.status, 422) << unknown.body;
+  EXPECT_THAT(unknown.body, HasSubstr("no peer 'node-z'"));
+  Reply on_b = http(node(1).port(), "POST", "/api/v1/agencies",
+                    LoopbackFederation::admin_token("node-b"), agency(""));
+  ASSERT_EQ(on_b.status, 201) << on_b.body;
+  Reply on_a = http(node(0).port(), "POST", "/api/v1/agencies", admin_a, agency("node-b"));
+  ASSERT_EQ(on_a.status, 201) << on_a.body;
+  restart(0);
+  Reply listed = http(node(0).port(), "GET", "/api/v1/agencies", admin_a);
+  EXPECT_THAT(listed.body, HasSubstr(std::string("{\"code\":\"") + kH12 +
+                                     "\",\"name\":\"Sở Tư pháp tỉnh Tây Ninh\",\"parent\":\"\","
+                                     "\"local\":false,\"node\":\"node-b\"}"));
+
+  std::string xml = sample();
+  const std::string to = "<edXML:OrganId>000.00.01.A53</edXML:OrganId>";
+  xml.replace(xml.find(to), to.size(), std::string("<edXML:OrganId>") + kH12 + "</edXML:OrganId>");
+  Reply sent = http(node(0).port(), "POST", "/api/v1/documents",
+                    LoopbackFederation::clerk_token(kH53), signed_by(kH53, xml));
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  // Node B has no user for the new agency yet: its administrator reads the delivery's trail.
+  EXPECT_TRUE(eventually([&] {
+    auto events = node(1).store().audit_events(1, 1000);
+    return events && std::any_of(events->begin(), events->end(), [](const AuditEvent& e) {
+             return e.action == "instance.started" && e.agency == kH12;
+           });
+  }));
+}
+
 // The rest of the security test of issue 5, over real mutual TLS to node B: a package signed by a
 // certificate not allowed for its agency, by an expired one and by a revoked one, a plain-HTTP
 // attempt on the peering port, and a node whose TLS certificate was revoked; each is refused with
