@@ -15,5 +15,8 @@ int cmd_demo(const std::vector<std::string>& args);
 int cmd_workflow(const std::vector<std::string>& args);
 int cmd_audit(const std::vector<std::string>& args);
 int cmd_serve(const std::vector<std::string>& args);
+// Clients of a node's REST API (client_commands.cpp).
+int cmd_send(const std::vector<std::string>& args);
+int cmd_status(const std::vector<std::string>& args);
 
 }  // namespace lienthong::cli

@@ -13,6 +13,8 @@ usage: lienthong COMMAND [OPTIONS]
 
 commands:
   serve      run a node (no --config: the demo node on 127.0.0.1:8080)
+  send       send a package to a node as an agency's clerk (optionally signing it first)
+  status     ask a node about a document, or list what an agency sent and its statuses
   demo       make a demo PKI, sign the sample packages, verify them
   pki demo   write a demo PKI (CA, organisation and signer certificates per agency)
   sign       add the signer's or the organisation's XML-DSig signature to a package
@@ -38,6 +40,8 @@ int main(int argc, char** argv) {
   args.erase(args.begin());
   try {
     if (command == "serve") return cmd_serve(args);
+    if (command == "send") return cmd_send(args);
+    if (command == "status") return cmd_status(args);
     if (command == "demo") return cmd_demo(args);
     if (command == "pki") return cmd_pki(args);
     if (command == "sign") return cmd_sign(args);
