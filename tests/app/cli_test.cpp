@@ -119,7 +119,8 @@ TEST_F(Cli, InspectPrintsFieldsAndJson) {
 }
 
 TEST_F(Cli, HelpAndUsageErrors) {
-  for (const char* cmd : {"demo", "pki", "sign", "verify", "inspect", "workflow", "audit"}) {
+  for (const char* cmd :
+       {"demo", "pki", "sign", "verify", "inspect", "workflow", "audit", "send", "status"}) {
     auto h = run(std::string(cmd) + " --help");
     EXPECT_EQ(h.exit_code, 0) << cmd;
     EXPECT_NE(h.out.find("usage: lienthong"), std::string::npos) << cmd;
@@ -134,6 +135,31 @@ TEST_F(Cli, HelpAndUsageErrors) {
   EXPECT_NE(bad_opt.out.find("unknown option --nope"), std::string::npos);
   EXPECT_EQ(run("verify --at yesterday " + kSample).exit_code, 2);
   EXPECT_EQ(run("verify " + path("missing.edxml")).exit_code, 2);
+}
+
+// Mistakes caught before any request (the exchanges with a node are in test_node's ClientCli).
+TEST_F(Cli, SendAndStatusUsageErrors) {
+  auto expect_usage = [](const std::string& args, const std::string& message) {
+    auto r = run(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
+  };
+  const std::string node = " --server http://127.0.0.1:9 --token t ";
+  expect_usage("send --token t " + kSample, "missing --server URL");
+  expect_usage("send --server ftp://host " + kSample,
+               "--server 'ftp://host': expected http://host:port or https://host:port");
+  expect_usage("send --server http://host:80x --token t " + kSample, "the port is not a number");
+  expect_usage("send --server http://127.0.0.1:9 " + kSample, "missing --token TOKEN");
+  expect_usage("send" + node + "--ca ca.pem " + kSample, "--ca is for https:// servers");
+  expect_usage("send" + node + "--timeout 0 " + kSample, "--timeout is a whole number");
+  expect_usage("send" + node, "expected one package file");
+  expect_usage("send" + node + "--to 000.00.01.a53 --key k --cert c " + kSample,
+               "--to '000.00.01.a53'");
+  expect_usage("status" + node, "give a document ID or --agency CODE");
+  expect_usage("status" + node + "--agency 000.00.11.H53 7", "give a document ID or --agency CODE");
+  expect_usage("status" + node + "--limit 5 7", "--limit goes with --agency");
+  expect_usage("status" + node + "seven", "a document ID is a positive whole number, not 'seven'");
+  expect_usage("status" + node + "--agency 000.00.11.H53 --limit 0", "--limit is a number from 1");
 }
 
 const std::string kWorkflows = std::string(LIENTHONG_SOURCE_DIR) + "/workflows";
