@@ -171,8 +171,9 @@ Expected<Client> parse_server(std::string url) {
   }
   if (c.host.empty()) return bad("no host");
   if (c.port.empty() || c.port.size() > 5 ||
-      c.port.find_first_not_of("0123456789") != std::string::npos || std::stoi(c.port) > 65535) {
-    return bad("the port is not a number from 0 to 65535");
+      c.port.find_first_not_of("0123456789") != std::string::npos || std::stoi(c.port) < 1 ||
+      std::stoi(c.port) > 65535) {
+    return bad("the port is not a number from 1 to 65535");
   }
   error_code ec;
   net::ip::make_address(c.host, ec);
@@ -211,7 +212,7 @@ struct Answer {
 
 std::string describe(const error_code& ec, const Client& c) {
   return ec == beast::error::timeout
-             ? "no progress within " + std::to_string(c.timeout.count()) + " s (--timeout)"
+             ? "timed out after " + std::to_string(c.timeout.count()) + " s (--timeout)"
              : ec.message();
 }
 

@@ -149,6 +149,7 @@ TEST_F(Cli, SendAndStatusUsageErrors) {
   expect_usage("send --server ftp://host " + kSample,
                "--server 'ftp://host': expected http://host:port or https://host:port");
   expect_usage("send --server http://host:80x --token t " + kSample, "the port is not a number");
+  expect_usage("send --server http://host:0 --token t " + kSample, "the port is not a number");
   expect_usage("send --server http://127.0.0.1:9 " + kSample, "missing --token TOKEN");
   expect_usage("send" + node + "--ca ca.pem " + kSample, "--ca is for https:// servers");
   expect_usage("send" + node + "--timeout 0 " + kSample, "--timeout is a whole number");
