@@ -1,7 +1,6 @@
 #include "engine/peer_delivery.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <map>
 #include <mutex>
