@@ -48,6 +48,16 @@ Expected<void> audit(StoreTx& tx, const Cause& cause, const std::string& agency,
   return {};
 }
 
+// A status packet is known by its sender, document, code and time to the second (edXML): the same
+// code queued again within that second would be taken for a copy of the first by the receiver, so
+// it is stamped a second later.
+Expected<std::int64_t> enqueue_status(StoreTx& tx, OutboxItem item) {
+  auto last = tx.last_status_at(item.document, item.to_agency, item.code);
+  if (!last) return last.error();
+  if (*last && **last >= item.created_at) item.created_at = **last + 1;
+  return tx.enqueue(item);
+}
+
 }  // namespace
 
 Expected<void> Router::received(StoreTx& tx, std::int64_t document, const Package& package,
@@ -147,21 +157,23 @@ Expected<void> Router::revise(StoreTx& tx, std::int64_t document, const Package&
   const std::string what =
       action >= 0 && action <= 3 ? kActions[action] : "action " + std::to_string(action);
   const std::string& from = package.document.from.organ_id;
-  // The document it revises: the one first sent under its DocumentId (the revision repeats the
-  // original's header), or else under the one its Bussiness names.
-  std::optional<std::int64_t> original;
+  // The documents it revises: those sent under its DocumentId (the revision repeats the original's
+  // header), or else under the one its Bussiness names.
+  std::vector<std::int64_t> versions;  // the original and the updates since, oldest first
   for (const std::string* id :
        {&package.document.document_id, &package.trace_header_list->business->document_id}) {
-    auto found = tx.document_sent(from, *id);
+    auto found = tx.documents_sent(from, *id);
     if (!found) return found.error();
-    if (*found && **found != document) {
-      original = **found;
+    std::erase(*found, document);
+    if (!found->empty()) {
+      versions = std::move(*found);
       break;
     }
   }
+  // The recipient's latest instance across the versions: the one still open, if any.
   std::optional<InstanceRecord> open, finished;
-  if (original) {
-    auto instances = tx.instances_of(*original);
+  for (std::int64_t version : versions) {
+    auto instances = tx.instances_of(version);
     if (!instances) return instances.error();
     for (auto& i : *instances) {
       if (i.agency != to || i.workflow != incoming_workflow_) continue;
@@ -172,17 +184,17 @@ Expected<void> Router::revise(StoreTx& tx, std::int64_t document, const Package&
       "{\"action\":" + json_quote(what) + ",\"revision\":" + std::to_string(document);
   if (open) {
     if (auto r = advance(tx, open->id, RecallEvent{""}, cause, now); !r) return r;
-    if (auto r = audit(tx, cause, to, "revision.received", *original,
+    if (auto r = audit(tx, cause, to, "revision.received", open->document,
                        detail_head + ",\"instance\":" + std::to_string(open->id) + "}", now);
         !r) {
       return r;
     }
   } else if (finished) {
     // Too late to take back: the sender is told at once, as the recipient's clerk would.
-    OutboxItem item{0, "status", finished->id, 0, *original, from, "16", now, "pending"};
-    auto id = tx.enqueue(item);
+    auto id = enqueue_status(tx, OutboxItem{0, "status", finished->id, 0, finished->document, from,
+                                            "16", now, "pending"});
     if (!id) return id.error();
-    if (auto r = audit(tx, cause, to, "revision.refused", *original,
+    if (auto r = audit(tx, cause, to, "revision.refused", finished->document,
                        detail_head + ",\"instance\":" + std::to_string(finished->id) +
                            ",\"reason\":\"the recipient has finished with the document\"}",
                        now);
@@ -337,8 +349,8 @@ Expected<void> Router::persist(StoreTx& tx, InstanceRecord& record, const Transi
         break;
       }
       case Effect::Kind::emit_status: {
-        OutboxItem item{0, "status", record.id, 0, doc, e.agency, e.code, now, "pending"};
-        auto id = tx.enqueue(item);
+        auto id = enqueue_status(
+            tx, OutboxItem{0, "status", record.id, 0, doc, e.agency, e.code, now, "pending"});
         if (!id) return id.error();
         r = audit(tx, cause, record.agency, "status.queued", doc, detail, now);
         break;

@@ -455,12 +455,37 @@ class SqliteTx final : public StoreTx {
     return one<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
   }
 
+  Expected<std::vector<std::int64_t>> documents_sent(const std::string& sender,
+                                                     const std::string& document_id) override {
+    auto st = stmt(documents_sent_,
+                   "SELECT id FROM documents WHERE sender = ? AND document_id = ? AND "
+                   "kind = 'document' ORDER BY id");
+    if (!st) return st.error();
+    (*st)->bind(1, sender).bind(2, document_id);
+    return rows<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
+  }
+
   Expected<std::vector<std::int64_t>> open_instances_of(std::int64_t document) override {
     auto st = stmt(open_instances_,
                    "SELECT id FROM instances WHERE document = ? AND finished = 0 ORDER BY id");
     if (!st) return st.error();
     (*st)->bind(1, document);
     return rows<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
+  }
+
+  Expected<std::optional<Timestamp>> last_status_at(std::int64_t document,
+                                                    const std::string& to_agency,
+                                                    const std::string& code) override {
+    auto st = stmt(last_status_,
+                   "SELECT MAX(created_at) FROM outbox WHERE document = ? AND to_agency = ? AND "
+                   "kind = 'status' AND code = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, document).bind(2, to_agency).bind(3, code);
+    auto at = one<std::optional<Timestamp>>(**st, [](const sqlite::Stmt& r) {
+      return r.is_null(0) ? std::optional<Timestamp>() : std::optional<Timestamp>(r.int64(0));
+    });
+    if (!at) return at.error();
+    return at->value_or(std::nullopt);
   }
 
   Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) override {
@@ -750,7 +775,8 @@ class SqliteTx final : public StoreTx {
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
       set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
       get_outbox_, set_outbox_, dossier_counter_, insert_dossier_, get_workflow_, put_workflow_,
-      insert_user_, insert_agency_, record_attempt_, record_status_, tx_instances_;
+      insert_user_, insert_agency_, record_attempt_, record_status_, tx_instances_, last_status_,
+      documents_sent_;
 };
 
 class SqliteStore final : public Store {

@@ -156,6 +156,10 @@ class StoreTx {
   // updates and replacements (the same DocumentId) and every status about it refer to.
   virtual Expected<std::optional<std::int64_t>> document_sent(const std::string& sender,
                                                               const std::string& document_id) = 0;
+  // Every document an agency sent under an edXML DocumentId (the original, then its recalls,
+  // updates and replacements), oldest first.
+  virtual Expected<std::vector<std::int64_t>> documents_sent(const std::string& sender,
+                                                             const std::string& document_id) = 0;
   virtual Expected<std::vector<std::int64_t>> open_instances_of(std::int64_t document) = 0;
   // Every instance about a document, finished or not, oldest first.
   virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;
@@ -172,6 +176,10 @@ class StoreTx {
                                       Timestamp due) = 0;
   virtual Expected<void> clear_deadline(std::int64_t instance, std::uint32_t timer) = 0;
   virtual Expected<std::int64_t> enqueue(const OutboxItem& item) = 0;
+  // When the latest status `code` about `document` was queued for `to_agency`; nullopt if never.
+  virtual Expected<std::optional<Timestamp>> last_status_at(std::int64_t document,
+                                                            const std::string& to_agency,
+                                                            const std::string& code) = 0;
   virtual Expected<std::optional<OutboxItem>> outbox_item(std::int64_t id) = 0;
   virtual Expected<void> set_outbox_state(std::int64_t id, const std::string& state) = 0;
   // After a delivery attempt to a peer: the new state, attempt count, when to try next, and why

@@ -437,6 +437,42 @@ TEST_F(RouterTest, AnUpdateAsksAboutTheOldVersionAndHandsOverTheNewOne) {
   EXPECT_EQ(codes.back(), std::string("status:") + kH53 + ":05");
 }
 
+TEST_F(RouterTest, TheSameStatusAgainWithinASecondIsStampedASecondLater) {
+  receive(kH53, data("edoc_new.edxml"));
+  ASSERT_TRUE(act(open(kA53)[0].id, "accept", kA53));  // 03
+  ASSERT_TRUE(act(open(kA53)[0].id, "assign", kA53));  // 04, then 05 on entering "process"
+  receive(kH53, revision(1));
+  ASSERT_TRUE(act(open(kA53)[0].id, "refuse-recall", kA53));  // 16, then 05 again
+  // The receiver knows a status packet by sender, document, code and second: the second 05 in the
+  // same second would be taken for a copy of the first.
+  std::vector<Timestamp> fives;
+  for (const auto& i : *store_->outbox("pending", 100)) {
+    if (i.kind == "status" && i.code == "05") fives.push_back(i.created_at);
+  }
+  ASSERT_EQ(fives.size(), 2u);
+  EXPECT_EQ(fives[0], clock_.now());
+  EXPECT_EQ(fives[1], clock_.now() + 1);
+}
+
+TEST_F(RouterTest, AReplacementAfterAnAcceptedUpdateAsksAboutTheUpdate) {
+  receive(kH53, data("edoc_new.edxml"));
+  receive(kH53, revision(2));
+  ASSERT_TRUE(act(open(kA53)[0].id, "accept-recall", kA53));  // the original is withdrawn (15)
+  auto tasks = open(kA53);
+  ASSERT_EQ(tasks.size(), 1u);
+  EXPECT_EQ(tasks[0].step, "register");  // the update's own instance
+  const std::int64_t update_instance = tasks[0].instance;
+  receive(kH53, revision(3));
+  // The question goes to the update's instance, still open; the original's finished one is left.
+  tasks = open(kA53);
+  ASSERT_EQ(tasks.size(), 2u);
+  EXPECT_EQ(tasks[0].step, "recall-received");
+  EXPECT_EQ(tasks[0].instance, update_instance);
+  EXPECT_EQ(tasks[1].step, "register");  // the replacement's own instance
+  auto a = actions();
+  EXPECT_EQ(std::count(a.begin(), a.end(), "revision.refused"), 0);
+}
+
 TEST_F(RouterTest, ARecallOfAnUnknownDocumentIsRecordedAndChangesNothing) {
   receive(kH53, revision(1));
   EXPECT_TRUE(open(kA53).empty());
