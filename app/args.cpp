@@ -1,5 +1,10 @@
 #include "app/args.hpp"
 
+#include <iostream>
+#include <iterator>
+
+#include "signing/crypto.hpp"
+
 namespace lienthong::cli {
 
 std::string Args::get(const std::string& name, const std::string& fallback) const {
@@ -48,6 +53,31 @@ Expected<Args> parse_args(const std::vector<std::string>& argv, const ArgSpec& s
     }
   }
   return args;
+}
+
+int usage_error(const char* command, const std::string& message, const char* help) {
+  std::cerr << "lienthong " << command << ": " << message << "\n\n" << help;
+  return 2;
+}
+
+int fail(const char* command, const std::string& message) {
+  std::cerr << "lienthong " << command << ": " << message << "\n";
+  return 2;
+}
+
+bool wants_help(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h") return true;
+  }
+  return false;
+}
+
+Expected<std::string> read_input(const std::string& path) {
+  if (path == "-") {
+    std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+    return s;
+  }
+  return read_file(path);
 }
 
 }  // namespace lienthong::cli

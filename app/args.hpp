@@ -29,4 +29,12 @@ struct ArgSpec {
 // Unknown options are errors; `-o` and `--o` are the same; `--` ends the options.
 Expected<Args> parse_args(const std::vector<std::string>& argv, const ArgSpec& spec);
 
+// What every subcommand does alike. usage_error and fail print "lienthong COMMAND: message" to
+// standard error (usage_error adds the help) and return exit code 2.
+int usage_error(const char* command, const std::string& message, const char* help);
+int fail(const char* command, const std::string& message);
+bool wants_help(const std::vector<std::string>& args);  // --help or -h among them
+// The bytes of `path`, or of standard input for "-".
+Expected<std::string> read_input(const std::string& path);
+
 }  // namespace lienthong::cli

@@ -92,31 +92,6 @@ valid, another agency's documents), 2 on a usage error, or when the node cannot 
 (--timeout, default 10 s) or fails.
 )";
 
-int usage_error(const char* command, const std::string& message, const char* help) {
-  std::cerr << "lienthong " << command << ": " << message << "\n\n" << help;
-  return 2;
-}
-
-int fail(const char* command, const std::string& message) {
-  std::cerr << "lienthong " << command << ": " << message << "\n";
-  return 2;
-}
-
-bool wants_help(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") return true;
-  }
-  return false;
-}
-
-Expected<std::string> read_input(const std::string& path) {
-  if (path == "-") {
-    std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    return s;
-  }
-  return read_file(path);
-}
-
 // Where the node is and who asks it.
 struct Client {
   std::string url;  // as given, without trailing '/': names the server in messages

@@ -66,31 +66,6 @@ their clerks, recalls it, walks a dossier at a one-stop desk, and prints what ha
 Writes under DIR (default ./var/demo); --no-federation stops after the signatures.
 )";
 
-int usage_error(const char* command, const std::string& message, const char* help) {
-  std::cerr << "lienthong " << command << ": " << message << "\n\n" << help;
-  return 2;
-}
-
-int fail(const char* command, const std::string& message) {
-  std::cerr << "lienthong " << command << ": " << message << "\n";
-  return 2;
-}
-
-bool wants_help(const std::vector<std::string>& args) {
-  for (const auto& a : args) {
-    if (a == "--help" || a == "-h") return true;
-  }
-  return false;
-}
-
-Expected<std::string> read_input(const std::string& path) {
-  if (path == "-") {
-    std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
-    return s;
-  }
-  return read_file(path);
-}
-
 Expected<void> write_output(const std::string& path, const std::string& bytes) {
   if (path == "-") {
     std::cout << bytes;
