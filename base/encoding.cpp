@@ -44,17 +44,18 @@ std::string base64_encode(std::string_view in) {
   return out;
 }
 
-Expected<std::string> base64_decode(std::string_view text) {
-  std::string out(text.size() / 4 * 3 + 3, '\0');
-  char* o = out.data();
-  std::uint32_t acc = 0;
-  int bits = 0;
-  int pad = 0;
-  std::size_t symbols = 0;
+Expected<void> Base64Decoder::feed(std::string_view text, std::string& out) {
+  const std::size_t base = out.size();
+  out.resize(base + text.size() / 4 * 3 + 3);
+  char* o = out.data() + base;
   const auto* in = reinterpret_cast<const unsigned char*>(text.data());
+  auto fail = [&](std::string message) -> Expected<void> {
+    out.resize(base);
+    return Error{"base64.invalid", std::move(message)};
+  };
   for (std::size_t i = 0; i < text.size(); ++i) {
     // Fast path: four plain symbols on a group boundary become three bytes at once.
-    if (bits == 0 && pad == 0 && i + 4 <= text.size()) {
+    if (bits_ == 0 && pad_ == 0 && i + 4 <= text.size()) {
       const std::int8_t a = kReverse[in[i]], b = kReverse[in[i + 1]], c = kReverse[in[i + 2]],
                         d = kReverse[in[i + 3]];
       if ((a | b | c | d) >= 0) {
@@ -63,7 +64,7 @@ Expected<std::string> base64_decode(std::string_view text) {
         *o++ = static_cast<char>(g >> 16);
         *o++ = static_cast<char>((g >> 8) & 0xFF);
         *o++ = static_cast<char>(g & 0xFF);
-        symbols += 4;
+        symbols_ += 4;
         i += 3;
         continue;
       }
@@ -71,32 +72,63 @@ Expected<std::string> base64_decode(std::string_view text) {
     unsigned char c = in[i];
     if (c == ' ' || c == '\t' || c == '\r' || c == '\n') continue;
     if (c == '=') {
-      ++pad;
-      ++symbols;
-      if (pad > 2) return Error{"base64.invalid", "too much '=' padding"};
+      ++pad_;
+      ++symbols_;
+      if (pad_ > 2) return fail("too much '=' padding");
       continue;
     }
-    if (pad)
-      return Error{"base64.invalid", "data after '=' padding at offset " + std::to_string(i)};
+    if (pad_) return fail("data after '=' padding at offset " + std::to_string(offset_ + i));
     std::int8_t v = kReverse[c];
     if (v < 0) {
-      return Error{"base64.invalid", "character '" + std::string(1, char(c)) + "' at offset " +
-                                         std::to_string(i) + " is not base64"};
+      return fail("character '" + std::string(1, char(c)) + "' at offset " +
+                  std::to_string(offset_ + i) + " is not base64");
     }
-    ++symbols;
-    acc = (acc << 6) | std::uint32_t(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      *o++ = static_cast<char>((acc >> bits) & 0xFF);
+    ++symbols_;
+    acc_ = (acc_ << 6) | std::uint32_t(v);
+    bits_ += 6;
+    if (bits_ >= 8) {
+      bits_ -= 8;
+      *o++ = static_cast<char>((acc_ >> bits_) & 0xFF);
     }
   }
   out.resize(static_cast<std::size_t>(o - out.data()));
-  if (symbols % 4 != 0 && pad == 0 && symbols % 4 == 1) {
+  offset_ += text.size();
+  return {};
+}
+
+Expected<void> Base64Decoder::finish() const {
+  if (symbols_ % 4 != 0 && pad_ == 0 && symbols_ % 4 == 1) {
     return Error{"base64.invalid", "truncated base64 data"};
   }
-  if (pad && symbols % 4 != 0) return Error{"base64.invalid", "misplaced '=' padding"};
+  if (pad_ && symbols_ % 4 != 0) return Error{"base64.invalid", "misplaced '=' padding"};
+  return {};
+}
+
+Expected<std::string> base64_decode(std::string_view text) {
+  Base64Decoder decoder;
+  std::string out;
+  if (auto r = decoder.feed(text, out); !r) return r.error();
+  if (auto r = decoder.finish(); !r) return r.error();
   return out;
+}
+
+Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+}
+
+Sha256::~Sha256() {
+  EVP_MD_CTX_free(ctx_);
+}
+
+void Sha256::update(std::string_view bytes) {
+  EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
+}
+
+std::string Sha256::hex() {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_DigestFinal_ex(ctx_, md, &n);
+  return to_hex(std::string_view(reinterpret_cast<const char*>(md), n));
 }
 
 std::string to_hex(std::string_view bytes) {

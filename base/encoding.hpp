@@ -6,11 +6,29 @@
 
 #include "base/expected.hpp"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 namespace lienthong {
 
 std::string base64_encode(std::string_view bytes);
 // Accepts standard base64 with or without line breaks and white space; anything else is an error.
 Expected<std::string> base64_decode(std::string_view text);
+
+// base64_decode over text that arrives in pieces (a large attachment, a piece at a time).
+class Base64Decoder {
+ public:
+  // Appends the bytes decoded so far to `out`; on an error `out` is left as it was.
+  [[nodiscard]] Expected<void> feed(std::string_view text, std::string& out);
+  // Whether the text fed so far ends where base64 may end.
+  [[nodiscard]] Expected<void> finish() const;
+
+ private:
+  std::uint32_t acc_ = 0;
+  int bits_ = 0;
+  int pad_ = 0;
+  std::size_t symbols_ = 0;
+  std::uint64_t offset_ = 0;
+};
 
 std::string to_hex(std::string_view bytes);
 // The text as a JSON string literal, quotes included (control characters escaped, UTF-8 kept).
@@ -20,5 +38,19 @@ std::string sha256(std::string_view bytes);
 inline std::string sha256_hex(std::string_view bytes) {
   return to_hex(sha256(bytes));
 }
+
+// SHA-256 over bytes that arrive in pieces.
+class Sha256 {
+ public:
+  Sha256();
+  ~Sha256();
+  Sha256(const Sha256&) = delete;
+  Sha256& operator=(const Sha256&) = delete;
+  void update(std::string_view bytes);
+  std::string hex();  // once, at the end
+
+ private:
+  ::evp_md_ctx_st* ctx_;
+};
 
 }  // namespace lienthong

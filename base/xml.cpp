@@ -1,10 +1,14 @@
 #include "base/xml.hpp"
 
+#include <libxml/SAX2.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/xmlerror.h>
 #include <libxml/xmlsave.h>
 
 #include <cstdlib>
+#include <cstring>
+#include <algorithm>
 #include <mutex>
 #include <vector>
 
@@ -19,9 +23,17 @@ bool starts_with_at(std::string_view s, std::size_t i, std::string_view p) {
   return s.size() >= i + p.size() && s.compare(i, p.size(), p) == 0;
 }
 
+std::string trim_message(const char* msg) {
+  std::string m = msg ? msg : "unknown parse error";
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
+  return m;
+}
+
+enum class Prolog { clean, doctype, unfinished };
+
 // A DOCTYPE can only stand in the prolog, so scanning the prolog (declaration, comments, PIs,
 // white space) up to the first element is enough to refuse every DTD before parsing.
-bool prolog_has_doctype(std::string_view s) {
+Prolog scan_prolog(std::string_view s) {
   std::size_t i = 0;
   if (starts_with_at(s, 0, "\xEF\xBB\xBF")) i = 3;
   while (i < s.size()) {
@@ -30,53 +42,71 @@ bool prolog_has_doctype(std::string_view s) {
       ++i;
     } else if (starts_with_at(s, i, "<?")) {
       auto end = s.find("?>", i + 2);
-      if (end == std::string_view::npos) return false;
+      if (end == std::string_view::npos) return Prolog::unfinished;
       i = end + 2;
     } else if (starts_with_at(s, i, "<!--")) {
       auto end = s.find("-->", i + 4);
-      if (end == std::string_view::npos) return false;
+      if (end == std::string_view::npos) return Prolog::unfinished;
       i = end + 3;
+    } else if (s.size() - i < 2) {
+      return Prolog::unfinished;
     } else {
-      return starts_with_at(s, i, "<!");  // <!DOCTYPE, or any other declaration
+      // <!DOCTYPE, or any other declaration
+      return starts_with_at(s, i, "<!") ? Prolog::doctype : Prolog::clean;
     }
   }
-  return false;
+  return Prolog::unfinished;
 }
 
-std::string trim_message(const char* msg) {
-  std::string m = msg ? msg : "unknown parse error";
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.pop_back();
-  return m;
+Error doctype_forbidden() {
+  return Error{"xml.doctype_forbidden",
+               "document declares a DOCTYPE; DTDs and entities are not accepted"};
 }
 
-}  // namespace
+// Long text (an attachment) is kept in text nodes of this many bytes. libxml2 grows one text
+// node by doubling, which leaves up to half of it unused and, under tcmalloc, copies it each time;
+// canonicalisation and serialisation also copy a text node whole. In fixed pieces a 100 MB
+// attachment takes 100 MB, and is never copied whole.
+constexpr int kTextPiece = 1 << 20;
 
-void xml_init() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    xmlInitParser();
-    xmlSetExternalEntityLoader(refuse_external_entity);
-  });
-}
-
-Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits) {
-  xml_init();
-  if (bytes.size() > limits.max_bytes) {
-    return Error{"xml.too_large", "document is " + std::to_string(bytes.size()) +
-                                      " bytes, over the limit of " +
-                                      std::to_string(limits.max_bytes)};
+// The SAX `characters` event: libxml2's own, except that where libxml2 would grow a long text
+// node again, a new text node with room for kTextPiece bytes is started instead. nodelen and
+// nodemem are libxml2's record of the text node it appends to (used, allocated).
+void characters_in_pieces(void* context, const xmlChar* ch, int len) {
+  auto* ctxt = static_cast<xmlParserCtxtPtr>(context);
+  xmlNode* parent = ctxt->node;
+  xmlNode* last = parent ? parent->last : nullptr;
+  if (last && last->type == XML_TEXT_NODE && last->name == xmlStringText && ctxt->nodemem > 0 &&
+      ctxt->nodelen >= kTextPiece / 16 && ctxt->nodelen + len >= ctxt->nodemem &&
+      len < kTextPiece / 2) {
+    auto* content = static_cast<xmlChar*>(xmlMalloc(kTextPiece));
+    xmlNode* text = content ? xmlNewDocText(ctxt->myDoc, nullptr) : nullptr;
+    if (!text) {
+      xmlFree(content);
+      return xmlSAX2Characters(context, ch, len);
+    }
+    std::memcpy(content, ch, static_cast<std::size_t>(len));
+    content[len] = 0;
+    text->content = content;
+    // Linked by hand: xmlAddChild would merge it into the previous text node.
+    text->parent = parent;
+    text->prev = last;
+    last->next = text;
+    parent->last = text;
+    ctxt->nodelen = len;
+    ctxt->nodemem = kTextPiece;
+    return;
   }
-  if (bytes.empty()) return Error{"xml.malformed", "document is empty"};
-  if (prolog_has_doctype(bytes)) {
-    return Error{"xml.doctype_forbidden",
-                 "document declares a DOCTYPE; DTDs and entities are not accepted"};
-  }
+  xmlSAX2Characters(context, ch, len);
+}
+
+xmlParserCtxtPtr new_parser() {
   xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-  if (!ctxt) return Error{"xml.internal", "cannot allocate an XML parser"};
-  constexpr int options = XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOERROR |
-                          XML_PARSE_NOWARNING | XML_PARSE_NOXINCNODE;
-  XmlDoc doc(xmlCtxtReadMemory(ctxt, bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
-                               options));
+  if (ctxt && ctxt->sax) ctxt->sax->characters = characters_in_pieces;  // the context's own copy
+  return ctxt;
+}
+
+Expected<XmlDoc> finish_parse(xmlParserCtxtPtr ctxt, XmlDoc doc, const XmlLimits& limits) {
   if (!doc) {
     const xmlError* err = xmlCtxtGetLastError(ctxt);
     std::string msg = err ? "line " + std::to_string(err->line) + ": " + trim_message(err->message)
@@ -125,6 +155,82 @@ Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits) {
     for (xmlNode* c = node->children; c; c = c->next) stack.push_back({c, depth + 1});
   }
   return doc;
+}
+
+// HUGE lifts libxml2's 10 MB bound on one text node (an attachment); the entity expansion it
+// also unbounds cannot happen, since a DOCTYPE is refused before parsing.
+constexpr int kParseOptions = XML_PARSE_NONET | XML_PARSE_BIG_LINES | XML_PARSE_NOERROR |
+                              XML_PARSE_NOWARNING | XML_PARSE_NOXINCNODE | XML_PARSE_HUGE;
+
+Error too_large(std::uint64_t size, std::size_t limit) {
+  return Error{"xml.too_large", "document is " + std::to_string(size) +
+                                    " bytes, over the limit of " + std::to_string(limit)};
+}
+
+}  // namespace
+
+void xml_init() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    xmlInitParser();
+    xmlSetExternalEntityLoader(refuse_external_entity);
+  });
+}
+
+Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits) {
+  xml_init();
+  if (bytes.size() > limits.max_bytes) return too_large(bytes.size(), limits.max_bytes);
+  if (bytes.empty()) return Error{"xml.malformed", "document is empty"};
+  if (scan_prolog(bytes) == Prolog::doctype) return doctype_forbidden();
+  xmlParserCtxtPtr ctxt = new_parser();
+  if (!ctxt) return Error{"xml.internal", "cannot allocate an XML parser"};
+  XmlDoc doc(xmlCtxtReadMemory(ctxt, bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
+                               kParseOptions));
+  return finish_parse(ctxt, std::move(doc), limits);
+}
+
+namespace {
+
+struct SpoolReader {
+  const Spool* spool;
+  std::uint64_t at = 0;
+};
+
+int read_spool(void* context, char* buffer, int len) {
+  auto* r = static_cast<SpoolReader*>(context);
+  const long n = r->spool->read_at(r->at, buffer, static_cast<std::size_t>(len));
+  if (n > 0) r->at += static_cast<std::uint64_t>(n);
+  return static_cast<int>(n);
+}
+
+}  // namespace
+
+Expected<XmlDoc> parse_xml(const Spool& spool, const XmlLimits& limits) {
+  xml_init();
+  if (spool.size() > limits.max_bytes) return too_large(spool.size(), limits.max_bytes);
+  if (spool.size() == 0) return Error{"xml.malformed", "document is empty"};
+  constexpr std::size_t kProlog = 1 << 20;
+  std::string head(std::min<std::uint64_t>(spool.size(), kProlog), '\0');
+  if (spool.read_at(0, head.data(), head.size()) != static_cast<long>(head.size())) {
+    return Error{"xml.io", "cannot read the document"};
+  }
+  switch (scan_prolog(head)) {
+    case Prolog::doctype:
+      return doctype_forbidden();
+    case Prolog::unfinished:
+      if (spool.size() > head.size()) {
+        return Error{"xml.malformed", "the prolog (before the first element) is longer than " +
+                                          std::to_string(kProlog) + " bytes"};
+      }
+      break;
+    case Prolog::clean:
+      break;
+  }
+  xmlParserCtxtPtr ctxt = new_parser();
+  if (!ctxt) return Error{"xml.internal", "cannot allocate an XML parser"};
+  SpoolReader reader{&spool};
+  XmlDoc doc(xmlCtxtReadIO(ctxt, read_spool, nullptr, &reader, nullptr, nullptr, kParseOptions));
+  return finish_parse(ctxt, std::move(doc), limits);
 }
 
 std::pair<long, std::string> error_line(const Error& error) {

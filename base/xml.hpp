@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "base/expected.hpp"
+#include "base/spool.hpp"
 
 namespace lienthong {
 
@@ -30,6 +31,8 @@ void xml_init();
 // Parses untrusted bytes: no DTD (any DOCTYPE is refused before libxml2 sees it), no entities, no
 // network, size/depth/node-count limits. Errors carry the line.
 Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits = {});
+// The same, reading a spooled document a piece at a time: only the tree is held in memory.
+Expected<XmlDoc> parse_xml(const Spool& spool, const XmlLimits& limits = {});
 
 // A parse_xml error as (line, message without the "line N: " prefix); line 0 when it has none.
 std::pair<long, std::string> error_line(const Error& error);

@@ -3,6 +3,7 @@
 #include <utility>
 
 #include <libxml/c14n.h>
+#include <libxml/xmlsave.h>
 #include <libxml/tree.h>
 #include <libxml/valid.h>
 #include <openssl/ecdsa.h>
@@ -364,28 +365,92 @@ bool utf8_compatible(const xmlDoc* doc) {
 
 }  // namespace
 
+namespace {
+
+// Where the signature sign_package_doc just added goes in the signer's bytes, and its text; npos
+// when the bytes cannot be kept (another encoding, comments or CDATA in the way).
+struct Splice {
+  std::size_t at = std::string_view::npos;
+  std::string signature;
+};
+
+Splice splice_of(xmlDoc* doc, std::string_view xml) {
+  Splice s;
+  xmlNode* header = find_header(doc);
+  xmlNode* sig = header ? header->last : nullptr;
+  if (!sig || !utf8_compatible(doc)) return s;
+  s.at = end_tag_offset(doc, header, xml);
+  if (s.at == std::string_view::npos) return s;
+  std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buf(xmlBufferCreate(), xmlBufferFree);
+  xmlNodeDump(buf.get(), doc, sig, 0, 0);
+  s.signature.assign(reinterpret_cast<const char*>(xmlBufferContent(buf.get())),
+                     static_cast<std::size_t>(xmlBufferLength(buf.get())));
+  return s;
+}
+
+int write_spool(void* context, const char* data, int len) {
+  auto* spool = static_cast<Spool*>(context);
+  return spool->append(std::string_view(data, static_cast<std::size_t>(len))) ? len : -1;
+}
+
+}  // namespace
+
+Expected<std::string> signed_bytes(xmlDoc* signed_doc, std::string_view xml) {
+  // The sender's bytes stay as they were, with the new Signature spliced in before the header's
+  // end tag: cheaper than re-serialising (attachments dominate) and kinder to diffs. The
+  // signature's own namespace declarations make it independent of where it stands.
+  Splice s = splice_of(signed_doc, xml);
+  if (s.at == std::string_view::npos) return serialize_xml(signed_doc, false);
+  std::string out;
+  out.reserve(xml.size() + s.signature.size());
+  out.append(xml.substr(0, s.at));
+  out.append(s.signature);
+  out.append(xml.substr(s.at));
+  return out;
+}
+
+Expected<std::shared_ptr<Spool>> signed_bytes(xmlDoc* signed_doc, const Spool& xml,
+                                              const std::string& spool_dir) {
+  auto out = Spool::create(spool_dir);
+  if (!out) return out.error();
+  // The header comes before the attachments: its end tag lies in the first few kilobytes.
+  constexpr std::size_t kHead = 4 << 20;
+  std::string head(std::min<std::uint64_t>(xml.size(), kHead), '\0');
+  if (xml.read_at(0, head.data(), head.size()) != static_cast<long>(head.size())) {
+    return Error{"sign.io", "cannot read the package"};
+  }
+  Splice s = splice_of(signed_doc, head);
+  if (s.at == std::string_view::npos) {
+    xmlSaveCtxtPtr save = xmlSaveToIO(write_spool, nullptr, out->get(), "UTF-8", 0);
+    if (!save || xmlSaveDoc(save, signed_doc) < 0) {
+      if (save) xmlSaveClose(save);
+      return Error{"sign.io", "cannot write the signed package"};
+    }
+    if (xmlSaveClose(save) < 0) return Error{"sign.io", "cannot write the signed package"};
+    return out;
+  }
+  std::uint64_t offset = 0;
+  auto r = (*out)->append(std::string_view(head).substr(0, s.at));
+  if (r) r = (*out)->append(s.signature);
+  if (r) {
+    r = xml.for_each_piece([&](std::string_view piece) -> Expected<void> {
+      const std::uint64_t from = std::max<std::uint64_t>(offset, s.at);
+      const std::uint64_t end = offset + piece.size();
+      offset = end;
+      if (from >= end) return {};
+      return (*out)->append(piece.substr(static_cast<std::size_t>(from - (end - piece.size()))));
+    });
+  }
+  if (!r) return r.error();
+  return out;
+}
+
 Expected<std::string> sign_package(std::string_view xml, const SigningKey& key,
                                    const SignOptions& options) {
   auto doc = parse_xml(xml, options.limits);
   if (!doc) return doc.error();
   if (auto ok = sign_package_doc(doc->get(), key, options); !ok) return ok.error();
-  // The sender's bytes stay as they were, with the new Signature spliced in before the header's
-  // end tag: cheaper than re-serialising (attachments dominate) and kinder to diffs. The
-  // signature's own namespace declarations make it independent of where it stands.
-  xmlNode* header = find_header(doc->get());
-  xmlNode* sig = header ? header->last : nullptr;
-  std::size_t at = utf8_compatible(doc->get()) && sig ? end_tag_offset(doc->get(), header, xml)
-                                                      : std::string_view::npos;
-  if (at == std::string_view::npos) return serialize_xml(doc->get(), false);
-  std::unique_ptr<xmlBuffer, decltype(&xmlBufferFree)> buf(xmlBufferCreate(), xmlBufferFree);
-  xmlNodeDump(buf.get(), doc->get(), sig, 0, 0);
-  std::string out;
-  out.reserve(xml.size() + static_cast<std::size_t>(xmlBufferLength(buf.get())));
-  out.append(xml.substr(0, at));
-  out.append(reinterpret_cast<const char*>(xmlBufferContent(buf.get())),
-             static_cast<std::size_t>(xmlBufferLength(buf.get())));
-  out.append(xml.substr(at));
-  return out;
+  return signed_bytes(doc->get(), xml);
 }
 
 // ================================ verification =============================================
@@ -840,6 +905,17 @@ int string_sink(void* ctx, const char* data, int len) {
   return len;
 }
 
+// The canonical document is kept for the second signature only while it is small: a large one
+// (a 100 MB attachment) is canonicalized once per signature instead, never held in memory.
+constexpr std::size_t kSharedCanonicalMax = 8 << 20;
+
+int capped_string_sink(void* ctx, const char* data, int len) {
+  auto* bytes = static_cast<std::string*>(ctx);
+  if (bytes->size() + static_cast<std::size_t>(len) > kSharedCanonicalMax) return -1;
+  bytes->append(data, static_cast<std::size_t>(len));
+  return len;
+}
+
 Failure cannot_canonicalize(const ReferenceShape& ref) {
   ERR_clear_error();
   return Failure{VerdictCode::malformed_signature,
@@ -918,11 +994,14 @@ std::optional<Failure> check_first_reference(xmlDoc* doc, xmlNode* sig, const Re
   sig->next = marker;
   std::string bytes;
   Marks marks{sig, marker, &bytes};
-  const bool ok =
-      canonicalize(doc, nullptr, ref.c14n, ref.inclusive_prefixes, string_sink, &bytes, &marks);
+  const bool ok = canonicalize(doc, nullptr, ref.c14n, ref.inclusive_prefixes, capped_string_sink,
+                               &bytes, &marks);
   xmlUnlinkNode(marker);
   xmlFreeNode(marker);
-  if (!ok) return cannot_canonicalize(ref);
+  if (!ok) {
+    ERR_clear_error();
+    return std::nullopt;  // too large to keep, or a real fault the plain path reports again
+  }
   if (marks.start >= marks.end || marks.end > bytes.size() || bytes[marks.start] != '<' ||
       bytes[marks.end - 1] != '>') {
     return std::nullopt;

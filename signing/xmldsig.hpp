@@ -43,6 +43,13 @@ Expected<std::string> sign_package(std::string_view xml, const SigningKey& key,
                                    const SignOptions& options = {});
 Expected<void> sign_package_doc(xmlDoc* doc, const SigningKey& key,
                                 const SignOptions& options = {});
+// The bytes of a package that sign_package_doc has just signed, given the bytes it was parsed
+// from: those bytes with the new signature spliced in (or, failing that, the tree serialised).
+Expected<std::string> signed_bytes(xmlDoc* signed_doc, std::string_view xml);
+// The same for a spooled package, written to a new spool (in `spool_dir`, or the system's
+// temporary directory): memory holds the tree, never the bytes whole.
+Expected<std::shared_ptr<Spool>> signed_bytes(xmlDoc* signed_doc, const Spool& xml,
+                                              const std::string& spool_dir = {});
 
 struct VerifyPolicy {
   bool allow_sha1 = false;        // accept SHA-1 (deployed systems still send it), reported weak

@@ -472,26 +472,40 @@ Expected<void> read_message_header(xmlNode* node, Package& p) {
   return read_document_header(node, p.document);
 }
 
-Expected<void> read_attachment(xmlNode* node, Attachment& a) {
-  auto r =
-      read_children(node,
-                    {{"ContentId", text_into(a.content_id)},
-                     {"AttachmentName", text_into(a.attachment_name)},
-                     {"Description", text_into(a.description)},
-                     {"ContentType", text_into(a.content_type)},
-                     {"ContentTransferEncoded",
-                      [&a](xmlNode* n, const Sink&) -> Expected<void> {
-                        auto data = base64_decode(xml_text(n));
-                        if (!data) {
-                          return Error{"edxml.invalid_base64",
-                                       at(n) + " is not valid base64: " + data.error().message};
-                        }
-                        a.data = std::move(data).value();
-                        return {};
-                      }}},
-                    a.extra);
-  if (r) a.sha256_hex = sha256_hex(a.data);
-  return r;
+// The base64 text of an attachment, decoded a text node at a time (parse_xml cuts a long text
+// into pieces): with `keep`, the bytes are kept; otherwise only their digest is.
+Expected<void> read_content(xmlNode* n, Attachment& a, AttachmentData mode) {
+  Base64Decoder decoder;
+  Sha256 hash;
+  std::string piece;
+  std::string& out = mode == AttachmentData::keep ? a.data : piece;
+  for (xmlNode* c = n->children; c; c = c->next) {
+    if (c->type != XML_TEXT_NODE && c->type != XML_CDATA_SECTION_NODE) continue;
+    if (!c->content) continue;
+    const std::size_t before = out.size();
+    auto r = decoder.feed(reinterpret_cast<const char*>(c->content), out);
+    if (!r) return Error{"edxml.invalid_base64", at(n) + " is not valid base64: " + r.error().message};
+    hash.update(std::string_view(out).substr(before));
+    if (mode != AttachmentData::keep) piece.clear();
+  }
+  if (auto r = decoder.finish(); !r) {
+    return Error{"edxml.invalid_base64", at(n) + " is not valid base64: " + r.error().message};
+  }
+  a.sha256_hex = hash.hex();
+  return {};
+}
+
+Expected<void> read_attachment(xmlNode* node, Attachment& a, AttachmentData mode) {
+  a.data.clear();
+  a.sha256_hex = sha256_hex("");
+  return read_children(node,
+                       {{"ContentId", text_into(a.content_id)},
+                        {"AttachmentName", text_into(a.attachment_name)},
+                        {"Description", text_into(a.description)},
+                        {"ContentType", text_into(a.content_type)},
+                        {"ContentTransferEncoded",
+                         [&a, mode](xmlNode* n, const Sink&) { return read_content(n, a, mode); }}},
+                       a.extra);
 }
 
 Expected<void> read_reference(xmlNode* node, ManifestReference& r) {
@@ -536,13 +550,15 @@ Expected<void> read_envelope(xmlNode* node, Package& p) {
 }
 
 // Nor for AttachmentEncoded: its unknown children go to the root's.
-Expected<void> read_root(xmlNode* node, Package& p) {
+Expected<void> read_root(xmlNode* node, Package& p, AttachmentData mode) {
+  Handler attachment = [&p, mode](xmlNode* n, const Sink&) {
+    return read_attachment(n, p.attachments.emplace_back(), mode);
+  };
   return read_children(
       node,
       {{"edXMLEnvelope", [&p](xmlNode* n, const Sink&) { return read_envelope(n, p); }, false,
         kRequired},
-       {"AttachmentEncoded",
-        group({{"Attachment", append(p.attachments, read_attachment), kRepeated}}), kRepeated}},
+       {"AttachmentEncoded", group({{"Attachment", attachment, kRepeated}}), kRepeated}},
       p.extra_root);
 }
 
@@ -796,7 +812,7 @@ Expected<Package> decode_edxml(std::string_view bytes, const XmlLimits& limits) 
   return decode_edxml(doc->get());
 }
 
-Expected<Package> decode_edxml(xmlDoc* doc) {
+Expected<Package> decode_edxml(xmlDoc* doc, AttachmentData mode) {
   xmlNode* root = doc ? xmlDocGetRootElement(doc) : nullptr;
   if (!root) return Error{"edxml.not_edxml", "the document has no root element"};
   if (xml_local_name(root) != "edXML" || !in_edxml_namespace(root)) {
@@ -808,7 +824,7 @@ Expected<Package> decode_edxml(xmlDoc* doc) {
   }
   if (auto r = check_prefixes(root); !r) return r.error();
   Package p;
-  if (auto r = read_root(root, p); !r) return r.error();
+  if (auto r = read_root(root, p, mode); !r) return r.error();
   return p;
 }
 

@@ -54,9 +54,13 @@ inline constexpr std::string_view kXmlDsigNamespace = "http://www.w3.org/2000/09
 // Parses untrusted bytes with parse_xml(bytes, limits), then decodes the tree.
 Expected<Package> decode_edxml(std::string_view bytes, const XmlLimits& limits = {});
 
+// What the decoder keeps of an attachment's content: its bytes, or only their SHA-256 (the node
+// needs no more, and a 100 MB attachment is then never decoded into memory whole).
+enum class AttachmentData { keep, digest_only };
+
 // Decodes an already parsed tree (so that intake and the signature verifier share one parse).
 // The tree is only read.
-Expected<Package> decode_edxml(xmlDoc* doc);
+Expected<Package> decode_edxml(xmlDoc* doc, AttachmentData mode = AttachmentData::keep);
 
 // Builds the libxml2 tree of a package (root `edXML:edXML`, no XML-DSig signature).
 XmlDoc encode_edxml_doc(const Package& package);

@@ -253,6 +253,33 @@ TEST(EdxmlSample, DecodeFromAParsedTreeGivesTheSamePackage) {
   EXPECT_TRUE(*from_tree == *from_bytes);
 }
 
+// The node keeps an attachment's digest, not its bytes: same digest, nothing decoded into memory.
+TEST(EdxmlSample, DigestOnlyDecodingKeepsTheDigestAndNotTheBytes) {
+  const std::string bytes = read_file("edoc_new.edxml");
+  auto doc = parse_xml(bytes);
+  ASSERT_TRUE(doc);
+  auto kept = decode_edxml(doc->get());
+  auto digest = decode_edxml(doc->get(), AttachmentData::digest_only);
+  ASSERT_TRUE(kept);
+  ASSERT_TRUE(digest);
+  ASSERT_EQ(digest->attachments.size(), 1u);
+  EXPECT_TRUE(digest->attachments[0].data.empty());
+  EXPECT_EQ(digest->attachments[0].sha256_hex, kept->attachments[0].sha256_hex);
+  digest->attachments[0].data = kept->attachments[0].data;
+  EXPECT_TRUE(*digest == *kept);
+
+  std::string broken = bytes;
+  const auto at = broken.find("UEsDBBQACAgIAEuSPE0");
+  ASSERT_NE(at, std::string::npos);
+  broken[at + 5] = '*';
+  auto bad = decode_edxml(broken);
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().code, "edxml.invalid_base64");
+  EXPECT_NE(bad.error().message.find("line 122: <ContentTransferEncoded> is not valid base64"),
+            std::string::npos)
+      << bad.error().message;
+}
+
 TEST(EdxmlSample, ErrorInTheRealSampleNamesElementAndLine) {
   const std::string xml = replaced(read_file("edoc_new.edxml"), "30/10/2020", "31/02/2020");
   auto r = decode_edxml(xml);
