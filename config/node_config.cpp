@@ -583,7 +583,8 @@ class Builder {
 
   void build_limits(xmlNode* n) {
     LimitsConfig& l = cfg_.limits;
-    l.max_body = number<std::uint64_t>(n, "max-body", l.max_body, 1024, 4ULL << 30);
+    // SQLite keeps no value over 1,000,000,000 bytes (SQLITE_MAX_LENGTH).
+    l.max_body = number<std::uint64_t>(n, "max-body", l.max_body, 1024, 1000000000);
     l.max_header = number<std::uint32_t>(n, "max-header", l.max_header, 1024, 1 << 20);
     l.max_connections =
         number<std::uint32_t>(n, "max-connections", l.max_connections, 1, 1'000'000);

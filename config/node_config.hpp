@@ -86,7 +86,8 @@ struct FolderConfig {
 
 // Bounds on what the node accepts from the network.
 struct LimitsConfig {
-  std::uint64_t max_body = 100 * 1024 * 1024;  // bytes of one request body (a package)
+  // Bytes of one request body (a package): 256 MiB takes a 100 MB attachment, base64-encoded.
+  std::uint64_t max_body = 256 * 1024 * 1024;
   std::uint32_t max_header = 16 * 1024;        // bytes of all request headers
   std::uint32_t max_connections = 2000;        // open connections at once
   std::chrono::seconds read_timeout{30};       // to receive a whole request

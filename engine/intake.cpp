@@ -1,6 +1,7 @@
 #include "engine/intake.hpp"
 
 #include "base/encoding.hpp"
+#include "base/memory.hpp"
 
 #include <cstdio>
 #include <ctime>
@@ -41,14 +42,14 @@ Error refuse(const char* code, std::string message) {
 
 }  // namespace
 
-void Intake::submit(std::string bytes, Submitter who,
+void Intake::submit(PackageBytes bytes, Submitter who,
                     std::function<void(Expected<IntakeReceipt>)> done) {
   if (bytes.size() > policy_.max_bytes) {
     return done(refuse("intake.too_large", "the package is " + std::to_string(bytes.size()) +
                                                " bytes, over the limit of " +
                                                std::to_string(policy_.max_bytes)));
   }
-  auto doc = parse_xml(bytes, policy_.xml);
+  auto doc = bytes.file ? parse_xml(*bytes.file, policy_.xml) : parse_xml(bytes.text, policy_.xml);
   if (!doc) return done(refuse("intake.malformed", doc.error().message));
   auto package = codec_.decode(doc->get());
   if (!package) return done(refuse("intake.invalid_edxml", package.error().message));
@@ -116,11 +117,18 @@ void Intake::submit(std::string bytes, Submitter who,
     o.role = SignatureRole::organisation;
     o.at = clock_.now();
     o.limits = policy_.xml;
-    auto both = sign_package(bytes, *key, o);
-    if (!both) return done(refuse("intake.organisation_unsigned", both.error().message));
-    bytes = std::move(*both);
-    doc = parse_xml(bytes, policy_.xml);
-    if (!doc) return done(refuse("intake.malformed", doc.error().message));
+    if (auto signed_doc = sign_package_doc(doc->get(), *key, o); !signed_doc) {
+      return done(refuse("intake.organisation_unsigned", signed_doc.error().message));
+    }
+    if (bytes.file) {
+      auto both = signed_bytes(doc->get(), *bytes.file, policy_.spool_dir);
+      if (!both) return done(refuse("intake.organisation_unsigned", both.error().message));
+      bytes.file = std::move(*both);
+    } else {
+      auto both = signed_bytes(doc->get(), bytes.text);
+      if (!both) return done(refuse("intake.organisation_unsigned", both.error().message));
+      bytes.text = std::move(*both);
+    }
     verdict = verify_package_doc(doc->get(), trust_, verify);
     if (!verdict.valid()) {
       return done(Error{"signature." + std::string(to_string(verdict.code)), verdict.reason});
@@ -154,8 +162,20 @@ void Intake::submit(std::string bytes, Submitter who,
   record.subject = package->kind == PackageKind::document ? package->document.subject
                                                           : package->status.description;
   record.received_at = clock_.now();
-  record.original_sha256_hex = sha256_hex(bytes);
-  record.original = std::move(bytes);
+  if (bytes.file) {
+    auto sha = bytes.file->sha256_hex();
+    if (!sha) return done(sha.error());
+    record.original_sha256_hex = std::move(*sha);
+    record.original_file = std::move(bytes.file);
+  } else {
+    record.original_sha256_hex = sha256_hex(bytes.text);
+    record.original = std::move(bytes.text);
+  }
+  record.header = codec_.encode(*package);
+  if (record.original_file) {
+    doc->reset();
+    release_free_memory();  // the tree of a large package, now that it is done with
+  }
   auto decoded = std::make_shared<Package>(std::move(*package));
   store_.write(
       [receipt, record = std::move(record), who, decoded,
@@ -191,7 +211,7 @@ void Intake::submit(std::string bytes, Submitter who,
       });
 }
 
-Expected<IntakeReceipt> Intake::submit_sync(std::string bytes, Submitter who) {
+Expected<IntakeReceipt> Intake::submit_sync(PackageBytes bytes, Submitter who) {
   std::promise<Expected<IntakeReceipt>> promise;
   auto future = promise.get_future();
   submit(std::move(bytes), std::move(who),

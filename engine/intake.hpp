@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "base/xml.hpp"
@@ -33,6 +34,14 @@ struct IntakePolicy {
   std::size_t max_bytes = 10 << 20;
   XmlLimits xml;
   VerifyPolicy verify;
+  std::string spool_dir;  // where a large package signed here is written; empty: the system's
+};
+
+// A package's bytes: in memory, or spooled to a file when large.
+struct PackageBytes {
+  std::string text;
+  std::shared_ptr<const Spool> file;
+  std::uint64_t size() const { return file ? file->size() : text.size(); }
 };
 
 // The intake path of DESIGN.md section 4: limits, decode, verify, the signer's certificate must be
@@ -56,8 +65,15 @@ class Intake {
   void set_organisation_keys(const std::map<std::string, SigningKey>* keys) { keys_ = keys; }
 
   // `done` runs once: after the durable commit, or at once with the refusal.
-  void submit(std::string bytes, Submitter who, std::function<void(Expected<IntakeReceipt>)> done);
-  Expected<IntakeReceipt> submit_sync(std::string bytes, Submitter who);
+  void submit(PackageBytes bytes, Submitter who,
+              std::function<void(Expected<IntakeReceipt>)> done);
+  void submit(std::string bytes, Submitter who, std::function<void(Expected<IntakeReceipt>)> done) {
+    submit(PackageBytes{std::move(bytes), nullptr}, std::move(who), std::move(done));
+  }
+  Expected<IntakeReceipt> submit_sync(PackageBytes bytes, Submitter who);
+  Expected<IntakeReceipt> submit_sync(std::string bytes, Submitter who) {
+    return submit_sync(PackageBytes{std::move(bytes), nullptr}, std::move(who));
+  }
 
  private:
   Store& store_;

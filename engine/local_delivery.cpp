@@ -2,6 +2,7 @@
 
 #include "base/encoding.hpp"
 #include "base/xml.hpp"
+#include "engine/stored_package.hpp"
 
 namespace lienthong {
 
@@ -28,18 +29,22 @@ Expected<std::size_t> LocalDelivery::run_once(std::size_t batch) {
       const std::string from = *emitter ? (*emitter)->agency : std::string();
       Cause cause{"node", "", ""};
       if (item.kind == "document") {
-        auto doc = tx.document(item.document);
+        auto doc = tx.document(item.document, false);
         if (!doc) return doc.error();
         if (!*doc)
           return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
+        // The original is read only when needed: a dossier's record, or a document stored
+        // before headers were kept.
+        if ((*doc)->kind == "dossier" || (*doc)->header.empty()) {
+          doc = tx.document(item.document);
+          if (!doc) return doc.error();
+          if (!*doc) return Error{"outbox.missing", "document is gone"};
+        }
         if ((*doc)->kind == "dossier") {
           if (auto h = router_.hand_over_dossier(tx, **doc, item.to_agency, cause, now); !h)
             return h;
         } else {
-          auto xml =
-              parse_xml((*doc)->original, XmlLimits{.max_bytes = (*doc)->original.size() + 1});
-          if (!xml) return xml.error();
-          auto package = codec_.decode(xml->get());
+          auto package = stored_package(codec_, **doc);
           if (!package) return package.error();
           if (auto h = router_.hand_over(tx, item.document, *package, item.to_agency, cause, now);
               !h) {

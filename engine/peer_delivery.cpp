@@ -7,7 +7,9 @@
 #include <set>
 
 #include "base/encoding.hpp"
+#include "base/memory.hpp"
 #include "base/xml.hpp"
+#include "engine/stored_package.hpp"
 #include "engine/router.hpp"
 
 namespace lienthong {
@@ -22,6 +24,10 @@ Timestamp retry_delay(const RetryPolicy& policy, int attempts, std::mt19937_64& 
 }
 
 namespace {
+
+// A package this large is handed back to the operating system once delivered (see
+// release_free_memory).
+constexpr std::size_t kLargePayload = 8 << 20;
 
 AuditEvent delivery_event(const OutboxItem& item, Timestamp now, const std::string& action,
                           const std::string& detail) {
@@ -141,9 +147,13 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
         healthy_.erase(to->node);
       }
     }
+    if (p->bytes.size() > kLargePayload) {
+      std::string().swap(p->bytes);
+      release_free_memory();
+    }
     if (ack) {
       o.payload = std::move(*p);
-      o.payload.bytes.clear();
+      std::string().swap(o.payload.bytes);
       o.remote_id = std::move(*ack);
       o.ok = true;
     } else {
@@ -176,8 +186,13 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
 }
 
 Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item) {
-  auto doc = store_.document(item.document);
+  // A status packet needs the answered document's header only.
+  auto doc = store_.document(item.document, item.kind == "document");
   if (!doc) return doc.error();
+  if (*doc && (*doc)->header.empty() && (*doc)->original.empty()) {
+    doc = store_.document(item.document);
+    if (!doc) return doc.error();
+  }
   if (!*doc) {
     return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
   }
@@ -186,9 +201,7 @@ Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item) {
                  "a dossier is consulted on this node only; send its documents to agencies on "
                  "other nodes as a signed edXML package"};
   }
-  auto xml = parse_xml((*doc)->original, XmlLimits{.max_bytes = (*doc)->original.size() + 1});
-  if (!xml) return xml.error();
-  auto package = codec_.decode(xml->get());
+  auto package = stored_package(codec_, **doc);
   if (!package) return package.error();
   Payload out;
   if (item.kind == "document") {

@@ -12,11 +12,17 @@
 
 namespace lienthong {
 
-// Reads a parsed package into the model. adapters/edxml implements it (QCVN 102:2016).
+// Reads a parsed package into the model, and writes the model back. adapters/edxml implements it
+// (QCVN 102:2016).
 class Codec {
  public:
   virtual ~Codec() = default;
+  // Attachments come back with their SHA-256 but without their bytes: the node routes and
+  // stores the signed original, never the decoded content.
   virtual Expected<Package> decode(xmlDoc* doc) const = 0;
+  virtual Expected<Package> decode(std::string_view bytes) const = 0;
+  // The package as the codec writes it (unsigned); what decode reads back.
+  virtual std::string encode(const Package& package) const = 0;
 };
 
 // Hands a signed package to the node that hosts the recipient (adapters/peer: HTTPS with mutual

@@ -41,6 +41,16 @@ class Stmt {
     sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // Without a copy: `v` must outlive the statement's next reset.
+  Stmt& bind_blob_static(int i, std::string_view v) {
+    sqlite3_bind_blob64(stmt_, i, v.data(), v.size(), SQLITE_STATIC);
+    return *this;
+  }
+  // `n` zero bytes, to be written in place afterwards (incremental blob I/O).
+  Stmt& bind_zeroblob(int i, std::uint64_t n) {
+    sqlite3_bind_zeroblob64(stmt_, i, n);
+    return *this;
+  }
   Stmt& bind_null(int i) {
     sqlite3_bind_null(stmt_, i);
     return *this;

@@ -208,6 +208,13 @@ CREATE INDEX documents_by_document_id ON documents(sender, document_id, id);
     R"sql(
 ALTER TABLE agencies ADD COLUMN node TEXT NOT NULL DEFAULT '';
 )sql",
+    R"sql(
+ALTER TABLE documents ADD COLUMN header TEXT NOT NULL DEFAULT '';
+CREATE TABLE originals (
+  document INTEGER PRIMARY KEY REFERENCES documents(id),
+  bytes BLOB NOT NULL
+);
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -347,8 +354,14 @@ OutboxItem outbox_from(const sqlite::Stmt& r) {
   return o;
 }
 
+// Since schema 11 the signed bytes are in `originals`, alone in their row: SQLite builds a row
+// whole in memory unless its only large value comes last, which is what lets a 100 MB original be
+// written a piece at a time. Documents stored before keep theirs in documents.original. length()
+// of a blob reads its size, not its content.
 constexpr const char* kDocumentColumns =
-    "id, message_id, kind, sender, document_id, subject, received_at, original, sha256";
+    "id, message_id, kind, sender, document_id, subject, received_at, "
+    "COALESCE((SELECT length(bytes) FROM originals WHERE document = documents.id), "
+    "length(original)), sha256, header";
 
 StoredDocument document_from(const sqlite::Stmt& st) {
   StoredDocument d;
@@ -359,18 +372,75 @@ StoredDocument document_from(const sqlite::Stmt& st) {
   d.document_id = st.text(4);
   d.subject = st.text(5);
   d.received_at = st.int64(6);
-  d.original = st.blob(7);
+  d.original_size = static_cast<std::uint64_t>(st.int64(7));
   d.sha256_hex = st.text(8);
+  d.header = st.text(9);
   return d;
 }
 
-// A stored document with its recipients, read through `db`.
-Expected<std::optional<StoredDocument>> read_document(sqlite::Db& db, std::int64_t id) {
+// Incremental blob I/O on documents.original: a large original is read into one string, or
+// written from a spool a piece at a time, never copied whole by SQLite on the way.
+class OriginalBlob {
+ public:
+  static Expected<OriginalBlob> open(sqlite::Db& db, std::int64_t id, bool write) {
+    sqlite3_blob* blob = nullptr;
+    if (sqlite3_blob_open(db.handle(), "main", "originals", "bytes", id, write ? 1 : 0, &blob) ==
+        SQLITE_OK) {
+      return OriginalBlob(blob);
+    }
+    sqlite3_blob_close(blob);
+    blob = nullptr;
+    if (write || sqlite3_blob_open(db.handle(), "main", "documents", "original", id, 0, &blob) !=
+                     SQLITE_OK) {
+      std::string message = db.error_message();
+      sqlite3_blob_close(blob);
+      return Error{"store.io", "cannot open the original of document " + std::to_string(id) +
+                                   ": " + message};
+    }
+    return OriginalBlob(blob);
+  }
+  OriginalBlob(OriginalBlob&& o) noexcept : blob_(std::exchange(o.blob_, nullptr)) {}
+  ~OriginalBlob() { sqlite3_blob_close(blob_); }
+
+  Expected<std::string> read_all() {
+    std::string out(static_cast<std::size_t>(sqlite3_blob_bytes(blob_)), '\0');
+    if (sqlite3_blob_read(blob_, out.data(), static_cast<int>(out.size()), 0) != SQLITE_OK) {
+      return Error{"store.io", "cannot read an original"};
+    }
+    return out;
+  }
+  Expected<void> write_from(const Spool& spool) {
+    int at = 0;
+    return spool.for_each_piece([&](std::string_view piece) -> Expected<void> {
+      if (sqlite3_blob_write(blob_, piece.data(), static_cast<int>(piece.size()), at) !=
+          SQLITE_OK) {
+        return Error{"store.io", "cannot write an original"};
+      }
+      at += static_cast<int>(piece.size());
+      return {};
+    });
+  }
+
+ private:
+  explicit OriginalBlob(sqlite3_blob* blob) : blob_(blob) {}
+  sqlite3_blob* blob_;
+};
+
+// A stored document with its recipients, read through `db`; its original only when asked.
+Expected<std::optional<StoredDocument>> read_document(sqlite::Db& db, std::int64_t id,
+                                                     bool with_original) {
   auto st = db.cached(std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE id = ?");
   if (!st) return st.error();
   (*st)->bind(1, id);
   auto d = one<StoredDocument>(**st, document_from);
   if (!d || !*d) return d;
+  if (with_original) {
+    auto blob = OriginalBlob::open(db, id, false);
+    if (!blob) return blob.error();
+    auto bytes = blob->read_all();
+    if (!bytes) return bytes.error();
+    (*d)->original = std::move(*bytes);
+  }
   auto rc = db.cached("SELECT agency FROM document_recipients WHERE document = ? ORDER BY agency");
   if (!rc) return rc.error();
   (*rc)->bind(1, id);
@@ -420,18 +490,39 @@ class SqliteTx final : public StoreTx {
   Expected<std::int64_t> insert_document(const NewDocument& d) override {
     auto st = stmt(insert_doc_,
                    "INSERT INTO documents(message_id, kind, sender, document_id, subject, "
-                   "received_at, original, sha256) VALUES(?,?,?,?,?,?,?,?)");
+                   "received_at, original, sha256, header) VALUES(?,?,?,?,?,?,?,?,?)");
     if (!st) return st.error();
     (*st)->bind(1, d.message_id).bind(2, d.kind).bind(3, d.sender).bind(4, d.document_id);
-    (*st)
-        ->bind(5, d.subject)
-        .bind(6, d.received_at)
-        .bind_blob(7, d.original)
-        .bind(8, d.original_sha256_hex.empty() ? sha256_hex(d.original) : d.original_sha256_hex);
+    (*st)->bind(5, d.subject).bind(6, d.received_at).bind_blob_static(7, "");
+    std::string sha = d.original_sha256_hex;
+    if (sha.empty() && d.original_file) {
+      auto h = d.original_file->sha256_hex();
+      if (!h) return h.error();
+      sha = std::move(*h);
+    } else if (sha.empty()) {
+      sha = sha256_hex(d.original);
+    }
+    (*st)->bind(8, sha).bind(9, d.header);
     auto r = (*st)->run();
     (*st)->reset();
     if (!r) return r.error();
     const std::int64_t id = db_.last_insert_rowid();
+    auto bytes = stmt(insert_original_, "INSERT INTO originals(document, bytes) VALUES(?,?)");
+    if (!bytes) return bytes.error();
+    (*bytes)->bind(1, id);
+    if (d.original_file) {
+      (*bytes)->bind_zeroblob(2, d.original_file->size());
+    } else {
+      (*bytes)->bind_blob_static(2, d.original);
+    }
+    auto stored = (*bytes)->run();
+    (*bytes)->reset();
+    if (!stored) return stored.error();
+    if (d.original_file) {
+      auto blob = OriginalBlob::open(db_, id, true);
+      if (!blob) return blob.error();
+      if (auto w = blob->write_from(*d.original_file); !w) return w.error();
+    }
     auto rec = stmt(insert_rcpt_,
                     "INSERT OR IGNORE INTO document_recipients(document, agency) VALUES(?,?)");
     if (!rec) return rec.error();
@@ -647,8 +738,9 @@ class SqliteTx final : public StoreTx {
     return done;
   }
 
-  Expected<std::optional<StoredDocument>> document(std::int64_t id) override {
-    return read_document(db_, id);
+  Expected<std::optional<StoredDocument>> document(std::int64_t id,
+                                                   bool with_original = true) override {
+    return read_document(db_, id, with_original);
   }
 
   Expected<void> record_hand_over(const HandOver& h) override {
@@ -771,7 +863,7 @@ class SqliteTx final : public StoreTx {
   sqlite::Db& db_;
   std::int64_t& last_seq_;
   std::string& last_hash_;
-  std::optional<sqlite::Stmt> find_, insert_doc_, insert_rcpt_, insert_audit_, insert_instance_,
+  std::optional<sqlite::Stmt> find_, insert_doc_, insert_original_, insert_rcpt_, insert_audit_, insert_instance_,
       get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
       set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
       get_outbox_, set_outbox_, dossier_counter_, insert_dossier_, get_workflow_, put_workflow_,
@@ -852,9 +944,10 @@ class SqliteStore final : public Store {
     done(Error{"store.closed", "the store is shutting down"});
   }
 
-  Expected<std::optional<StoredDocument>> document(std::int64_t id) override {
+  Expected<std::optional<StoredDocument>> document(std::int64_t id,
+                                                   bool with_original = true) override {
     std::lock_guard lock(read_mutex_);
-    return read_document(reader_db_, id);
+    return read_document(reader_db_, id, with_original);
   }
 
   Expected<std::vector<AuditEvent>> audit_events(std::int64_t from, std::size_t limit) override {
@@ -966,7 +1059,6 @@ class SqliteStore final : public Store {
         "SELECT agency FROM document_recipients WHERE document = ? ORDER BY agency");
     if (!rc) return rc.error();
     for (auto& d : *docs) {
-      d.original.clear();  // listings do not carry the packages
       (*rc)->bind(1, d.id);
       auto agencies = rows<std::string>(**rc, [](const sqlite::Stmt& r) { return r.text(0); });
       if (!agencies) return agencies.error();

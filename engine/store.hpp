@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/expected.hpp"
+#include "base/spool.hpp"
 
 namespace lienthong {
 
@@ -40,6 +41,12 @@ struct NewDocument {
   // SHA-256 of `original` in hex, computed by the caller off the single writer thread; when empty
   // the store computes it.
   std::string original_sha256_hex;
+  // The package as the codec writes it, attachments' content left out: what routing and
+  // delivery read, so that they never parse the original again.
+  std::string header;
+  // Or, for a large package, those bytes in a spool file (then `original` is empty): the store
+  // copies them into the database a piece at a time.
+  std::shared_ptr<const Spool> original_file;
 };
 
 struct StoredDocument {
@@ -51,8 +58,10 @@ struct StoredDocument {
   std::string document_id;
   std::string subject;
   Timestamp received_at = 0;
-  std::string original;
+  std::string original;  // empty unless asked for
+  std::uint64_t original_size = 0;
   std::string sha256_hex;
+  std::string header;  // see NewDocument; empty for documents stored before schema 11
 };
 
 // The writes of one request, inside the group transaction. Every write the domain makes is a
@@ -187,7 +196,8 @@ class StoreTx {
   virtual Expected<void> record_attempt(std::int64_t id, const std::string& state, int attempts,
                                         Timestamp next_attempt_at,
                                         const std::string& last_error) = 0;
-  virtual Expected<std::optional<StoredDocument>> document(std::int64_t id) = 0;
+  virtual Expected<std::optional<StoredDocument>> document(std::int64_t id,
+                                                           bool with_original = true) = 0;
   virtual Expected<void> record_hand_over(const HandOver& hand_over) = 0;
   // A status packet received from another node about a document sent from here.
   virtual Expected<void> record_status(std::int64_t document, const std::string& from_agency,
@@ -230,7 +240,8 @@ class Store {
   virtual void write(Work work, Done done) = 0;
   Expected<void> write_sync(Work work);
 
-  virtual Expected<std::optional<StoredDocument>> document(std::int64_t id) = 0;
+  virtual Expected<std::optional<StoredDocument>> document(std::int64_t id,
+                                                           bool with_original = true) = 0;
   // Events with seq >= from, in order, at most `limit`.
   virtual Expected<std::vector<AuditEvent>> audit_events(std::int64_t from, std::size_t limit) = 0;
   virtual Expected<std::optional<TaskRecord>> task(std::int64_t id) = 0;

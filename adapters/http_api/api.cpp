@@ -198,6 +198,12 @@ void Api::handle(HttpRequest&& req, Responder respond) {
   *user_name = user->name;
 
   std::vector<std::string_view> path(parts.begin() + 2, parts.end());
+  // Only a package may be large enough to have been spooled; JSON bodies stay small.
+  if (req.body_file && !(path.size() == 1 && path[0] == "documents")) {
+    return fail(413, "http.body_too_large",
+                "this body is too large for a JSON request; only a package (POST "
+                "/api/v1/documents) may be this large");
+  }
   const bool write = req.method == "POST" || req.method == "PUT" || req.method == "DELETE";
   if (write && user->role == Role::auditor) {
     return fail(403, "auth.read_only", "auditors read and do not change anything");
@@ -211,7 +217,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     }
     Submitter who{user->name, user->agency, request_id};
     auto changed = ctx_.changed;
-    ctx_.intake.submit(std::move(req.body), who, [reply, changed](Expected<IntakeReceipt> r) {
+    PackageBytes package{std::move(req.body), std::move(req.body_file)};
+    ctx_.intake.submit(std::move(package), who, [reply, changed](Expected<IntakeReceipt> r) {
       if (!r)
         return reply(json_error(http_status_of(r.error()), r.error().code, r.error().message));
       if (changed) changed();
@@ -228,12 +235,13 @@ void Api::handle(HttpRequest&& req, Responder respond) {
   if ((path.size() == 2 || path.size() == 3) && path[0] == "documents") {
     auto id = parse_id(path[1]);
     if (!id) return fail(400, "http.bad_id", "a document id is a positive integer");
-    auto doc = ctx_.store.document(*id);
+    const bool original = path.size() == 3 && path[2] == "original" && req.method == "GET";
+    auto doc = ctx_.store.document(*id, original);
     if (!doc) return fail(503, doc.error().code, doc.error().message);
     // Another agency's document is reported as absent: its existence is not the clerk's business.
     if (!*doc || !may_read(*user, **doc))
       return fail(404, "document.not_found", "no document " + std::string(path[1]));
-    const StoredDocument& d = **doc;
+    StoredDocument& d = **doc;
     if (path.size() == 3 && path[2] == "recall") {
       if (req.method != "POST") return fail(405, "http.method", "use POST to recall");
       if (user->role != Role::clerk || user->agency != d.sender) {
@@ -279,7 +287,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
         return fail(404, "http.not_found", "no such resource: " + req.target);
       HttpResponse r;
       r.content_type = "application/xml";
-      r.body = d.original;
+      r.body = std::move(d.original);
       return reply(std::move(r));
     }
     json::array recipients;
@@ -330,6 +338,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
                                                  {"subject", d.subject},
                                                  {"received_at", d.received_at},
                                                  {"sha256", d.sha256_hex},
+                                                 {"size", d.original_size},
                                                  {"instances", instances}}));
   }
 

@@ -189,7 +189,70 @@ bool ascii_iequals(std::string_view a, std::string_view b) {
          });
 }
 
-HttpRequest to_request(http::request<http::string_body>&& message, const std::string& remote) {
+// A request body kept in memory while small, moved to a spool file once it grows over
+// `spool_above` (at once when Content-Length says it will): a 100 MB package is never held
+// whole in memory by the server.
+struct SpoolingBody {
+  struct value_type {
+    std::string text;
+    std::shared_ptr<Spool> file;
+    std::size_t spool_above = 1 << 20;
+    std::string spool_dir;
+  };
+
+  class reader {
+   public:
+    template <bool isRequest, class Fields>
+    reader(http::header<isRequest, Fields>&, value_type& body) : body_(body) {}
+
+    void init(const boost::optional<std::uint64_t>& length, error_code& ec) {
+      ec = {};
+      if (length && *length > body_.spool_above) {
+        spool(ec);
+      } else if (length) {
+        body_.text.reserve(static_cast<std::size_t>(*length));
+      }
+    }
+
+    template <class ConstBufferSequence>
+    std::size_t put(const ConstBufferSequence& buffers, error_code& ec) {
+      ec = {};
+      std::size_t n = 0;
+      for (auto it = net::buffer_sequence_begin(buffers); it != net::buffer_sequence_end(buffers);
+           ++it) {
+        const std::string_view piece(static_cast<const char*>((*it).data()), (*it).size());
+        if (body_.file) {
+          if (!body_.file->append(piece)) {
+            ec = make_error_code(boost::system::errc::io_error);
+            return n;
+          }
+        } else {
+          body_.text.append(piece);
+          if (body_.text.size() > body_.spool_above) spool(ec);
+          if (ec) return n;
+        }
+        n += piece.size();
+      }
+      return n;
+    }
+
+    void finish(error_code& ec) { ec = {}; }
+
+   private:
+    void spool(error_code& ec) {
+      auto file = Spool::create(body_.spool_dir);
+      if (!file || !(*file)->append(body_.text)) {
+        ec = make_error_code(boost::system::errc::io_error);
+        return;
+      }
+      body_.file = std::move(*file);
+      std::string().swap(body_.text);
+    }
+    value_type& body_;
+  };
+};
+
+HttpRequest to_request(http::request<SpoolingBody>&& message, const std::string& remote) {
   HttpRequest request;
   request.method = std::string(message.method_string());
   request.target = std::string(message.target());
@@ -197,7 +260,8 @@ HttpRequest to_request(http::request<http::string_body>&& message, const std::st
   for (const auto& field : message) {
     request.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
-  request.body = std::move(message.body());
+  request.body = std::move(message.body().text);
+  request.body_file = std::move(message.body().file);
   request.remote = remote;
   return request;
 }
@@ -244,6 +308,10 @@ std::optional<HttpResponse> refusal_for(const error_code& ec, const HttpLimits& 
     return json_error(413, "body_too_large",
                       "the request body is larger than the limit of " +
                           std::to_string(limits.max_body_bytes) + " bytes");
+  }
+  if (ec == boost::system::errc::io_error) {
+    return json_error(503, "body_not_stored",
+                      "the server cannot store the request body for now; try again later");
   }
   if (ec == http::error::header_limit) {
     return json_error(431, "header_too_large",
@@ -478,7 +546,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
     return Stream(std::in_place_type<PlainStream>, std::move(socket));
   }
   net::awaitable<bool> handshake();
-  net::awaitable<error_code> read_request(http::request_parser<http::string_body>& parser);
+  net::awaitable<error_code> read_request(http::request_parser<SpoolingBody>& parser);
   net::awaitable<std::optional<HttpResponse>> handle(HttpRequest request);
   net::awaitable<error_code> write(HttpResponse response, unsigned version, bool keep_alive,
                                    bool head);
@@ -527,7 +595,7 @@ bool settle_if_unanswered(const std::shared_ptr<Exchange>& exchange) {
   return true;
 }
 
-bool expects_continue(const http::request<http::string_body>& message) {
+bool expects_continue(const http::request<SpoolingBody>& message) {
   return message.version() >= 11 && beast::iequals(message[http::field::expect], "100-continue");
 }
 
@@ -555,7 +623,9 @@ net::awaitable<void> Connection::run(std::shared_ptr<Connection> self) {
     }
     first = false;
 
-    http::request_parser<http::string_body> parser;
+    http::request_parser<SpoolingBody> parser;
+    parser.get().body().spool_above = limits.spool_above;
+    parser.get().body().spool_dir = limits.spool_dir;
     const error_code ec = co_await read_request(parser);
     if (ec) {
       if (ec == beast::error::timeout) ++server_.counters_.timeouts;
@@ -625,7 +695,7 @@ net::awaitable<bool> Connection::handshake() {
 }
 
 net::awaitable<error_code> Connection::read_request(
-    http::request_parser<http::string_body>& parser) {
+    http::request_parser<SpoolingBody>& parser) {
   const HttpLimits& limits = server_.limits_;
   parser.header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));

@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "base/spool.hpp"
+
 // The HTTP/1.1 server core the REST API sits on: connections, parsing, limits, timeouts, keep-alive
 // and graceful shutdown. Endpoints, routing and authentication live above it, behind `Handler`.
 // This header is free of Asio and Beast on purpose; only server.cpp includes them.
@@ -28,6 +30,9 @@ struct HttpLimits {
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
+  // A body larger than this goes to a spool file instead of memory (HttpRequest::body_file).
+  std::size_t spool_above = 1 << 20;
+  std::string spool_dir;  // where; empty: the system's temporary directory
 };
 
 // HTTPS with mutual TLS (the peering listener): TLS 1.2 or later only, and every client must
@@ -46,6 +51,8 @@ struct HttpRequest {
   unsigned version = 11;  // 10 for HTTP/1.0, 11 for HTTP/1.1
   std::vector<std::pair<std::string, std::string>> headers;  // in arrival order, names as sent
   std::string body;
+  // A body over HttpLimits::spool_above, in an unnamed temporary file; `body` is then empty.
+  std::shared_ptr<const Spool> body_file;
   std::string remote;  // the peer: "127.0.0.1:54321" or "[::1]:54321"
   // Over mutual TLS: the client's certificate (DER), verified against the client CA; else empty.
   std::string client_certificate_der;

@@ -21,6 +21,7 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
+#include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -160,12 +161,13 @@ class PeerClient::Peer {
           co_return;
         }
       }
-      http::request<http::string_body> request{http::verb::post, target_, 11};
+      // The package is sent from where it lies, not copied into the request.
+      http::request<http::span_body<const char>> request{http::verb::post, target_, 11};
       request.set(http::field::host, host_header_);
       request.set(http::field::content_type, "application/xml");
       request.set(http::field::user_agent, "lienthong-peer");
       request.keep_alive(true);
-      request.body().assign(package.data(), package.size());
+      request.body() = http::span_body<const char>::value_type(package.data(), package.size());
       request.prepare_payload();
       auto& tcp = beast::get_lowest_layer(*c.stream);
       tcp.expires_after(options_.io_timeout);

@@ -155,7 +155,7 @@ TEST(NodeConfigExamples, MinimalNodeTakesTheDefaults) {
   const NodeConfig& c = *r.config;
   const LimitsConfig limits;
   EXPECT_EQ(c.limits.max_body, limits.max_body);
-  EXPECT_EQ(c.limits.max_body, 100u * 1024 * 1024);
+  EXPECT_EQ(c.limits.max_body, 256u * 1024 * 1024);
   EXPECT_EQ(c.limits.read_timeout, std::chrono::seconds(30));
   EXPECT_EQ(c.limits.max_xml_depth, 64);
   EXPECT_DOUBLE_EQ(c.targets.electronic_share, 1.0);

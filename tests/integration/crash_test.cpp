@@ -23,54 +23,18 @@
 #include "engine/store.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
+#include "tests/integration/node_process.hpp"
 
 namespace lienthong {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::NodeProcess;
+using testing::spawn_node;
 constexpr const char* kH53 = "000.00.11.H53";
 constexpr const char* kA53 = "000.00.01.A53";
 constexpr int kDocuments = 20000;
 
-struct Child {
-  pid_t pid = -1;
-  unsigned short port = 0;
-};
-
-// Starts `lienthong serve --config node.xml` in `dir` and reads its port from what it prints.
-Child spawn(const fs::path& dir) {
-  int out[2];
-  if (::pipe(out) != 0) throw std::runtime_error("pipe");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(out[1], STDOUT_FILENO);
-    ::close(out[0]);
-    ::close(out[1]);
-    if (::chdir(dir.c_str()) != 0) ::_exit(127);
-    ::execl(LIENTHONG_BIN, "lienthong", "serve", "--config", "node.xml", "--quiet",
-            static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  ::close(out[1]);
-  std::string text;
-  char buf[512];
-  Child c{pid, 0};
-  while (c.port == 0) {
-    ssize_t n = ::read(out[0], buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (auto p = text.find("http://127.0.0.1:"); p != std::string::npos) {
-      auto end = text.find('\n', p);
-      if (end != std::string::npos)
-        c.port = static_cast<unsigned short>(std::stoi(text.substr(p + 17, end - p - 17)));
-    }
-  }
-  ::close(out[0]);  // the child may still print; SIGPIPE is harmless at that point
-  if (c.port == 0) throw std::runtime_error("the node did not start: " + text);
-  return c;
-}
-
-// POSTs on a kept-alive connection; returns the status, or -1 when the connection broke.
 class Poster {
  public:
   explicit Poster(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
@@ -168,7 +132,7 @@ TEST(Crash, NothingAcknowledgedIsLostOrDuplicatedAcrossKills) {
       std::lock_guard lock(mutex);
       if (todo.empty()) break;
     }
-    Child child = spawn(dir);
+    NodeProcess child = spawn_node(dir, "node.xml");
     // Kill after a random number of acknowledgements in this round, except in the last rounds.
     const bool kill_this_round = kills < 5;
     const int kill_after = std::uniform_int_distribution<int>(300, 3000)(rng);
