@@ -77,7 +77,7 @@ Expected<std::string> read_input(const std::string& path) {
     std::string s((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
     return s;
   }
-  return read_file(path);
+  return read_file(path, kMaxPackageBytes);
 }
 
 }  // namespace lienthong::cli

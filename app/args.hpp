@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/expected.hpp"
+#include "base/xml.hpp"
 
 namespace lienthong::cli {
 
@@ -34,7 +35,11 @@ Expected<Args> parse_args(const std::vector<std::string>& argv, const ArgSpec& s
 int usage_error(const char* command, const std::string& message, const char* help);
 int fail(const char* command, const std::string& message);
 bool wants_help(const std::vector<std::string>& args);  // --help or -h among them
-// The bytes of `path`, or of standard input for "-".
+// How large a package the commands read: the user's own files, bounded only by what a node
+// could store (SQLite's 1,000,000,000 bytes).
+inline constexpr std::size_t kMaxPackageBytes = 1'000'000'000;
+inline const XmlLimits kPackageLimits{.max_bytes = kMaxPackageBytes};
+// The bytes of `path`, or of standard input for "-" (at most kMaxPackageBytes).
 Expected<std::string> read_input(const std::string& path);
 
 }  // namespace lienthong::cli

@@ -480,7 +480,7 @@ int cmd_send(const std::vector<std::string>& argv) {
   if (!bytes) return fail("send", bytes.error().message);
 
   if (!to.empty()) {
-    auto package = decode_edxml(*bytes);
+    auto package = decode_edxml(*bytes, kPackageLimits);
     if (!package) {
       return fail("send",
                   file + ": " + package.error().message + " [" + package.error().code + "]");
@@ -500,7 +500,8 @@ int cmd_send(const std::vector<std::string>& argv) {
   if (args->has("key")) {
     auto key = load_signing_key(args->get("key"), args->get("cert"));
     if (!key) return fail("send", key.error().message);
-    auto signed_xml = sign_package(*bytes, *key, SignOptions{.role = SignatureRole::signer});
+    auto signed_xml = sign_package(
+        *bytes, *key, SignOptions{.role = SignatureRole::signer, .limits = kPackageLimits});
     if (!signed_xml) return fail("send", file + ": " + signed_xml.error().message);
     *bytes = std::move(*signed_xml);
   }

@@ -170,6 +170,7 @@ int cmd_sign(const std::vector<std::string>& argv) {
     return usage_error("sign", "expected one input file", kSignHelp);
   if (!args->has("o")) return usage_error("sign", "missing -o OUT", kSignHelp);
   SignOptions options;
+  options.limits = kPackageLimits;
   std::string role = args->get("role", "signer");
   if (role == "organisation" || role == "organization") {
     options.role = SignatureRole::organisation;
@@ -218,6 +219,7 @@ int cmd_verify(const std::vector<std::string>& argv) {
       return fail("verify", path + ": " + ok.error().message);
   }
   VerifyPolicy policy;
+  policy.limits = kPackageLimits;
   policy.allow_sha1 = args->flag("allow-sha1");
   if (args->has("at")) {
     auto at = parse_utc(args->get("at"));
@@ -243,7 +245,7 @@ int cmd_inspect(const std::vector<std::string>& argv) {
     return usage_error("inspect", "expected one input file", kInspectHelp);
   auto input = read_input(args->positional[0]);
   if (!input) return fail("inspect", input.error().message);
-  auto package = decode_edxml(*input);
+  auto package = decode_edxml(*input, kPackageLimits);
   if (!package) {
     return fail("inspect", args->positional[0] + ": " + package.error().message + " [" +
                                package.error().code + "]");

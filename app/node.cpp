@@ -131,7 +131,7 @@ Node::Node(const NodeConfig& config, const Clock& clock,
     const std::string agency = f.agency;
     folders_.push_back(std::make_unique<DropFolder>(
         config.resolve(f.path), clock_,
-        [this, agency](std::string bytes) -> Expected<std::string> {
+        [this, agency](PackageBytes bytes) -> Expected<std::string> {
           auto r =
               intake_->submit_sync(std::move(bytes), Submitter{"folder:" + agency, agency, "", ""});
           if (!r) return r.error();

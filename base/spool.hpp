@@ -36,4 +36,19 @@ class Spool {
   std::uint64_t size_ = 0;
 };
 
+// A package's bytes: in memory, or spooled to a file when large.
+struct PackageBytes {
+  std::string text;
+  std::shared_ptr<const Spool> file;
+  std::uint64_t size() const { return file ? file->size() : text.size(); }
+  // The bytes whole in memory (for what is small enough, or must have them so).
+  Expected<std::string> read_all() const {
+    if (!file) return text;
+    return file->read_all();
+  }
+};
+
+// Bodies and files over this size are spooled rather than held in memory.
+inline constexpr std::size_t kSpoolAbove = 1 << 20;
+
 }  // namespace lienthong

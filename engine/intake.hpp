@@ -37,12 +37,6 @@ struct IntakePolicy {
   std::string spool_dir;  // where a large package signed here is written; empty: the system's
 };
 
-// A package's bytes: in memory, or spooled to a file when large.
-struct PackageBytes {
-  std::string text;
-  std::shared_ptr<const Spool> file;
-  std::uint64_t size() const { return file ? file->size() : text.size(); }
-};
 
 // The intake path of DESIGN.md section 4: limits, decode, verify, the signer's certificate must be
 // allowed for the From agency, duplicate check by message id, durable write; only then the receipt.

@@ -163,7 +163,7 @@ struct Candidate {
 
 struct ReadOutcome {
   enum Kind { kBytes, kTooLarge, kChanged, kGone } kind;
-  std::string bytes;
+  PackageBytes bytes;
   std::uint64_t size = 0;
 };
 
@@ -185,15 +185,36 @@ Expected<ReadOutcome> read_candidate(const fs::path& path, const Candidate& c,
     ::close(fd);
     return ReadOutcome{ReadOutcome::kTooLarge, {}, static_cast<std::uint64_t>(st.st_size)};
   }
-  std::string bytes(static_cast<std::size_t>(st.st_size), '\0');
-  std::size_t got = 0;
-  for (;;) {
-    if (got == bytes.size()) {
-      // The file may have grown since fstat: read one more chunk to find out.
-      if (bytes.size() > max_bytes) break;
-      bytes.resize(std::min<std::uint64_t>(bytes.size() + 65536, max_bytes + 1));
+  // A large file is copied into a spool a piece at a time, a small one read into memory.
+  const bool spool = static_cast<std::uint64_t>(st.st_size) > kSpoolAbove;
+  std::shared_ptr<Spool> file;
+  if (spool) {
+    auto created = Spool::create();
+    if (!created) {
+      ::close(fd);
+      return created.error();
     }
-    const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+    file = std::move(*created);
+  }
+  std::string bytes(spool ? kSpoolAbove : static_cast<std::size_t>(st.st_size), '\0');
+  std::uint64_t got = 0;
+  std::size_t held = 0;  // in `bytes`, not yet in the spool
+  for (;;) {
+    if (held == bytes.size()) {
+      if (spool) {
+        if (auto w = file->append(bytes); !w) {
+          ::close(fd);
+          return w.error();
+        }
+        held = 0;
+        if (got > max_bytes) break;
+      } else {
+        // The file may have grown since fstat: read one more chunk to find out.
+        if (got > max_bytes) break;
+        bytes.resize(std::min<std::uint64_t>(bytes.size() + 65536, max_bytes + 1));
+      }
+    }
+    const ssize_t n = ::read(fd, bytes.data() + held, bytes.size() - held);
     if (n < 0) {
       if (errno == EINTR) continue;
       const int err = errno;
@@ -201,9 +222,17 @@ Expected<ReadOutcome> read_candidate(const fs::path& path, const Candidate& c,
       return io_error("cannot read", path, err);
     }
     if (n == 0) break;
-    got += static_cast<std::size_t>(n);
+    got += static_cast<std::uint64_t>(n);
+    held += static_cast<std::size_t>(n);
   }
-  bytes.resize(got);
+  bytes.resize(held);
+  if (spool) {
+    if (auto w = file->append(bytes); !w) {
+      ::close(fd);
+      return w.error();
+    }
+    bytes.clear();
+  }
   struct stat after;
   const bool stat_ok = ::fstat(fd, &after) == 0;
   ::close(fd);
@@ -212,7 +241,7 @@ Expected<ReadOutcome> read_candidate(const fs::path& path, const Candidate& c,
       after.st_mtim.tv_sec != c.mtime.tv_sec || after.st_mtim.tv_nsec != c.mtime.tv_nsec) {
     return ReadOutcome{ReadOutcome::kChanged};
   }
-  return ReadOutcome{ReadOutcome::kBytes, std::move(bytes), got};
+  return ReadOutcome{ReadOutcome::kBytes, PackageBytes{std::move(bytes), std::move(file)}, got};
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "base/expected.hpp"
+#include "base/spool.hpp"
 #include "engine/ports.hpp"
 
 namespace lienthong {
@@ -35,7 +36,8 @@ struct ScanResult {
 class DropFolder {
  public:
   // Imports one package, returning a short receipt ("document 42") or why it was refused.
-  using Import = std::function<Expected<std::string>(std::string bytes)>;
+  // A file over kSpoolAbove bytes comes spooled, never read into memory.
+  using Import = std::function<Expected<std::string>(PackageBytes bytes)>;
 
   // Creates in/, done/, failed/ and out/ if missing; throws std::runtime_error if it cannot.
   DropFolder(std::filesystem::path root, const Clock& clock, Import import,

@@ -60,9 +60,12 @@ class DropFolderTest : public ::testing::Test {
   DropFolder& folder(DropFolderOptions options = {.settle_seconds = 10, .max_bytes = 1 << 20}) {
     folder_ = std::make_unique<DropFolder>(
         root_, clock_,
-        [this](std::string bytes) -> Expected<std::string> {
-          calls_.push_back(bytes);
-          return answer_(bytes);
+        [this](PackageBytes package) -> Expected<std::string> {
+          auto bytes = package.read_all();
+          if (!bytes) return bytes.error();
+          spooled_.push_back(package.file != nullptr);
+          calls_.push_back(*bytes);
+          return answer_(*bytes);
         },
         options);
     return *folder_;
@@ -79,6 +82,7 @@ class DropFolderTest : public ::testing::Test {
   fs::path root_;
   ManualClock clock_{kNow};
   std::vector<std::string> calls_;
+  std::vector<bool> spooled_;  // whether each import came spooled
   std::function<Expected<std::string>(const std::string&)> answer_ =
       [](const std::string&) -> Expected<std::string> { return std::string("document 42"); };
   std::unique_ptr<DropFolder> folder_;
@@ -185,6 +189,27 @@ TEST_F(DropFolderTest, RefusesAnOversizeFileWithoutImportingIt) {
   EXPECT_EQ(reason.substr(0, reason.find('\n')), "folder.too_large");
   EXPECT_NE(reason.find("16"), std::string::npos) << reason;
   EXPECT_TRUE(fs::exists(root_ / "done" / "fits.edxml"));
+}
+
+// A large file is copied into a spool, not read into memory; small ones are read as before.
+TEST_F(DropFolderTest, ALargeFileComesSpooledWhole) {
+  folder({.settle_seconds = 10, .max_bytes = 3 << 20});
+  std::string large;
+  for (int i = 0; large.size() < (2u << 20) + 12345; ++i) large += std::to_string(i) + ' ';
+  drop("large.edxml", large, kNow - 60);
+  drop("too-large.edxml", std::string((3 << 20) + 1, 'x'), kNow - 50);
+  drop("small.edxml", "<edXML/>", kNow - 40);
+
+  Expected<ScanResult> r = folder_->scan();
+  ASSERT_TRUE(r) << r.error().message;
+  EXPECT_EQ(r->imported, 2u);
+  EXPECT_EQ(r->failed, 1u);
+  ASSERT_EQ(calls_.size(), 2u);
+  EXPECT_TRUE(calls_[0] == large);
+  EXPECT_EQ(calls_[1], "<edXML/>");
+  EXPECT_EQ(spooled_, (std::vector<bool>{true, false}));
+  const std::string reason = slurp(root_ / "failed" / "too-large.edxml.reason");
+  EXPECT_EQ(reason.substr(0, reason.find('\n')), "folder.too_large");
 }
 
 TEST_F(DropFolderTest, ATakenNameGetsANumericSuffix) {
