@@ -42,6 +42,7 @@
 #include "app/args.hpp"
 #include "app/commands.hpp"
 #include "base/agency_code.hpp"
+#include "base/http_url.hpp"
 #include "engine/package.hpp"
 #include "signing/crypto.hpp"
 #include "signing/xmldsig.hpp"
@@ -93,66 +94,20 @@ valid, another agency's documents), 2 on a usage error, or when the node cannot 
 )";
 
 // Where the node is and who asks it.
-struct Client {
+struct Client : HttpUrl {
   std::string url;  // as given, without trailing '/': names the server in messages
-  bool tls = false;
-  std::string host;  // without brackets
-  std::string port;
-  std::string prefix;    // a path before /api/v1, without trailing '/'
-  bool literal = false;  // an IP address rather than a name
   std::string token;
   std::string ca_file;
   std::chrono::seconds timeout{10};
 
-  std::string host_header() const {
-    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + port;
-  }
 };
 
 Expected<Client> parse_server(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
-  auto bad = [&](const std::string& why) {
-    return Error{"cli.usage", "--server '" + url + "': " + why};
-  };
+  auto parsed = parse_http_url(url);
+  if (!parsed) return Error{"cli.usage", "--server '" + url + "': " + parsed.error().message};
   Client c;
-  std::string_view rest = url;
-  if (rest.rfind("http://", 0) == 0) {
-    rest.remove_prefix(7);
-    c.port = "80";
-  } else if (rest.rfind("https://", 0) == 0) {
-    rest.remove_prefix(8);
-    c.port = "443";
-    c.tls = true;
-  } else {
-    return bad("expected http://host:port or https://host:port");
-  }
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  if (slash != std::string_view::npos) c.prefix = std::string(rest.substr(slash));
-  if (authority.find('@') != std::string_view::npos) return bad("user names do not belong here");
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unclosed '['");
-    c.host = std::string(authority.substr(1, close - 1));
-    authority.remove_prefix(close + 1);
-    if (!authority.empty()) {
-      if (authority.front() != ':') return bad("junk after the address");
-      c.port = std::string(authority.substr(1));
-    }
-  } else {
-    const auto colon = authority.find(':');
-    c.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) c.port = std::string(authority.substr(colon + 1));
-  }
-  if (c.host.empty()) return bad("no host");
-  if (c.port.empty() || c.port.size() > 5 ||
-      c.port.find_first_not_of("0123456789") != std::string::npos || std::stoi(c.port) < 1 ||
-      std::stoi(c.port) > 65535) {
-    return bad("the port is not a number from 1 to 65535");
-  }
-  error_code ec;
-  net::ip::make_address(c.host, ec);
-  c.literal = !ec;
+  static_cast<HttpUrl&>(c) = std::move(*parsed);
   c.url = url;
   return c;
 }

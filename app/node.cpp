@@ -68,6 +68,9 @@ Node::Node(const NodeConfig& config, const Clock& clock,
     std::filesystem::create_directories(parent);
   }
   store_ = open_sqlite_store(db);
+  // Large packages are spooled beside the database: on its disk, not in a /tmp that may be RAM.
+  std::string spool_dir = std::filesystem::path(db).parent_path().string();
+  if (spool_dir.empty()) spool_dir = ".";
   // Definitions deployed earlier (through the API) come back first; the folder's are deployed
   // and kept in the store too, so a definition changed under a version it already ran is refused.
   auto stored = store_->workflows();
@@ -116,6 +119,7 @@ Node::Node(const NodeConfig& config, const Clock& clock,
   policy.xml.max_nodes = config.limits.max_xml_nodes;
   policy.verify.allow_sha1 = config.trust.allow_sha1;
   policy.verify.limits = policy.xml;
+  policy.spool_dir = spool_dir;
   for (const auto& a : config.agencies) {
     if (a.organisation_key.empty() || a.organisation_certs.empty()) continue;
     auto key = load_signing_key(config.resolve(a.organisation_key),
@@ -139,7 +143,7 @@ Node::Node(const NodeConfig& config, const Clock& clock,
           return std::string(r->duplicate ? "already held: document " : "document ") +
                  std::to_string(r->document) + " (" + r->message_id + ")";
         },
-        DropFolderOptions{f.settle.count(), config.limits.max_body}));
+        DropFolderOptions{f.settle.count(), config.limits.max_body, spool_dir}));
   }
   api_ =
       std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, registry_, directory_,
@@ -150,6 +154,7 @@ Node::Node(const NodeConfig& config, const Clock& clock,
   limits.max_connections = config.limits.max_connections;
   limits.read_timeout = config.limits.read_timeout;
   limits.write_timeout = config.limits.write_timeout;
+  limits.spool_dir = spool_dir;
   server_ = std::make_unique<HttpServer>(config.listen.address, config.listen.port, limits,
                                          [this](HttpRequest&& r, Responder respond) {
                                            api_->handle(std::move(r), std::move(respond));

@@ -13,9 +13,9 @@
 
 #include "adapters/edxml/codec.hpp"
 #include "app/federation.hpp"
+#include "app/loopback_http.hpp"
 #include "app/node.hpp"
 #include "base/encoding.hpp"
-#include "bench_http.hpp"
 #include "signing/crypto.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
@@ -109,7 +109,7 @@ void BM_HandOvers(benchmark::State& state) {
     std::vector<std::thread> clients;
     for (int c = 0; c < 16; ++c) {
       clients.emplace_back([&] {
-        Connection conn(f.a->port());
+        LoopbackConnection conn(f.a->port());
         for (std::size_t i; (i = next++) < f.packages.size();) {
           if (conn.post("/api/v1/documents", LoopbackFederation::clerk_token(kH53),
                         f.packages[i]) != 202)
@@ -183,7 +183,7 @@ void BM_HandOverLatency(benchmark::State& state) {
     std::vector<std::thread> clients;
     for (int c = 0; c < 8; ++c) {
       clients.emplace_back([&] {
-        Connection conn(f.a->port());
+        LoopbackConnection conn(f.a->port());
         for (std::size_t i; (i = next++) < n;) {
           std::this_thread::sleep_until(
               t0 + std::chrono::duration_cast<Clock::duration>(

@@ -19,10 +19,10 @@
 #include <thread>
 
 #include "adapters/edxml/codec.hpp"
+#include "app/loopback_http.hpp"
 #include "app/node.hpp"
 #include "base/encoding.hpp"
 #include "base/xml.hpp"
-#include "bench_http.hpp"
 #include "engine/sqlite.hpp"
 #include "signing/crypto.hpp"
 #include "signing/pki.hpp"
@@ -143,7 +143,7 @@ Fixture& fx() {
 // Each benchmark thread keeps one connection and submits packages nobody submitted before.
 void BM_SubmitOverHttp(benchmark::State& state) {
   Fixture& f = fx();
-  Connection conn(f.node->port());
+  LoopbackConnection conn(f.node->port());
   const StoreStats before = f.node->store().stats();
   const NodeCpu cpu_before = node_cpu();
   const double client_before = thread_cpu_seconds();
@@ -206,7 +206,7 @@ BENCHMARK(BM_SubmitOverHttp)
 // load the node keeps up with. The rate comes from the argument, in packages per second.
 void BM_SubmitPaced(benchmark::State& state) {
   Fixture& f = fx();
-  Connection conn(f.node->port());
+  LoopbackConnection conn(f.node->port());
   const double per_thread = static_cast<double>(state.range(0)) / state.threads();
   const auto interval = std::chrono::duration<double>(1.0 / per_thread);
   auto next =
@@ -243,7 +243,7 @@ BENCHMARK(BM_SubmitPaced)->Arg(2500)->Threads(32)->UseRealTime()->MinTime(2.0);
 void BM_TaskActions(benchmark::State& state) {
   Fixture& f = fx();
   static std::atomic<std::int64_t> next_task{1};
-  Connection conn(f.node->port());
+  LoopbackConnection conn(f.node->port());
   for (auto _ : state) {
     const std::int64_t task = next_task++;
     if (task > static_cast<std::int64_t>(f.next.load())) {
@@ -277,9 +277,9 @@ void BM_ThousandConnections(benchmark::State& state) {
   Fixture& f = fx();
   for (auto _ : state) {
     const long before = rss_kb();
-    std::vector<std::unique_ptr<Connection>> conns;
+    std::vector<std::unique_ptr<LoopbackConnection>> conns;
     for (int i = 0; i < 1000; ++i) {
-      conns.push_back(std::make_unique<Connection>(f.node->port()));
+      conns.push_back(std::make_unique<LoopbackConnection>(f.node->port()));
       conns.back()->post("/api/v1/nothing", "bench-token", "");
     }
     state.counters["rss_added_mb"] = static_cast<double>(rss_kb() - before) / 1024.0;
@@ -328,7 +328,7 @@ void BM_PrimitiveLimit(benchmark::State& state) {
     return state.SkipWithError("sqlite");
   auto insert = db->prepare("INSERT INTO t(body) VALUES(?)");
   if (!insert) return state.SkipWithError(insert.error().message.c_str());
-  Connection conn(f.node->port());
+  LoopbackConnection conn(f.node->port());
 
   for (auto _ : state) {
     const double ecdsa_sign = cpu_us(2000, [&](int) {

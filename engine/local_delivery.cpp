@@ -38,7 +38,10 @@ Expected<std::size_t> LocalDelivery::run_once(std::size_t batch) {
         if ((*doc)->kind == "dossier" || (*doc)->header.empty()) {
           doc = tx.document(item.document);
           if (!doc) return doc.error();
-          if (!*doc) return Error{"outbox.missing", "document is gone"};
+          if (!*doc) {
+            return Error{"outbox.missing",
+                         "document " + std::to_string(item.document) + " is gone"};
+          }
         }
         if ((*doc)->kind == "dossier") {
           if (auto h = router_.hand_over_dossier(tx, **doc, item.to_agency, cause, now); !h)

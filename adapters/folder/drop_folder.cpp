@@ -169,7 +169,7 @@ struct ReadOutcome {
 
 // Reads a settled file, unless it is larger than `max_bytes` or changes while it is read.
 Expected<ReadOutcome> read_candidate(const fs::path& path, const Candidate& c,
-                                     std::uint64_t max_bytes) {
+                                     std::uint64_t max_bytes, const std::string& spool_dir) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) {
     if (errno == ENOENT) return ReadOutcome{ReadOutcome::kGone};
@@ -189,7 +189,7 @@ Expected<ReadOutcome> read_candidate(const fs::path& path, const Candidate& c,
   const bool spool = static_cast<std::uint64_t>(st.st_size) > kSpoolAbove;
   std::shared_ptr<Spool> file;
   if (spool) {
-    auto created = Spool::create();
+    auto created = Spool::create(spool_dir);
     if (!created) {
       ::close(fd);
       return created.error();
@@ -312,7 +312,7 @@ Expected<ScanResult> DropFolder::scan() {
 
   for (const Candidate& c : candidates) {
     const fs::path path = in / c.name;
-    Expected<ReadOutcome> read = read_candidate(path, c, options_.max_bytes);
+    Expected<ReadOutcome> read = read_candidate(path, c, options_.max_bytes, options_.spool_dir);
     if (!read) {
       if (!read_error) read_error = std::move(read).error();
       continue;

@@ -19,6 +19,7 @@ struct DropFolderOptions {
   // writing it in place.
   std::int64_t settle_seconds = 10;
   std::uint64_t max_bytes = 10 << 20;  // larger files go to failed/ unread (folder.too_large)
+  std::string spool_dir;  // where files over kSpoolAbove are copied; empty: the system's temp
 };
 
 struct ScanResult {

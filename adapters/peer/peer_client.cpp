@@ -28,6 +28,7 @@
 #include <boost/json.hpp>
 
 #include "adapters/http_api/tls_identity.hpp"
+#include "base/http_url.hpp"
 #include "signing/crypto.hpp"
 
 namespace lienthong {
@@ -43,60 +44,20 @@ using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
 constexpr std::uint64_t kMaxAnswer = 1 << 20;
 
-struct Url {
-  std::string host;  // without brackets
-  std::string port = "443";
-  std::string prefix;
-  bool literal = false;  // an IP address rather than a name
-};
-
-Expected<Url> parse_https_url(std::string_view url) {
-  constexpr std::string_view kScheme = "https://";
-  auto bad = [&](const std::string& why) {
-    return Error{"peer.bad_url", "peer URL '" + std::string(url) + "': " + why};
-  };
-  if (url.substr(0, kScheme.size()) != kScheme) return bad("only https:// is allowed");
-  std::string_view rest = url.substr(kScheme.size());
-  const auto slash = rest.find('/');
-  std::string_view authority = rest.substr(0, slash);
-  Url out;
-  if (slash != std::string_view::npos) out.prefix = std::string(rest.substr(slash));
-  while (!out.prefix.empty() && out.prefix.back() == '/') out.prefix.pop_back();
-  if (!authority.empty() && authority.front() == '[') {
-    const auto close = authority.find(']');
-    if (close == std::string_view::npos) return bad("unclosed '['");
-    out.host = std::string(authority.substr(1, close - 1));
-    authority.remove_prefix(close + 1);
-    if (!authority.empty()) {
-      if (authority.front() != ':') return bad("junk after the address");
-      out.port = std::string(authority.substr(1));
-    }
-  } else {
-    const auto colon = authority.find(':');
-    out.host = std::string(authority.substr(0, colon));
-    if (colon != std::string_view::npos) out.port = std::string(authority.substr(colon + 1));
-  }
-  if (out.host.empty()) return bad("no host");
-  if (out.port.empty() || out.port.find_first_not_of("0123456789") != std::string::npos)
-    return bad("the port is not a number");
-  error_code ec;
-  net::ip::make_address(out.host, ec);
-  out.literal = !ec;
-  return out;
-}
-
 }  // namespace
 
 class PeerClient::Peer {
  public:
   Peer(const PeerEndpoint& endpoint, const PeerClientOptions& options)
       : id_(endpoint.id), options_(options), ctx_(net::ssl::context::tls_client) {
-    auto url = parse_https_url(endpoint.url);
-    if (!url) throw std::runtime_error(url.error().message);
+    auto url = parse_http_url(endpoint.url);
+    if (!url || !url->tls) {
+      throw std::runtime_error("peer URL '" + endpoint.url +
+                               "': " + (url ? "only https:// is allowed" : url.error().message));
+    }
     url_ = *url;
     target_ = url_.prefix + "/peer/v1/packages";
-    host_header_ = (url_.host.find(':') != std::string::npos ? "[" + url_.host + "]" : url_.host) +
-                   ":" + url_.port;
+    host_header_ = url_.host_header();
     set_tls_identity(ctx_, options.cert_file, options.key_file, "peer " + id_);
     auto pem = read_file(endpoint.trust_file);
     if (!pem) throw std::runtime_error("peer " + id_ + ": " + pem.error().message);
@@ -276,7 +237,7 @@ class PeerClient::Peer {
 
   const std::string id_;
   const PeerClientOptions options_;
-  Url url_;
+  HttpUrl url_;
   std::string target_;
   std::string host_header_;
   std::string pinned_;  // SHA-256 of the pinned certificate; empty when trusting a CA

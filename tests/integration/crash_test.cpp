@@ -2,12 +2,9 @@
 // moments and restarted. Clients retry what was not acknowledged. Afterwards every acknowledged
 // document is present exactly once, each with its workflow in a consistent state, and the audit
 // chain verifies.
-#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +15,7 @@
 #include <thread>
 
 #include "adapters/edxml/codec.hpp"
+#include "app/loopback_http.hpp"
 #include "base/encoding.hpp"
 #include "engine/sqlite.hpp"
 #include "engine/store.hpp"
@@ -34,55 +32,6 @@ using testing::spawn_node;
 constexpr const char* kH53 = "000.00.11.H53";
 constexpr const char* kA53 = "000.00.01.A53";
 constexpr int kDocuments = 20000;
-
-class Poster {
- public:
-  explicit Poster(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ok_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-  }
-  ~Poster() { ::close(fd_); }
-  int post(const std::string& body) {
-    if (!ok_) return -1;
-    std::string req =
-        "POST /api/v1/documents HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer crash-token\r\n"
-        "Content-Length: " +
-        std::to_string(body.size()) + "\r\n\r\n" + body;
-    for (std::string_view rest = req; !rest.empty();) {
-      ssize_t n = ::send(fd_, rest.data(), rest.size(), MSG_NOSIGNAL);
-      if (n <= 0) return ok_ = false, -1;
-      rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-    std::size_t end;
-    while ((end = buf_.find("\r\n\r\n")) == std::string::npos) {
-      if (!fill()) return -1;
-    }
-    const int status = std::stoi(buf_.substr(9, 3));
-    std::size_t len = 0;
-    if (auto p = buf_.find("Content-Length: "); p != std::string::npos && p < end)
-      len = std::stoul(buf_.substr(p + 16));
-    while (buf_.size() < end + 4 + len) {
-      if (!fill()) return -1;
-    }
-    buf_.erase(0, end + 4 + len);
-    return status;
-  }
-
- private:
-  bool fill() {
-    char b[8192];
-    ssize_t n = ::recv(fd_, b, sizeof b, 0);
-    if (n <= 0) return ok_ = false;
-    buf_.append(b, static_cast<std::size_t>(n));
-    return true;
-  }
-  int fd_;
-  bool ok_;
-  std::string buf_;
-};
 
 TEST(Crash, NothingAcknowledgedIsLostOrDuplicatedAcrossKills) {
   const fs::path dir = fs::temp_directory_path() / ("lt-crash-" + std::to_string(::getpid()));
@@ -141,7 +90,7 @@ TEST(Crash, NothingAcknowledgedIsLostOrDuplicatedAcrossKills) {
     std::vector<std::thread> clients;
     for (int t = 0; t < 8; ++t) {
       clients.emplace_back([&] {
-        std::unique_ptr<Poster> conn;
+        std::unique_ptr<LoopbackConnection> conn;
         for (;;) {
           int i;
           {
@@ -150,8 +99,8 @@ TEST(Crash, NothingAcknowledgedIsLostOrDuplicatedAcrossKills) {
             i = todo.back();
             todo.pop_back();
           }
-          if (!conn) conn = std::make_unique<Poster>(child.port);
-          const int status = conn->post(packages[i]);
+          if (!conn) conn = std::make_unique<LoopbackConnection>(child.port);
+          const int status = conn->post("/api/v1/documents", "crash-token", packages[i]);
           if (status == 202 || status == 200) {
             std::lock_guard lock(mutex);
             acked[i]++;
