@@ -14,7 +14,7 @@ std::int64_t SystemClock::now() const {
   return static_cast<std::int64_t>(std::time(nullptr));
 }
 
-std::string message_id_of(const Package& p) {
+std::string message_id_of(const Package& p, std::string_view revision) {
   if (p.kind == PackageKind::status) {
     const StatusHeader& s = p.status;
     char ts[32] = "";
@@ -31,7 +31,10 @@ std::string message_id_of(const Package& p) {
       p.trace_header_list->business->doc_type) {
     business = std::to_string(*p.trace_header_list->business->doc_type);
   }
-  return "document|" + p.document.from.organ_id + "|" + p.document.document_id + "|" + business;
+  std::string id = "document|" + p.document.from.organ_id + "|" + p.document.document_id + "|" +
+                   business;
+  if (business == "2" || business == "3") id += "|" + sha256_hex(revision).substr(0, 16);
+  return id;
 }
 
 namespace {
@@ -148,8 +151,15 @@ void Intake::submit(PackageBytes bytes, Submitter who,
     }
   }
 
+  std::string header = codec_.encode(*package);
+  std::string revision;
+  if (const auto& t = package->trace_header_list;
+      t && t->business && (t->business->doc_type == 2 || t->business->doc_type == 3)) {
+    revision = header;
+    for (const auto& a : package->attachments) revision += "\n" + a.sha256_hex;
+  }
   auto receipt = std::make_shared<IntakeReceipt>();
-  receipt->message_id = message_id_of(*package);
+  receipt->message_id = message_id_of(*package, revision);
   receipt->verdict = std::move(verdict);
   NewDocument record;
   record.message_id = receipt->message_id;
@@ -171,7 +181,7 @@ void Intake::submit(PackageBytes bytes, Submitter who,
     record.original_sha256_hex = sha256_hex(bytes.text);
     record.original = std::move(bytes.text);
   }
-  record.header = codec_.encode(*package);
+  record.header = std::move(header);
   if (record.original_file) {
     doc->reset();
     release_free_memory();  // the tree of a large package, now that it is done with

@@ -81,7 +81,10 @@ class Intake {
 };
 
 // The deduplication key of a package: a document by sender, DocumentId and business type; a status
-// packet by sender, the document it answers, its code and timestamp.
-std::string message_id_of(const Package& package);
+// packet by sender, the document it answers, its code and timestamp. An update or a replacement
+// (business type 2, 3) also by its content, `revision` (the codec's writing of the package and its
+// attachments' digests): a document may be updated more than once, and each update is a document
+// of its own, while the same update sent again is still a copy.
+std::string message_id_of(const Package& package, std::string_view revision = {});
 
 }  // namespace lienthong

@@ -191,6 +191,38 @@ TEST_F(IntakeTest, TheNodeAddsTheOrganisationSignatureForItsOwnClerksOnly) {
   EXPECT_EQ(refused(*organisation_only).code, "intake.organisation_unsigned");
 }
 
+// A document may be updated twice: the second update is not a copy of the first, while the same
+// update sent again (even signed again) is.
+TEST_F(IntakeTest, EachUpdateOfADocumentIsItsOwnButARetransmissionIsACopy) {
+  auto base = decode_edxml(sample());
+  ASSERT_TRUE(base);
+  Package update = *base;
+  update.extra_header.clear();
+  if (!update.trace_header_list) update.trace_header_list = TraceHeaderList{};
+  update.trace_header_list->business = Business{};
+  update.trace_header_list->business->document_id = update.document.document_id;
+  update.trace_header_list->business->doc_type = 2;
+  update.document.subject = "Báo cáo, sửa lần một";
+  const std::string first = signed_package(encode_edxml(update));
+  update.document.subject = "Báo cáo, sửa lần hai";
+  const std::string second = signed_package(encode_edxml(update));
+  clock_.advance(5);
+  const std::string second_again = signed_package(encode_edxml(update));
+  ASSERT_NE(second, second_again);
+
+  auto a = intake_->submit_sync(first, {"clerk-stc", kFrom, "r1"});
+  auto b = intake_->submit_sync(second, {"clerk-stc", kFrom, "r2"});
+  auto c = intake_->submit_sync(second_again, {"clerk-stc", kFrom, "r3"});
+  ASSERT_TRUE(a && b && c);
+  EXPECT_FALSE(a->duplicate);
+  EXPECT_FALSE(b->duplicate);
+  EXPECT_NE(a->document, b->document);
+  EXPECT_NE(a->message_id, b->message_id);
+  EXPECT_THAT(a->message_id, HasSubstr("|000.00.11.H53,2020/10/30,2491/STC-BCTC|2|"));
+  EXPECT_TRUE(c->duplicate);
+  EXPECT_EQ(c->document, b->document);
+}
+
 TEST_F(IntakeTest, StatusPacketsAreKeyedByWhatTheyAnswer) {
   auto status = read_file(std::string(LIENTHONG_TEST_DATA) + "/edxml/status_processing_05.edxml");
   ASSERT_TRUE(status);
