@@ -99,7 +99,6 @@ struct Client : HttpUrl {
   std::string token;
   std::string ca_file;
   std::chrono::seconds timeout{10};
-
 };
 
 Expected<Client> parse_server(std::string url) {

@@ -11,9 +11,9 @@ namespace lienthong {
 // on the command line.
 struct HttpUrl {
   bool tls = false;
-  std::string host;  // without the brackets of an IPv6 address
-  std::string port;  // 80 or 443 when not given
-  std::string prefix;  // a path before the API's, without a trailing '/'
+  std::string host;      // without the brackets of an IPv6 address
+  std::string port;      // 80 or 443 when not given
+  std::string prefix;    // a path before the API's, without a trailing '/'
   bool literal = false;  // an IP address rather than a name
 
   // host:port as the Host header carries it (an IPv6 address in brackets).

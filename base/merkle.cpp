@@ -142,8 +142,7 @@ Expected<void> merkle_verify_inclusion(std::uint64_t index, std::uint64_t size,
 
 Expected<void> merkle_verify_consistency(std::uint64_t old_size, std::uint64_t new_size,
                                          std::span<const MerkleHash> proof,
-                                         const MerkleHash& old_root,
-                                         const MerkleHash& new_root) {
+                                         const MerkleHash& old_root, const MerkleHash& new_root) {
   if (old_size > new_size) {
     return bad_consistency("the tree of " + std::to_string(new_size) +
                            " leaves cannot extend one of " + std::to_string(old_size));

@@ -88,12 +88,12 @@ struct FolderConfig {
 struct LimitsConfig {
   // Bytes of one request body (a package): 256 MiB takes a 100 MB attachment, base64-encoded.
   std::uint64_t max_body = 256 * 1024 * 1024;
-  std::uint32_t max_header = 16 * 1024;        // bytes of all request headers
-  std::uint32_t max_connections = 2000;        // open connections at once
-  std::chrono::seconds read_timeout{30};       // to receive a whole request
-  std::chrono::seconds write_timeout{30};      // to send a whole response
-  int max_xml_depth = 64;                      // element nesting in a package
-  std::uint32_t max_xml_nodes = 200'000;       // nodes in a package
+  std::uint32_t max_header = 16 * 1024;    // bytes of all request headers
+  std::uint32_t max_connections = 2000;    // open connections at once
+  std::chrono::seconds read_timeout{30};   // to receive a whole request
+  std::chrono::seconds write_timeout{30};  // to send a whole response
+  int max_xml_depth = 64;                  // element nesting in a package
+  std::uint32_t max_xml_nodes = 200'000;   // nodes in a package
 };
 
 // How incoming signatures are checked.

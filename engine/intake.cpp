@@ -31,8 +31,8 @@ std::string message_id_of(const Package& p, std::string_view revision) {
       p.trace_header_list->business->doc_type) {
     business = std::to_string(*p.trace_header_list->business->doc_type);
   }
-  std::string id = "document|" + p.document.from.organ_id + "|" + p.document.document_id + "|" +
-                   business;
+  std::string id =
+      "document|" + p.document.from.organ_id + "|" + p.document.document_id + "|" + business;
   if (business == "2" || business == "3") id += "|" + sha256_hex(revision).substr(0, 16);
   return id;
 }

@@ -37,7 +37,6 @@ struct IntakePolicy {
   std::string spool_dir;  // where a large package signed here is written; empty: the system's
 };
 
-
 // The intake path of DESIGN.md section 4: limits, decode, verify, the signer's certificate must be
 // allowed for the From agency, duplicate check by message id, durable write; only then the receipt.
 // Every refusal is an Error with a stable code, and leaves nothing behind.
@@ -59,8 +58,7 @@ class Intake {
   void set_organisation_keys(const std::map<std::string, SigningKey>* keys) { keys_ = keys; }
 
   // `done` runs once: after the durable commit, or at once with the refusal.
-  void submit(PackageBytes bytes, Submitter who,
-              std::function<void(Expected<IntakeReceipt>)> done);
+  void submit(PackageBytes bytes, Submitter who, std::function<void(Expected<IntakeReceipt>)> done);
   void submit(std::string bytes, Submitter who, std::function<void(Expected<IntakeReceipt>)> done) {
     submit(PackageBytes{std::move(bytes), nullptr}, std::move(who), std::move(done));
   }

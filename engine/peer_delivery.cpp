@@ -9,8 +9,8 @@
 #include "base/encoding.hpp"
 #include "base/memory.hpp"
 #include "base/xml.hpp"
-#include "engine/stored_package.hpp"
 #include "engine/router.hpp"
+#include "engine/stored_package.hpp"
 
 namespace lienthong {
 

@@ -394,8 +394,8 @@ class OriginalBlob {
                      SQLITE_OK) {
       std::string message = db.error_message();
       sqlite3_blob_close(blob);
-      return Error{"store.io", "cannot open the original of document " + std::to_string(id) +
-                                   ": " + message};
+      return Error{"store.io",
+                   "cannot open the original of document " + std::to_string(id) + ": " + message};
     }
     return OriginalBlob(blob);
   }
@@ -428,7 +428,7 @@ class OriginalBlob {
 
 // A stored document with its recipients, read through `db`; its original only when asked.
 Expected<std::optional<StoredDocument>> read_document(sqlite::Db& db, std::int64_t id,
-                                                     bool with_original) {
+                                                      bool with_original) {
   auto st = db.cached(std::string("SELECT ") + kDocumentColumns + " FROM documents WHERE id = ?");
   if (!st) return st.error();
   (*st)->bind(1, id);
@@ -863,12 +863,12 @@ class SqliteTx final : public StoreTx {
   sqlite::Db& db_;
   std::int64_t& last_seq_;
   std::string& last_hash_;
-  std::optional<sqlite::Stmt> find_, insert_doc_, insert_original_, insert_rcpt_, insert_audit_, insert_instance_,
-      get_instance_, update_instance_, insert_task_, get_task_, get_task_by_token_, close_task_,
-      set_deadline_, clear_deadline_, enqueue_, hand_over_, document_sent_, open_instances_,
-      get_outbox_, set_outbox_, dossier_counter_, insert_dossier_, get_workflow_, put_workflow_,
-      insert_user_, insert_agency_, record_attempt_, record_status_, tx_instances_, last_status_,
-      documents_sent_;
+  std::optional<sqlite::Stmt> find_, insert_doc_, insert_original_, insert_rcpt_, insert_audit_,
+      insert_instance_, get_instance_, update_instance_, insert_task_, get_task_,
+      get_task_by_token_, close_task_, set_deadline_, clear_deadline_, enqueue_, hand_over_,
+      document_sent_, open_instances_, get_outbox_, set_outbox_, dossier_counter_, insert_dossier_,
+      get_workflow_, put_workflow_, insert_user_, insert_agency_, record_attempt_, record_status_,
+      tx_instances_, last_status_, documents_sent_;
 };
 
 class SqliteStore final : public Store {

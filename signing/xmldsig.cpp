@@ -3,9 +3,9 @@
 #include <utility>
 
 #include <libxml/c14n.h>
-#include <libxml/xmlsave.h>
 #include <libxml/tree.h>
 #include <libxml/valid.h>
+#include <libxml/xmlsave.h>
 #include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 #include <openssl/x509v3.h>

@@ -484,7 +484,8 @@ Expected<void> read_content(xmlNode* n, Attachment& a, AttachmentData mode) {
     if (!c->content) continue;
     const std::size_t before = out.size();
     auto r = decoder.feed(reinterpret_cast<const char*>(c->content), out);
-    if (!r) return Error{"edxml.invalid_base64", at(n) + " is not valid base64: " + r.error().message};
+    if (!r)
+      return Error{"edxml.invalid_base64", at(n) + " is not valid base64: " + r.error().message};
     hash.update(std::string_view(out).substr(before));
     if (mode != AttachmentData::keep) piece.clear();
   }

@@ -694,8 +694,7 @@ net::awaitable<bool> Connection::handshake() {
   co_return true;
 }
 
-net::awaitable<error_code> Connection::read_request(
-    http::request_parser<SpoolingBody>& parser) {
+net::awaitable<error_code> Connection::read_request(http::request_parser<SpoolingBody>& parser) {
   const HttpLimits& limits = server_.limits_;
   parser.header_limit(static_cast<std::uint32_t>(
       std::min<std::size_t>(limits.max_header_bytes, std::numeric_limits<std::uint32_t>::max())));

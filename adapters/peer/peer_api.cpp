@@ -86,7 +86,8 @@ void PeerApi::handle(HttpRequest&& req, Responder respond) {
   Submitter who{"peer:" + *peer, "", request_id, *peer};
   auto changed = ctx_.changed;
   ctx_.intake.submit(
-      PackageBytes{std::move(req.body), std::move(req.body_file)}, std::move(who), [reply, changed](Expected<IntakeReceipt> r) {
+      PackageBytes{std::move(req.body), std::move(req.body_file)}, std::move(who),
+      [reply, changed](Expected<IntakeReceipt> r) {
         if (!r) {
           return reply(json_error(http_status_of(r.error()), r.error().code, r.error().message));
         }

@@ -18,14 +18,15 @@ MerkleHash h(const std::string& hex) {
 
 // The test tree of RFC 6962's reference implementation (also in transparency-dev/merkle): eight
 // entries and the roots of its first 1 to 8 leaves.
-const std::vector<std::string> kEntries = {"",
-                                           std::string("\x00", 1),
-                                           "\x10",
-                                           "\x20\x21",
-                                           "\x30\x31",
-                                           "\x40\x41\x42\x43",
-                                           "\x50\x51\x52\x53\x54\x55\x56\x57",
-                                           "\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f"};
+const std::vector<std::string> kEntries = {
+    "",
+    std::string("\x00", 1),
+    "\x10",
+    "\x20\x21",
+    "\x30\x31",
+    "\x40\x41\x42\x43",
+    "\x50\x51\x52\x53\x54\x55\x56\x57",
+    "\x60\x61\x62\x63\x64\x65\x66\x67\x68\x69\x6a\x6b\x6c\x6d\x6e\x6f"};
 const std::vector<std::string> kRoots = {
     "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
     "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
@@ -149,9 +150,12 @@ TEST(Merkle, ConsistencyProofsMatchTheReferenceAndEveryCorruptionIsRefused) {
     const MerkleHash new_root = h(kRoots[v.new_size - 1]);
     ASSERT_TRUE(merkle_verify_consistency(v.old_size, v.new_size, v.proof, old_root, new_root));
 
-    EXPECT_FALSE(merkle_verify_consistency(v.old_size + 1, v.new_size, v.proof, old_root, new_root));
-    EXPECT_FALSE(merkle_verify_consistency(v.old_size - 1, v.new_size, v.proof, old_root, new_root));
-    EXPECT_FALSE(merkle_verify_consistency(v.old_size, v.new_size * 2, v.proof, old_root, new_root));
+    EXPECT_FALSE(
+        merkle_verify_consistency(v.old_size + 1, v.new_size, v.proof, old_root, new_root));
+    EXPECT_FALSE(
+        merkle_verify_consistency(v.old_size - 1, v.new_size, v.proof, old_root, new_root));
+    EXPECT_FALSE(
+        merkle_verify_consistency(v.old_size, v.new_size * 2, v.proof, old_root, new_root));
     EXPECT_FALSE(merkle_verify_consistency(v.old_size, v.new_size, v.proof, new_root, old_root));
     EXPECT_FALSE(merkle_verify_consistency(v.old_size, v.new_size, {}, old_root, new_root));
     auto longer = v.proof;

@@ -85,11 +85,12 @@ TEST(ParseXml, ReadsAHugeTextNodeFromASpoolInPieces) {
 }
 
 TEST(ParseXml, SpooledDocumentsMeetTheSameRefusals) {
-  auto doctype = parse_xml(*spool_of("<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x \"y\">]><a/>"));
+  auto doctype =
+      parse_xml(*spool_of("<?xml version=\"1.0\"?><!DOCTYPE a [<!ENTITY x \"y\">]><a/>"));
   ASSERT_FALSE(doctype);
   EXPECT_EQ(doctype.error().code, "xml.doctype_forbidden");
-  auto big = parse_xml(*spool_of("<a>" + std::string(2000, 'x') + "</a>"),
-                       XmlLimits{.max_bytes = 1000});
+  auto big =
+      parse_xml(*spool_of("<a>" + std::string(2000, 'x') + "</a>"), XmlLimits{.max_bytes = 1000});
   ASSERT_FALSE(big);
   EXPECT_EQ(big.error().code, "xml.too_large");
   auto broken = parse_xml(*spool_of("<a>\n<b></a>"));

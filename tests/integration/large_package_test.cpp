@@ -44,8 +44,9 @@ TEST(LargePackage, A100MbAttachmentCrossesTwoNodesHeldInMemoryAtMostOnce) {
   fs::remove_all(dir);
   LoopbackFederation federation(dir, {{"a", {kH53}, 0}, {"b", {kA53}, 0}}, std::time(nullptr));
   for (std::size_t i = 0; i < 2; ++i) {
-    ASSERT_TRUE(write_file(federation.config_path(i),
-                           federation.config_xml(i, LIENTHONG_SOURCE_DIR "/workflows/definitions")));
+    ASSERT_TRUE(
+        write_file(federation.config_path(i),
+                   federation.config_xml(i, LIENTHONG_SOURCE_DIR "/workflows/definitions")));
   }
 
   // The package: the sample document to one recipient, with 100 MB of attachment, signed by
@@ -103,10 +104,11 @@ TEST(LargePackage, A100MbAttachmentCrossesTwoNodesHeldInMemoryAtMostOnce) {
   const long b_peak = testing::proc_status_kib(b.pid, "VmHWM");
 
   // B holds exactly the bytes A stored, both signatures included.
-  json::object at_b = get_json(b.port, "/api/v1/documents/1", LoopbackFederation::clerk_token(kA53));
+  json::object at_b =
+      get_json(b.port, "/api/v1/documents/1", LoopbackFederation::clerk_token(kA53));
   EXPECT_EQ(at_b.at("sha256"), at_a.at("sha256"));
-  LoopbackReply original =
-      loopback_http(b.port, "GET", "/api/v1/documents/1/original", LoopbackFederation::clerk_token(kA53));
+  LoopbackReply original = loopback_http(b.port, "GET", "/api/v1/documents/1/original",
+                                         LoopbackFederation::clerk_token(kA53));
   ASSERT_EQ(original.status, 200);
   EXPECT_EQ(sha256_hex(original.body), at_a.at("sha256").as_string());
 
