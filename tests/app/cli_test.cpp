@@ -11,25 +11,13 @@
 #include <string>
 
 #include "engine/store.hpp"
+#include "test_cli.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int exit_code;
-  std::string out;  // stdout and stderr together
-};
-
-Run run(const std::string& args) {
-  std::string cmd = std::string(LIENTHONG_BIN) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using lienthong::testing::run_cli;
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -55,65 +43,65 @@ const std::string kSample = std::string(LIENTHONG_TEST_DATA) + "/edxml/edoc_new.
 const std::string kStatus = std::string(LIENTHONG_TEST_DATA) + "/edxml/status_processing_05.edxml";
 
 TEST_F(Cli, PkiSignVerifyRoundTrip) {
-  ASSERT_EQ(run("pki demo " + path("pki")).exit_code, 0);
+  ASSERT_EQ(run_cli("pki demo " + path("pki")).exit_code, 0);
   const std::string agency = path("pki/000.00.11.H53/");
-  auto s1 = run("sign --key " + agency + "signer.key --cert " + agency + "signer.pem " + kSample +
-                " -o " + path("one.edxml"));
+  auto s1 = run_cli("sign --key " + agency + "signer.key --cert " + agency + "signer.pem " +
+                    kSample + " -o " + path("one.edxml"));
   ASSERT_EQ(s1.exit_code, 0) << s1.out;
-  auto s2 = run("sign --role organisation --key " + agency + "organisation.key --cert " + agency +
-                "organisation.pem " + path("one.edxml") + " -o " + path("two.edxml"));
+  auto s2 = run_cli("sign --role organisation --key " + agency + "organisation.key --cert " +
+                    agency + "organisation.pem " + path("one.edxml") + " -o " + path("two.edxml"));
   ASSERT_EQ(s2.exit_code, 0) << s2.out;
 
-  auto v = run("verify --trust " + path("pki/ca.pem") + " --crl " + path("pki/crl.pem") + " " +
-               path("two.edxml"));
+  auto v = run_cli("verify --trust " + path("pki/ca.pem") + " --crl " + path("pki/crl.pem") + " " +
+                   path("two.edxml"));
   EXPECT_EQ(v.exit_code, 0) << v.out;
   EXPECT_NE(v.out.find("VALID (valid)"), std::string::npos) << v.out;
   EXPECT_NE(v.out.find("#2 organisation: valid"), std::string::npos) << v.out;
 
-  auto j = run("verify --json --trust " + path("pki/ca.pem") + " " + path("two.edxml"));
+  auto j = run_cli("verify --json --trust " + path("pki/ca.pem") + " " + path("two.edxml"));
   EXPECT_EQ(j.exit_code, 0);
   EXPECT_NE(j.out.find("\"valid\":true"), std::string::npos) << j.out;
   EXPECT_NE(j.out.find("\"role\":\"organisation\""), std::string::npos) << j.out;
 
   // Without the trust anchor the same package is not accepted.
-  auto untrusted = run("verify " + path("two.edxml"));
+  auto untrusted = run_cli("verify " + path("two.edxml"));
   EXPECT_EQ(untrusted.exit_code, 1);
   EXPECT_NE(untrusted.out.find("certificate_untrusted"), std::string::npos) << untrusted.out;
 
   std::string tampered = slurp(path("two.edxml"));
   tampered.replace(tampered.find("Báo cáo tài chính tỉnh"), 6, "Bao ca");
   std::ofstream(path("tampered.edxml"), std::ios::binary) << tampered;
-  auto t = run("verify --json --trust " + path("pki/ca.pem") + " " + path("tampered.edxml"));
+  auto t = run_cli("verify --json --trust " + path("pki/ca.pem") + " " + path("tampered.edxml"));
   EXPECT_EQ(t.exit_code, 1);
   EXPECT_NE(t.out.find("\"verdict\":\"digest_mismatch\""), std::string::npos) << t.out;
 }
 
 TEST_F(Cli, SignRefusesOutOfOrderAndBadInput) {
-  ASSERT_EQ(run("pki demo " + path("pki")).exit_code, 0);
+  ASSERT_EQ(run_cli("pki demo " + path("pki")).exit_code, 0);
   const std::string agency = path("pki/000.00.00.H41/");
-  auto r = run("sign --key " + agency + "signer.key --cert " + agency + "organisation.pem " +
-               kStatus + " -o " + path("x.edxml"));
+  auto r = run_cli("sign --key " + agency + "signer.key --cert " + agency + "organisation.pem " +
+                   kStatus + " -o " + path("x.edxml"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("does not belong to the certificate"), std::string::npos) << r.out;
   EXPECT_FALSE(fs::exists(path("x.edxml")));
   std::ofstream(path("junk.xml")) << "<a><b></a>";
-  auto junk = run("sign --key " + agency + "signer.key --cert " + agency + "signer.pem " +
-                  path("junk.xml") + " -o " + path("y.edxml"));
+  auto junk = run_cli("sign --key " + agency + "signer.key --cert " + agency + "signer.pem " +
+                      path("junk.xml") + " -o " + path("y.edxml"));
   EXPECT_EQ(junk.exit_code, 2);
   EXPECT_NE(junk.out.find("line 1"), std::string::npos) << junk.out;
 }
 
 TEST_F(Cli, InspectPrintsFieldsAndJson) {
-  auto text = run("inspect " + kSample);
+  auto text = run_cli("inspect " + kSample);
   ASSERT_EQ(text.exit_code, 0) << text.out;
   EXPECT_NE(text.out.find("000.00.11.H53,2020/10/30,2491/STC-BCTC"), std::string::npos);
   EXPECT_NE(text.out.find("1896_QD-TTg_m_294779.doc"), std::string::npos);
-  auto json = run("inspect --json " + kStatus);
+  auto json = run_cli("inspect --json " + kStatus);
   ASSERT_EQ(json.exit_code, 0);
   EXPECT_NE(json.out.find("\"status_code\":\"05\""), std::string::npos) << json.out;
   EXPECT_NE(json.out.find("\"status_meaning\":\"processing\""), std::string::npos);
   std::ofstream(path("bad.edxml")) << "<edXML xmlns=\"http://www.mic.gov.vn/TBT/QCVN_102_2016\"/>";
-  auto bad = run("inspect " + path("bad.edxml"));
+  auto bad = run_cli("inspect " + path("bad.edxml"));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("edxml."), std::string::npos) << bad.out;
 }
@@ -121,26 +109,26 @@ TEST_F(Cli, InspectPrintsFieldsAndJson) {
 TEST_F(Cli, HelpAndUsageErrors) {
   for (const char* cmd :
        {"demo", "pki", "sign", "verify", "inspect", "workflow", "audit", "send", "status"}) {
-    auto h = run(std::string(cmd) + " --help");
+    auto h = run_cli(std::string(cmd) + " --help");
     EXPECT_EQ(h.exit_code, 0) << cmd;
     EXPECT_NE(h.out.find("usage: lienthong"), std::string::npos) << cmd;
   }
-  EXPECT_EQ(run("").exit_code, 2);
-  EXPECT_EQ(run("help").exit_code, 0);
-  auto unknown = run("frobnicate");
+  EXPECT_EQ(run_cli("").exit_code, 2);
+  EXPECT_EQ(run_cli("help").exit_code, 0);
+  auto unknown = run_cli("frobnicate");
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.out.find("unknown command"), std::string::npos);
-  auto bad_opt = run("verify --nope " + kSample);
+  auto bad_opt = run_cli("verify --nope " + kSample);
   EXPECT_EQ(bad_opt.exit_code, 2);
   EXPECT_NE(bad_opt.out.find("unknown option --nope"), std::string::npos);
-  EXPECT_EQ(run("verify --at yesterday " + kSample).exit_code, 2);
-  EXPECT_EQ(run("verify " + path("missing.edxml")).exit_code, 2);
+  EXPECT_EQ(run_cli("verify --at yesterday " + kSample).exit_code, 2);
+  EXPECT_EQ(run_cli("verify " + path("missing.edxml")).exit_code, 2);
 }
 
 // Mistakes caught before any request (the exchanges with a node are in test_node's ClientCli).
 TEST_F(Cli, SendAndStatusUsageErrors) {
   auto expect_usage = [](const std::string& args, const std::string& message) {
-    auto r = run(args);
+    auto r = run_cli(args);
     EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
     EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
   };
@@ -166,8 +154,8 @@ TEST_F(Cli, SendAndStatusUsageErrors) {
 const std::string kWorkflows = std::string(LIENTHONG_SOURCE_DIR) + "/workflows";
 
 TEST_F(Cli, WorkflowValidateReportsEveryErrorAsFileLine) {
-  auto ok = run("workflow validate " + kWorkflows + "/definitions/incoming-document.xml " +
-                kWorkflows + "/definitions/one-stop-dossier.xml");
+  auto ok = run_cli("workflow validate " + kWorkflows + "/definitions/incoming-document.xml " +
+                    kWorkflows + "/definitions/one-stop-dossier.xml");
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_NE(ok.out.find("valid (incoming-document version 1"), std::string::npos) << ok.out;
   std::ofstream(path("bad.xml"))
@@ -177,7 +165,7 @@ TEST_F(Cli, WorkflowValidateReportsEveryErrorAsFileLine) {
   </task>
   <end id="end"/>
 </workflow>)";
-  auto bad = run("workflow validate " + path("bad.xml"));
+  auto bad = run_cli("workflow validate " + path("bad.xml"));
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.out.find(path("bad.xml") + ":2: <task id=\"a\">: due: duration 'P1Q'"),
             std::string::npos)
@@ -189,26 +177,29 @@ TEST_F(Cli, WorkflowValidateReportsEveryErrorAsFileLine) {
 }
 
 TEST_F(Cli, WorkflowShowTextAndDot) {
-  auto text = run("workflow show " + kWorkflows + "/definitions/outgoing-document.xml");
+  auto text = run_cli("workflow show " + kWorkflows + "/definitions/outgoing-document.xml");
   EXPECT_EQ(text.exit_code, 0) << text.out;
   EXPECT_NE(text.out.find(
                 "parallel deliver (Gửi các nơi nhận): one branch per recipient, join all -> sent"),
             std::string::npos)
       << text.out;
-  auto dot = run("workflow show --format dot " + kWorkflows + "/definitions/incoming-document.xml");
+  auto dot =
+      run_cli("workflow show --format dot " + kWorkflows + "/definitions/incoming-document.xml");
   EXPECT_EQ(dot.exit_code, 0);
   EXPECT_EQ(dot.out.rfind("digraph \"incoming-document\" {", 0), 0u) << dot.out;
   EXPECT_NE(dot.out.find("\"urgent?\" -> \"process-fast\" [label=\"document.priority >= 2\"]"),
             std::string::npos)
       << dot.out;
-  EXPECT_EQ(run("workflow show --format svg " + kWorkflows + "/definitions/incoming-document.xml")
-                .exit_code,
-            2);
+  EXPECT_EQ(
+      run_cli("workflow show --format svg " + kWorkflows + "/definitions/incoming-document.xml")
+          .exit_code,
+      2);
 }
 
 TEST_F(Cli, WorkflowSimulatePrintsStatesAndEffects) {
-  auto sim = run("workflow simulate " + kWorkflows + "/definitions/one-stop-dossier.xml --events " +
-                 kWorkflows + "/examples/one-stop-dossier.events.json");
+  auto sim =
+      run_cli("workflow simulate " + kWorkflows + "/definitions/one-stop-dossier.xml --events " +
+              kWorkflows + "/examples/one-stop-dossier.events.json");
   EXPECT_EQ(sim.exit_code, 0) << sim.out;
   EXPECT_NE(sim.out.find("-> deliver token="), std::string::npos) << sim.out;
   EXPECT_NE(sim.out.find("-> record_status"), std::string::npos) << sim.out;
@@ -216,15 +207,15 @@ TEST_F(Cli, WorkflowSimulatePrintsStatesAndEffects) {
   std::ofstream(path("events.json"))
       << R"({"start": "2026-11-23T01:00:00Z", "document": {"sender": "000.00.11.H53", "recipients": ["000.00.01.A53"]},
     "events": [{"at": "2026-11-23T02:00:00Z", "task": "register", "outcome": "frobnicate"}]})";
-  auto refused = run("workflow simulate " + kWorkflows +
-                     "/definitions/incoming-document.xml --events " + path("events.json"));
+  auto refused = run_cli("workflow simulate " + kWorkflows +
+                         "/definitions/incoming-document.xml --events " + path("events.json"));
   EXPECT_EQ(refused.exit_code, 1);
   EXPECT_NE(refused.out.find("refused: task 'register' has no outcome 'frobnicate'"),
             std::string::npos)
       << refused.out;
   std::ofstream(path("junk.json")) << "{not json";
-  EXPECT_EQ(run("workflow simulate " + kWorkflows + "/definitions/incoming-document.xml --events " +
-                path("junk.json"))
+  EXPECT_EQ(run_cli("workflow simulate " + kWorkflows +
+                    "/definitions/incoming-document.xml --events " + path("junk.json"))
                 .exit_code,
             2);
 }
@@ -245,22 +236,22 @@ TEST_F(Cli, AuditVerifyNamesTheFirstTamperedEvent) {
       }));
     }
   }
-  auto ok = run("audit verify --db " + db);
+  auto ok = run_cli("audit verify --db " + db);
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_NE(ok.out.find("audit chain verified: 5 events"), std::string::npos) << ok.out;
   ASSERT_EQ(std::system(("sqlite3 '" + db +
                          "' \"UPDATE audit_events SET agency = '000.00.00.G22' WHERE seq = 3\"")
                             .c_str()),
             0);
-  auto bad = run("audit verify --db " + db);
+  auto bad = run_cli("audit verify --db " + db);
   EXPECT_EQ(bad.exit_code, 1);
   EXPECT_NE(bad.out.find("audit chain BROKEN at event 3"), std::string::npos) << bad.out;
-  EXPECT_EQ(run("audit verify --db " + path("none.db")).exit_code, 2);
-  EXPECT_EQ(run("audit check").exit_code, 2);
+  EXPECT_EQ(run_cli("audit verify --db " + path("none.db")).exit_code, 2);
+  EXPECT_EQ(run_cli("audit check").exit_code, 2);
 }
 
 TEST_F(Cli, DemoSignsAndVerifiesTheSamples) {
-  auto d = run("demo --dir " + path("demo"));
+  auto d = run_cli("demo --dir " + path("demo"));
   EXPECT_EQ(d.exit_code, 0) << d.out;
   EXPECT_TRUE(fs::exists(path("demo/signed/edoc_new.edxml")));
   EXPECT_TRUE(fs::exists(path("demo/signed/status_processing_05.edxml")));

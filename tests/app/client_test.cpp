@@ -22,6 +22,7 @@
 #include "base/encoding.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
+#include "test_cli.hpp"
 #include "test_http.hpp"
 
 namespace lienthong {
@@ -35,20 +36,7 @@ constexpr const char* kH53 = "000.00.11.H53";
 constexpr const char* kA53 = "000.00.01.A53";
 constexpr const char* kG22 = "000.00.00.G22";
 
-struct Ran {
-  int exit_code;
-  std::string out;  // stdout and stderr together
-};
-
-Ran run(const std::string& args) {
-  std::string cmd = std::string(LIENTHONG_BIN) + " " + args + " 2>&1";
-  FILE* pipe = popen(cmd.c_str(), "r");
-  std::string out;
-  std::array<char, 4096> buf;
-  while (std::size_t n = fread(buf.data(), 1, buf.size(), pipe)) out.append(buf.data(), n);
-  int status = pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
+using testing::run_cli;
 
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
@@ -64,13 +52,7 @@ class ClientCli : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     ASSERT_TRUE(write_demo_pki(dir_ / "pki", clock_.now()));
-    std::string agencies;
-    for (const char* code : {kH53, kA53, kG22}) {
-      const std::string p = "pki/" + std::string(code) + "/";
-      agencies += std::string("<agency code=\"") + code + "\" name=\"" + code +
-                  "\"><signer cert=\"" + p + "signer.pem\"/><organisation cert=\"" + p +
-                  "organisation.pem\" key=\"" + p + "organisation.key\"/></agency>";
-    }
+    const std::string agencies = testing::demo_agencies_xml({kH53, kA53, kG22});
     auto user = [](const char* name, const char* agency) {
       return std::string("<user name=\"") + name + "\" role=\"clerk\" agency=\"" + agency +
              "\" token-sha256=\"" + sha256_hex(std::string("token-") + name) + "\"/>";
@@ -121,7 +103,7 @@ class ClientCli : public ::testing::Test {
     return path(name);
   }
   json::value status_json(const std::string& id) {
-    Ran r = run(h53("status", "--json " + id));
+    testing::CliRun r = run_cli(h53("status", "--json " + id));
     EXPECT_EQ(r.exit_code, 0) << r.out;
     boost::system::error_code ec;
     json::value v = json::parse(r.out, ec);
@@ -138,30 +120,30 @@ class ClientCli : public ::testing::Test {
 
 TEST_F(ClientCli, SendsASignedPackageOnceAndThenReportsItHeld) {
   const std::string file = fully_signed("signed.edxml");
-  Ran sent = run(h53("send", file));
+  testing::CliRun sent = run_cli(h53("send", file));
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
   EXPECT_EQ(sent.out,
             "accepted: document 1 (message id "
             "document|000.00.11.H53|000.00.11.H53,2020/10/30,2491/STC-BCTC|0)\n");
-  Ran again = run(h53("send", file));
+  testing::CliRun again = run_cli(h53("send", file));
   EXPECT_EQ(again.exit_code, 0) << again.out;
   EXPECT_EQ(again.out, "already held: document 1\n");
-  Ran json_out = run(h53("send", "--json " + file));
+  testing::CliRun json_out = run_cli(h53("send", "--json " + file));
   EXPECT_EQ(json_out.exit_code, 0) << json_out.out;
   json::value v = json::parse(json_out.out);
   EXPECT_EQ(v.at("id").as_int64(), 1);
   EXPECT_TRUE(v.at("duplicate").as_bool());
   // From standard input, over the token in the environment.
-  Ran piped =
-      run("send --server http://127.0.0.1:" + std::to_string(node_->port()) + " - < " + file +
-          " 2>&1; LIENTHONG_TOKEN=token-clerk-h53 " + LIENTHONG_BIN +
-          " send --server http://127.0.0.1:" + std::to_string(node_->port()) + " - < " + file);
+  testing::CliRun piped =
+      run_cli("send --server http://127.0.0.1:" + std::to_string(node_->port()) + " - < " + file +
+              " 2>&1; LIENTHONG_TOKEN=token-clerk-h53 " + LIENTHONG_BIN +
+              " send --server http://127.0.0.1:" + std::to_string(node_->port()) + " - < " + file);
   EXPECT_TRUE(has(piped.out, "missing --token TOKEN (or LIENTHONG_TOKEN)")) << piped.out;
   EXPECT_TRUE(has(piped.out, "already held: document 1\n")) << piped.out;
 }
 
 TEST_F(ClientCli, SignsAsTheSignerWithKeyAndCert) {
-  Ran sent = run(h53("send", signer_key() + kSample));
+  testing::CliRun sent = run_cli(h53("send", signer_key() + kSample));
   // The node adds the organisation's signature (or, before it did, took the signer's alone); a
   // node that wants both refuses with a line that says so.
   ASSERT_TRUE(sent.exit_code == 0 || sent.exit_code == 1) << sent.out;
@@ -175,69 +157,73 @@ TEST_F(ClientCli, SignsAsTheSignerWithKeyAndCert) {
     EXPECT_TRUE(has(sent.out, "organisation") || has(sent.out, "organization")) << sent.out;
   }
   // A key that does not belong to the certificate is the clerk's mistake, before any request.
-  Ran wrong = run(h53("send", "--key " + path("pki/000.00.11.H53/signer.key") + " --cert " +
-                                  path("pki/000.00.11.H53/organisation.pem") + " " + kSample));
+  testing::CliRun wrong =
+      run_cli(h53("send", "--key " + path("pki/000.00.11.H53/signer.key") + " --cert " +
+                              path("pki/000.00.11.H53/organisation.pem") + " " + kSample));
   EXPECT_EQ(wrong.exit_code, 2) << wrong.out;
   EXPECT_TRUE(has(wrong.out, "lienthong send: ")) << wrong.out;
 }
 
 TEST_F(ClientCli, ToReplacesTheRecipientsBeforeSigning) {
-  Ran sent = run(h53(
+  testing::CliRun sent = run_cli(h53(
       "send", signer_key() + "--to " + kG22 + " --to " + kA53 + " --to " + kG22 + " " + kSample));
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
   json::value d = status_json("1");
   EXPECT_EQ(d.at("recipients"), (json::array{kG22, kA53}));
-  Ran text = run(h53("status", "1"));
+  testing::CliRun text = run_cli(h53("status", "1"));
   EXPECT_EQ(text.exit_code, 0) << text.out;
   EXPECT_TRUE(has(text.out, "  to:          000.00.00.G22\n  to:          000.00.01.A53\n"))
       << text.out;
 }
 
 TEST_F(ClientCli, UsageAndInputErrorsNameTheirCause) {
-  Ran bad = run(h53("send", signer_key() + "--to 000.00.01.A53 --to 12-x " + kSample));
+  testing::CliRun bad =
+      run_cli(h53("send", signer_key() + "--to 000.00.01.A53 --to 12-x " + kSample));
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_TRUE(has(bad.out, "--to '12-x'")) << bad.out;
-  Ran unsigned_to = run(h53("send", "--to 000.00.01.A53 " + kSample));
+  testing::CliRun unsigned_to = run_cli(h53("send", "--to 000.00.01.A53 " + kSample));
   EXPECT_EQ(unsigned_to.exit_code, 2);
   EXPECT_TRUE(has(unsigned_to.out, "--key")) << unsigned_to.out;
-  Ran half = run(h53("send", "--key " + path("pki/000.00.11.H53/signer.key") + " " + kSample));
+  testing::CliRun half =
+      run_cli(h53("send", "--key " + path("pki/000.00.11.H53/signer.key") + " " + kSample));
   EXPECT_EQ(half.exit_code, 2);
   EXPECT_TRUE(has(half.out, "give --key and --cert together")) << half.out;
-  Ran missing = run(h53("send", path("none.edxml")));
+  testing::CliRun missing = run_cli(h53("send", path("none.edxml")));
   EXPECT_EQ(missing.exit_code, 2);
   EXPECT_TRUE(has(missing.out, "none.edxml")) << missing.out;
-  Ran status_packet =
-      run(h53("send", signer_key() + "--to " + kA53 + " " + std::string(LIENTHONG_TEST_DATA) +
-                          "/edxml/status_processing_05.edxml"));
+  testing::CliRun status_packet =
+      run_cli(h53("send", signer_key() + "--to " + kA53 + " " + std::string(LIENTHONG_TEST_DATA) +
+                              "/edxml/status_processing_05.edxml"));
   EXPECT_EQ(status_packet.exit_code, 2);
   EXPECT_TRUE(has(status_packet.out, "status packet")) << status_packet.out;
   // Nothing reached the node.
-  EXPECT_EQ(run(h53("status", "--agency 000.00.11.H53")).out,
+  EXPECT_EQ(run_cli(h53("status", "--agency 000.00.11.H53")).out,
             "no documents sent by 000.00.11.H53\n");
 }
 
 TEST_F(ClientCli, TheNodeRefusingIsExitOneWithItsCodeAndMessage) {
   const std::string file = fully_signed("signed.edxml");
-  Ran token = run(with("send", "not-a-token", file));
+  testing::CliRun token = run_cli(with("send", "not-a-token", file));
   EXPECT_EQ(token.exit_code, 1) << token.out;
   EXPECT_EQ(token.out, "refused: auth.invalid: the token is not valid (HTTP 401)\n");
-  Ran other = run(with("send", "token-clerk-a53", file));  // A53's clerk sends as H53
+  testing::CliRun other =
+      run_cli(with("send", "token-clerk-a53", file));  // A53's clerk sends as H53
   EXPECT_EQ(other.exit_code, 1) << other.out;
   EXPECT_TRUE(has(other.out, "refused: intake.not_your_agency: ")) << other.out;
-  Ran json_out = run(with("send", "token-clerk-a53", "--json " + file));
+  testing::CliRun json_out = run_cli(with("send", "token-clerk-a53", "--json " + file));
   EXPECT_EQ(json_out.exit_code, 1);
   EXPECT_EQ(json::parse(json_out.out).at("error").at("code").as_string(), "intake.not_your_agency");
-  Ran status = run(with("status", "not-a-token", "1"));
+  testing::CliRun status = run_cli(with("status", "not-a-token", "1"));
   EXPECT_EQ(status.exit_code, 1);
   EXPECT_TRUE(has(status.out, "auth.invalid")) << status.out;
 }
 
 TEST_F(ClientCli, ANodeThatCannotBeReachedIsExitTwoNamingIt) {
   const std::string url = "http://127.0.0.1:" + std::to_string(free_loopback_port());
-  Ran r = run("send --server " + url + " --token t " + kSample);
+  testing::CliRun r = run_cli("send --server " + url + " --token t " + kSample);
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(has(r.out, "lienthong send: cannot connect to " + url + ": ")) << r.out;
-  Ran s = run("status --server " + url + " --token t 1");
+  testing::CliRun s = run_cli("status --server " + url + " --token t 1");
   EXPECT_EQ(s.exit_code, 2);
   EXPECT_TRUE(has(s.out, url)) << s.out;
 
@@ -252,7 +238,7 @@ TEST_F(ClientCli, ANodeThatCannotBeReachedIsExitTwoNamingIt) {
   ASSERT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len), 0);
   const std::string silent = "http://127.0.0.1:" + std::to_string(ntohs(a.sin_port));
   const auto started = std::chrono::steady_clock::now();
-  Ran t = run("status --timeout 1 --server " + silent + " --token t 1");
+  testing::CliRun t = run_cli("status --timeout 1 --server " + silent + " --token t 1");
   ::close(fd);
   EXPECT_EQ(t.exit_code, 2);
   EXPECT_TRUE(has(t.out, silent + ": reading the answer: timed out after 1 s")) << t.out;
@@ -260,7 +246,7 @@ TEST_F(ClientCli, ANodeThatCannotBeReachedIsExitTwoNamingIt) {
 }
 
 TEST_F(ClientCli, StatusOfADocumentInTextAndJson) {
-  ASSERT_EQ(run(h53("send", fully_signed("signed.edxml"))).exit_code, 0);
+  ASSERT_EQ(run_cli(h53("send", fully_signed("signed.edxml"))).exit_code, 0);
   // The recipient accepts it; its status goes back to the sender.
   auto inbox =
       http(node_->port(), "GET", "/api/v1/agencies/000.00.01.A53/inbox", "token-clerk-a53");
@@ -271,7 +257,7 @@ TEST_F(ClientCli, StatusOfADocumentInTextAndJson) {
             200);
   node_->run_background_once();
 
-  Ran text = run(h53("status", "1"));
+  testing::CliRun text = run_cli(h53("status", "1"));
   ASSERT_EQ(text.exit_code, 0) << text.out;
   EXPECT_EQ(text.out.rfind("document 1 (document)\n", 0), 0u) << text.out;
   EXPECT_TRUE(has(text.out, "  document id: 000.00.11.H53,2020/10/30,2491/STC-BCTC\n")) << text.out;
@@ -284,17 +270,18 @@ TEST_F(ClientCli, StatusOfADocumentInTextAndJson) {
   EXPECT_EQ(d.at("id").as_int64(), 1);
   EXPECT_EQ(d.at("latest_status").at(kA53).as_string(), "03");
 
-  Ran absent = run(h53("status", "99"));
+  testing::CliRun absent = run_cli(h53("status", "99"));
   EXPECT_EQ(absent.exit_code, 1);
   EXPECT_EQ(absent.out, "lienthong status: document.not_found: no document 99 (HTTP 404)\n");
-  EXPECT_EQ(run(h53("status", "--json 99")).exit_code, 1);
-  Ran bad_id = run(h53("status", "0"));
+  EXPECT_EQ(run_cli(h53("status", "--json 99")).exit_code, 1);
+  testing::CliRun bad_id = run_cli(h53("status", "0"));
   EXPECT_EQ(bad_id.exit_code, 2);
   EXPECT_TRUE(has(bad_id.out, "a document ID is a positive whole number")) << bad_id.out;
 }
 
 TEST_F(ClientCli, StatusOfAnAgencyIsATableOfWhatItSent) {
-  Ran sent = run(h53("send", signer_key() + "--to " + kA53 + " --to " + kG22 + " " + kSample));
+  testing::CliRun sent =
+      run_cli(h53("send", signer_key() + "--to " + kA53 + " --to " + kG22 + " " + kSample));
   ASSERT_EQ(sent.exit_code, 0) << sent.out;
   // Both recipients report 01 (arrived); A53 then accepts it (03). Rows follow the node's order.
   node_->run_background_once();
@@ -307,7 +294,7 @@ TEST_F(ClientCli, StatusOfAnAgencyIsATableOfWhatItSent) {
             200);
   node_->run_background_once();
 
-  Ran table = run(h53("status", "--agency 000.00.11.H53"));
+  testing::CliRun table = run_cli(h53("status", "--agency 000.00.11.H53"));
   ASSERT_EQ(table.exit_code, 0) << table.out;
   const std::string sent_at = format_utc(clock_.now());
   const std::string document_id = "000.00.11.H53,2020/10/30,2491/STC-BCTC";
@@ -320,15 +307,15 @@ TEST_F(ClientCli, StatusOfAnAgencyIsATableOfWhatItSent) {
                 "  000.00.00.G22  01 arrived   " + "Báo cáo tài chính tỉnh\n" + spaces(66) +
                 "000.00.01.A53  03 accepted\n")
       << table.out;
-  Ran limited = run(h53("status", "--json --agency 000.00.11.H53 --limit 1"));
+  testing::CliRun limited = run_cli(h53("status", "--json --agency 000.00.11.H53 --limit 1"));
   EXPECT_EQ(limited.exit_code, 0);
   EXPECT_EQ(json::parse(limited.out).at("documents").as_array().size(), 1u);
-  Ran other = run(h53("status", "--agency 000.00.01.A53"));
+  testing::CliRun other = run_cli(h53("status", "--agency 000.00.01.A53"));
   EXPECT_EQ(other.exit_code, 1);
   EXPECT_TRUE(has(other.out, "auth.forbidden")) << other.out;
-  EXPECT_EQ(run(h53("status", "--agency 000.00.11.H53 --limit 501")).exit_code, 2);
-  EXPECT_EQ(run(h53("status", "--agency nope")).exit_code, 2);
-  EXPECT_EQ(run(h53("status", "--agency 000.00.11.H53 1")).exit_code, 2);
+  EXPECT_EQ(run_cli(h53("status", "--agency 000.00.11.H53 --limit 501")).exit_code, 2);
+  EXPECT_EQ(run_cli(h53("status", "--agency nope")).exit_code, 2);
+  EXPECT_EQ(run_cli(h53("status", "--agency 000.00.11.H53 1")).exit_code, 2);
 }
 
 // One canned HTTP answer over TLS to every connection, with a certificate for IP 127.0.0.1 issued
@@ -426,7 +413,7 @@ TEST_F(ClientCli, HttpsChecksTheCertificateAgainstTheCaAndTheHost) {
                 R"("subject":"over TLS","sent_at":0,"latest_status":{"000.00.01.A53":"05"}}]})");
   const std::string port = std::to_string(tls.port());
   const std::string ca = " --ca " + path("pki/ca.pem");
-  Ran ok = run(
+  testing::CliRun ok = run_cli(
       "status --agency 000.00.11.H53 --token tls-token --server https://127.0.0.1:" + port + ca);
   ASSERT_EQ(ok.exit_code, 0) << ok.out;
   EXPECT_TRUE(has(ok.out, "7   -     D-7          000.00.01.A53  05 processing  over TLS\n"))
@@ -437,22 +424,25 @@ TEST_F(ClientCli, HttpsChecksTheCertificateAgainstTheCaAndTheHost) {
   EXPECT_TRUE(has(tls.last_request(), "Authorization: Bearer tls-token\r\n")) << tls.last_request();
 
   // The certificate names 127.0.0.1, not localhost.
-  Ran host = run("status --agency 000.00.11.H53 --token t --server https://localhost:" + port + ca);
+  testing::CliRun host =
+      run_cli("status --agency 000.00.11.H53 --token t --server https://localhost:" + port + ca);
   EXPECT_EQ(host.exit_code, 2);
   EXPECT_TRUE(has(host.out, "https://localhost:" + port + ": TLS handshake failed: ")) << host.out;
   EXPECT_TRUE(has(host.out, "mismatch")) << host.out;
   // Another CA does not vouch for it, nor do the system's.
   ASSERT_TRUE(write_demo_pki(dir_ / "other", std::time(nullptr)));
-  Ran other = run("status --agency 000.00.11.H53 --token t --server https://127.0.0.1:" + port +
-                  " --ca " + path("other/ca.pem"));
+  testing::CliRun other =
+      run_cli("status --agency 000.00.11.H53 --token t --server https://127.0.0.1:" + port +
+              " --ca " + path("other/ca.pem"));
   EXPECT_EQ(other.exit_code, 2);
   EXPECT_TRUE(has(other.out, "https://127.0.0.1:" + port + ": TLS handshake failed: "))
       << other.out;
-  Ran untrusted = run("status --agency 000.00.11.H53 --token t --server https://127.0.0.1:" + port);
+  testing::CliRun untrusted =
+      run_cli("status --agency 000.00.11.H53 --token t --server https://127.0.0.1:" + port);
   EXPECT_EQ(untrusted.exit_code, 2);
   EXPECT_TRUE(has(untrusted.out, "TLS handshake failed")) << untrusted.out;
-  Ran no_ca = run("status --agency 000.00.11.H53 --token t --ca " + path("none.pem") +
-                  " --server https://127.0.0.1:" + port);
+  testing::CliRun no_ca = run_cli("status --agency 000.00.11.H53 --token t --ca " +
+                                  path("none.pem") + " --server https://127.0.0.1:" + port);
   EXPECT_EQ(no_ca.exit_code, 2);
   EXPECT_TRUE(has(no_ca.out, "none.pem")) << no_ca.out;
 }

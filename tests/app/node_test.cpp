@@ -14,6 +14,7 @@
 #include "engine/sqlite.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
+#include "test_cli.hpp"
 #include "test_http.hpp"
 
 namespace lienthong {
@@ -38,13 +39,7 @@ class NodeTest : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     ASSERT_TRUE(write_demo_pki(dir_ / "pki", clock_.now()));
-    std::string agencies;
-    for (const char* code : {kH53, kA53, kG22}) {
-      const std::string p = "pki/" + std::string(code) + "/";
-      agencies += std::string("<agency code=\"") + code + "\" name=\"" + code +
-                  "\"><signer cert=\"" + p + "signer.pem\"/><organisation cert=\"" + p +
-                  "organisation.pem\" key=\"" + p + "organisation.key\"/></agency>";
-    }
+    const std::string agencies = testing::demo_agencies_xml({kH53, kA53, kG22});
     auto user = [](const char* name, const char* role, const char* agency) {
       return std::string("<user name=\"") + name + "\" role=\"" + role + "\"" +
              (agency ? std::string(" agency=\"") + agency + "\"" : "") + " token-sha256=\"" +
@@ -123,8 +118,7 @@ TEST_F(NodeTest, SignedPackagesWalkTheIncomingWorkflowOverHttp) {
   // header and kept every byte before it.
   const std::size_t header_end = pkg.find("</edXML:edXMLHeader>");
   EXPECT_TRUE(original.body.compare(0, header_end, pkg, 0, header_end) == 0);
-  EXPECT_NE(original.body.find("Id=\"lienthong-organisation\"", header_end),
-            std::string::npos);
+  EXPECT_NE(original.body.find("Id=\"lienthong-organisation\"", header_end), std::string::npos);
 
   std::int64_t task = only_task(kA53, "clerk-a53", "register");
   EXPECT_EQ(act(task, "accept", "clerk-a53").status, 200);

@@ -21,6 +21,7 @@
 #include "engine/store.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
+#include "tests/app/test_cli.hpp"
 #include "tests/integration/node_process.hpp"
 
 namespace lienthong {
@@ -37,13 +38,7 @@ TEST(Crash, NothingAcknowledgedIsLostOrDuplicatedAcrossKills) {
   const fs::path dir = fs::temp_directory_path() / ("lt-crash-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   ASSERT_TRUE(write_demo_pki(dir / "pki", std::time(nullptr)));
-  std::string agencies;
-  for (const char* code : {kH53, kA53}) {
-    const std::string p = "pki/" + std::string(code) + "/";
-    agencies += std::string("<agency code=\"") + code + "\" name=\"" + code + "\"><signer cert=\"" +
-                p + "signer.pem\"/><organisation cert=\"" + p + "organisation.pem\" key=\"" + p +
-                "organisation.key\"/></agency>";
-  }
+  const std::string agencies = testing::demo_agencies_xml({kH53, kA53});
   ASSERT_TRUE(
       write_file(dir / "node.xml",
                  std::string("<node xmlns=\"urn:lienthong:config:1\" id=\"crash\">") +
