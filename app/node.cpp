@@ -334,8 +334,14 @@ void Node::run_folder(std::size_t i) {
   auto items = store_->addressed_to(config_.folders[i].agency, *cursor, 256);
   if (!items) return report("folder export", items.error());
   for (const StoredDocument& d : *items) {
+    auto whole = store_->document(d.id);  // one original in memory at a time
+    if (!whole || !*whole) {
+      return report("folder export",
+                    whole ? Error{"store.missing", "document " + std::to_string(d.id) + " is gone"}
+                          : whole.error());
+    }
     auto written = folder.export_package(
-        std::to_string(d.id) + "-" + d.kind + "-from-" + d.sender + ".edxml", d.original);
+        std::to_string(d.id) + "-" + d.kind + "-from-" + d.sender + ".edxml", (*whole)->original);
     auto moved = written ? folder.set_exported_up_to(d.id) : Expected<void>(written.error());
     if (!moved) return report("folder export", moved.error());
   }

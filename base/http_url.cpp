@@ -7,8 +7,10 @@ namespace {
 
 bool is_ip_literal(const std::string& host) {
   unsigned char buf[16];
-  return ::inet_pton(AF_INET, host.c_str(), buf) == 1 ||
-         ::inet_pton(AF_INET6, host.c_str(), buf) == 1;
+  // An IPv6 address may name its interface (fe80::1%eth0): the zone is not part of the address.
+  const std::string address = host.substr(0, host.find('%'));
+  return ::inet_pton(AF_INET, address.c_str(), buf) == 1 ||
+         ::inet_pton(AF_INET6, address.c_str(), buf) == 1;
 }
 
 }  // namespace

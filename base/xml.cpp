@@ -100,13 +100,67 @@ void characters_in_pieces(void* context, const xmlChar* ch, int len) {
   xmlSAX2Characters(context, ch, len);
 }
 
-xmlParserCtxtPtr new_parser() {
+// What the SAX guards saw while parsing: the prolog pre-scan reads bytes and cannot see a
+// DOCTYPE in another encoding (UTF-16, UTF-7), so the parser itself is stopped at one; and a
+// document is stopped as soon as it has too many elements, before the tree takes the memory.
+struct ParseGuard {
+  std::size_t max_elements = 0;
+  std::size_t elements = 0;
+  bool doctype = false;
+  bool too_many = false;
+};
+
+ParseGuard& guard_of(void* context) {
+  return *static_cast<ParseGuard*>(static_cast<xmlParserCtxtPtr>(context)->_private);
+}
+
+void refuse_subset(void* context, const xmlChar*, const xmlChar*, const xmlChar*) {
+  guard_of(context).doctype = true;
+  xmlStopParser(static_cast<xmlParserCtxtPtr>(context));
+}
+
+void refuse_entity(void* context, const xmlChar*, int, const xmlChar*, const xmlChar*, xmlChar*) {
+  guard_of(context).doctype = true;
+  xmlStopParser(static_cast<xmlParserCtxtPtr>(context));
+}
+
+void count_element(void* context, const xmlChar* localname, const xmlChar* prefix,
+                   const xmlChar* uri, int nb_namespaces, const xmlChar** namespaces,
+                   int nb_attributes, int nb_defaulted, const xmlChar** attributes) {
+  ParseGuard& guard = guard_of(context);
+  if (++guard.elements > guard.max_elements) {
+    guard.too_many = true;
+    xmlStopParser(static_cast<xmlParserCtxtPtr>(context));
+    return;
+  }
+  xmlSAX2StartElementNs(context, localname, prefix, uri, nb_namespaces, namespaces, nb_attributes,
+                        nb_defaulted, attributes);
+}
+
+xmlParserCtxtPtr new_parser(ParseGuard& guard) {
   xmlParserCtxtPtr ctxt = xmlNewParserCtxt();
-  if (ctxt && ctxt->sax) ctxt->sax->characters = characters_in_pieces;  // the context's own copy
+  if (!ctxt || !ctxt->sax) return ctxt;
+  ctxt->_private = &guard;
+  // The context's own copy of the handlers.
+  ctxt->sax->characters = characters_in_pieces;
+  ctxt->sax->internalSubset = refuse_subset;
+  ctxt->sax->externalSubset = refuse_subset;
+  ctxt->sax->entityDecl = refuse_entity;
+  ctxt->sax->startElementNs = count_element;
   return ctxt;
 }
 
-Expected<XmlDoc> finish_parse(xmlParserCtxtPtr ctxt, XmlDoc doc, const XmlLimits& limits) {
+Expected<XmlDoc> finish_parse(xmlParserCtxtPtr ctxt, XmlDoc doc, const XmlLimits& limits,
+                              const ParseGuard& guard) {
+  if (guard.doctype) {
+    xmlFreeParserCtxt(ctxt);
+    return doctype_forbidden();
+  }
+  if (guard.too_many) {
+    xmlFreeParserCtxt(ctxt);
+    return Error{"xml.too_many_nodes",
+                 "document has more than " + std::to_string(limits.max_nodes) + " nodes"};
+  }
   if (!doc) {
     const xmlError* err = xmlCtxtGetLastError(ctxt);
     std::string msg = err ? "line " + std::to_string(err->line) + ": " + trim_message(err->message)
@@ -182,11 +236,12 @@ Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits) {
   if (bytes.size() > limits.max_bytes) return too_large(bytes.size(), limits.max_bytes);
   if (bytes.empty()) return Error{"xml.malformed", "document is empty"};
   if (scan_prolog(bytes) == Prolog::doctype) return doctype_forbidden();
-  xmlParserCtxtPtr ctxt = new_parser();
+  ParseGuard guard{limits.max_nodes};
+  xmlParserCtxtPtr ctxt = new_parser(guard);
   if (!ctxt) return Error{"xml.internal", "cannot allocate an XML parser"};
   XmlDoc doc(xmlCtxtReadMemory(ctxt, bytes.data(), static_cast<int>(bytes.size()), nullptr, nullptr,
                                kParseOptions));
-  return finish_parse(ctxt, std::move(doc), limits);
+  return finish_parse(ctxt, std::move(doc), limits, guard);
 }
 
 namespace {
@@ -226,11 +281,12 @@ Expected<XmlDoc> parse_xml(const Spool& spool, const XmlLimits& limits) {
     case Prolog::clean:
       break;
   }
-  xmlParserCtxtPtr ctxt = new_parser();
+  ParseGuard guard{limits.max_nodes};
+  xmlParserCtxtPtr ctxt = new_parser(guard);
   if (!ctxt) return Error{"xml.internal", "cannot allocate an XML parser"};
   SpoolReader reader{&spool};
   XmlDoc doc(xmlCtxtReadIO(ctxt, read_spool, nullptr, &reader, nullptr, nullptr, kParseOptions));
-  return finish_parse(ctxt, std::move(doc), limits);
+  return finish_parse(ctxt, std::move(doc), limits, guard);
 }
 
 std::pair<long, std::string> error_line(const Error& error) {

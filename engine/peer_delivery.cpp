@@ -132,7 +132,8 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
         return;
       }
     }
-    auto p = payload(item);
+    std::unique_lock<std::mutex> large;
+    auto p = payload(item, large);
     if (!p) {
       o.error = p.error();
       return;
@@ -185,11 +186,13 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
   return pass;
 }
 
-Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item) {
-  // A status packet needs the answered document's header only.
-  auto doc = store_.document(item.document, item.kind == "document");
+Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item,
+                                                      std::unique_lock<std::mutex>& large) {
+  // A status packet needs the answered document's header only; a document, its bytes too.
+  auto doc = store_.document(item.document, false);
   if (!doc) return doc.error();
-  if (*doc && (*doc)->header.empty() && (*doc)->original.empty()) {
+  if (*doc && (item.kind == "document" || (*doc)->header.empty())) {
+    if ((*doc)->original_size > kLargePayload) large = std::unique_lock(large_payload_);
     doc = store_.document(item.document);
     if (!doc) return doc.error();
   }

@@ -73,7 +73,9 @@ class PeerDelivery {
     std::string from;                   // the sending agency
     std::optional<HandOver> hand_over;  // documents only; none for a recall
   };
-  Expected<Payload> payload(const OutboxItem& item);
+  // `large` is taken (and kept by the caller until the package is sent) for a package over
+  // kLargePayload: one such package in memory at a time, whatever the parallelism.
+  Expected<Payload> payload(const OutboxItem& item, std::unique_lock<std::mutex>& large);
   struct Outcome {
     bool ok = false;
     std::string peer;
@@ -100,6 +102,7 @@ class PeerDelivery {
   std::mt19937_64 random_;
   const StatusPackager* packager_ = nullptr;
   std::mutex mutex_;
+  std::mutex large_payload_;
   std::set<std::int64_t> claimed_;  // items taken by a pass whose outcome is not yet durable
   std::set<std::string> healthy_;   // peers whose last call was answered
   std::size_t recording_ = 0;       // passes whose outcomes are not yet durable

@@ -354,6 +354,9 @@ OutboxItem outbox_from(const sqlite::Stmt& r) {
   return o;
 }
 
+// SQLite keeps no value larger than this (SQLITE_MAX_LENGTH).
+constexpr std::uint64_t kMaxOriginal = 1'000'000'000;
+
 // Since schema 11 the signed bytes are in `originals`, alone in their row: SQLite builds a row
 // whole in memory unless its only large value comes last, which is what lets a 100 MB original be
 // written a piece at a time. Documents stored before keep theirs in documents.original. length()
@@ -511,6 +514,12 @@ class SqliteTx final : public StoreTx {
     if (!bytes) return bytes.error();
     (*bytes)->bind(1, id);
     if (d.original_file) {
+      if (d.original_file->size() > kMaxOriginal) {
+        return Error{"intake.too_large", "the package is " +
+                                             std::to_string(d.original_file->size()) +
+                                             " bytes once signed, more than the store keeps (" +
+                                             std::to_string(kMaxOriginal) + ")"};
+      }
       (*bytes)->bind_zeroblob(2, d.original_file->size());
     } else {
       (*bytes)->bind_blob_static(2, d.original);
@@ -1035,7 +1044,7 @@ class SqliteStore final : public Store {
     }
     std::vector<StoredDocument> out;
     for (std::int64_t id : ids) {
-      auto d = document(id);
+      auto d = document(id, false);
       if (!d) return d.error();
       if (*d) out.push_back(std::move(**d));
     }

@@ -258,7 +258,7 @@ class Store {
     return tasks_of(agency, "open", limit, 0);
   }
   // Documents and status packets addressed to an agency with an id above `after`, oldest first,
-  // with their originals (what a drop folder exports).
+  // without their originals (what a drop folder exports, reading each original in turn).
   virtual Expected<std::vector<StoredDocument>> addressed_to(const std::string& agency,
                                                              std::int64_t after,
                                                              std::size_t limit) = 0;

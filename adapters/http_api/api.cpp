@@ -235,12 +235,16 @@ void Api::handle(HttpRequest&& req, Responder respond) {
   if ((path.size() == 2 || path.size() == 3) && path[0] == "documents") {
     auto id = parse_id(path[1]);
     if (!id) return fail(400, "http.bad_id", "a document id is a positive integer");
-    const bool original = path.size() == 3 && path[2] == "original" && req.method == "GET";
-    auto doc = ctx_.store.document(*id, original);
+    auto doc = ctx_.store.document(*id, false);
     if (!doc) return fail(503, doc.error().code, doc.error().message);
     // Another agency's document is reported as absent: its existence is not the clerk's business.
     if (!*doc || !may_read(*user, **doc))
       return fail(404, "document.not_found", "no document " + std::string(path[1]));
+    if (path.size() == 3 && path[2] == "original" && req.method == "GET") {
+      doc = ctx_.store.document(*id);  // the bytes, read only for a reader allowed to have them
+      if (!doc) return fail(503, doc.error().code, doc.error().message);
+      if (!*doc) return fail(404, "document.not_found", "no document " + std::string(path[1]));
+    }
     StoredDocument& d = **doc;
     if (path.size() == 3 && path[2] == "recall") {
       if (req.method != "POST") return fail(405, "http.method", "use POST to recall");

@@ -714,7 +714,8 @@ net::awaitable<error_code> Connection::read_request(http::request_parser<Spoolin
     if (ec) co_return ec;
   }
 
-  tcp_of(stream_).expires_after(limits.read_timeout);
+  const auto length = parser.content_length().value_or(0);
+  tcp_of(stream_).expires_after(limits.read_timeout + std::chrono::seconds(length >> 20));
   std::tie(ec, n) = co_await std::visit(
       [&](auto& s) { return http::async_read(s, buffer_, parser, use_tuple); }, stream_);
   co_return ec;

@@ -24,9 +24,11 @@ struct HttpLimits {
   std::size_t max_body_bytes = 100 << 20;   // larger bodies: 413 as soon as the header says so
   std::size_t max_header_bytes = 16 << 10;  // larger request headers: 431
   std::size_t max_connections = 2000;       // further connections get 503 and are closed
-  // read_timeout bounds reading a request's header, and then its body, and the silence of a new
-  // connection before its first byte; idle_timeout bounds the wait between keep-alive requests;
-  // write_timeout bounds writing a response. Waiting for the handler's answer has no timeout.
+  // read_timeout bounds reading a request's header, and then its body (plus a second for every
+  // MiB the body announces, so that a 256 MiB package may come at 1 MiB/s), and the silence of a
+  // new connection before its first byte; idle_timeout bounds the wait between keep-alive
+  // requests; write_timeout bounds writing a response. Waiting for the handler's answer has no
+  // timeout.
   std::chrono::milliseconds read_timeout{30'000};
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};

@@ -131,12 +131,13 @@ class PeerClient::Peer {
       request.body() = http::span_body<const char>::value_type(package.data(), package.size());
       request.prepare_payload();
       auto& tcp = beast::get_lowest_layer(*c.stream);
-      tcp.expires_after(options_.io_timeout);
+      const auto allowance = options_.io_timeout + std::chrono::seconds(package.size() >> 20);
+      tcp.expires_after(allowance);
       auto [ec, n] = co_await http::async_write(*c.stream, request, use_tuple);
       if (!ec) {
         http::response_parser<http::string_body> parser;
         parser.body_limit(kMaxAnswer);
-        tcp.expires_after(options_.io_timeout);
+        tcp.expires_after(allowance);
         std::tie(ec, n) = co_await http::async_read(*c.stream, c.buffer, parser, use_tuple);
         if (!ec) {
           auto response = parser.release();

@@ -25,7 +25,9 @@ struct PeerClientOptions {
   std::string cert_file;  // this node's TLS certificate (PEM, chain allowed) and key, presented
   std::string key_file;   // to every peer as the client certificate
   std::chrono::milliseconds connect_timeout{5'000};
-  std::chrono::milliseconds io_timeout{30'000};  // each write and each read
+  // Each write and each read; plus a second for every MiB of the package, so that a large one may
+  // go at 1 MiB/s and the peer may take its time to check and store it.
+  std::chrono::milliseconds io_timeout{30'000};
   std::vector<std::string> crl_files;             // revocation lists for peers' certificates (PEM)
 };
 

@@ -23,6 +23,7 @@ TEST(HttpUrl, ReadsSchemeHostPortAndPrefix) {
   EXPECT_TRUE(v6->literal);
   EXPECT_EQ(v6->host_header(), "[::1]:80");
   EXPECT_TRUE(parse_http_url("https://127.0.0.1")->literal);
+  EXPECT_TRUE(parse_http_url("https://[fe80::1%eth0]:8443")->literal);
   EXPECT_EQ(parse_http_url("https://127.0.0.1")->port, "443");
 }
 

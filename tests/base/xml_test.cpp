@@ -1,5 +1,7 @@
 #include "base/xml.hpp"
 
+#include "base/spool.hpp"
+
 #include <gtest/gtest.h>
 
 #include <string>
@@ -45,6 +47,47 @@ TEST(ParseXml, RefusesBillionLaughs) {
   auto r = parse_xml(lol);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "xml.doctype_forbidden");
+}
+
+// The byte scan before parsing reads UTF-8 only; a DOCTYPE in UTF-16 or UTF-7 reaches the parser,
+// which stops at it (entity expansion is unbounded with XML_PARSE_HUGE).
+TEST(ParseXml, RefusesADoctypeInAnotherEncoding) {
+  std::string lol = "<!DOCTYPE lolz [<!ENTITY lol \"lol\">";
+  for (int i = 1; i < 10; ++i) {
+    lol += "<!ENTITY lol" + std::to_string(i) + " \"";
+    for (int k = 0; k < 10; ++k)
+      lol += "&lol" + (i == 1 ? std::string() : std::to_string(i - 1)) + ";";
+    lol += "\">";
+  }
+  lol += "]><lolz a=\"&lol9;\">&lol9;</lolz>";
+  std::string utf16 = "\xFF\xFE";  // UTF-16LE with its byte-order mark
+  for (char c : "<?xml version=\"1.0\" encoding=\"UTF-16\"?>" + lol) {
+    utf16 += c;
+    utf16 += '\0';
+  }
+  auto r = parse_xml(utf16);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "xml.doctype_forbidden");
+  auto spooled = Spool::create();
+  ASSERT_TRUE(spooled && (*spooled)->append(utf16));
+  auto from_spool = parse_xml(**spooled);
+  ASSERT_FALSE(from_spool);
+  EXPECT_EQ(from_spool.error().code, "xml.doctype_forbidden");
+
+  auto utf7 =
+      parse_xml("<?xml version=\"1.0\" encoding=\"UTF-7\"?>+ADw-!DOCTYPE a+AD4-+ADw-a/+AD4-");
+  ASSERT_FALSE(utf7);
+  EXPECT_EQ(utf7.error().code, "xml.doctype_forbidden");
+}
+
+// Too many elements stop the parser as it goes, not after the tree is built.
+TEST(ParseXml, StopsAtTooManyElementsWhileParsing) {
+  std::string many = "<r>";
+  for (int i = 0; i < 5000; ++i) many += "<a/>";
+  many += "</r>";
+  auto r = parse_xml(many, XmlLimits{.max_bytes = 1 << 20, .max_depth = 64, .max_nodes = 1000});
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, "xml.too_many_nodes");
 }
 
 TEST(ParseXml, RefusesUndeclaredEntities) {
