@@ -28,8 +28,9 @@ using XmlDoc = std::unique_ptr<xmlDoc, XmlDocDeleter>;
 // Process-wide libxml2 setup: no external entity ever loads. Idempotent and thread-safe.
 void xml_init();
 
-// Parses untrusted bytes: no DTD (any DOCTYPE is refused before libxml2 sees it), no entities, no
-// network, size/depth/node-count limits. Errors carry the line.
+// Parses untrusted bytes: no DTD (a DOCTYPE in UTF-8 is refused before libxml2 sees it, one in
+// another encoding stops the parser where it stands), no entities, no network, size/depth/node-
+// count limits (elements counted as they are parsed). Errors carry the line.
 Expected<XmlDoc> parse_xml(std::string_view bytes, const XmlLimits& limits = {});
 // The same, reading a spooled document a piece at a time: only the tree is held in memory.
 Expected<XmlDoc> parse_xml(const Spool& spool, const XmlLimits& limits = {});
