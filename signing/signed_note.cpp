@@ -36,15 +36,19 @@ std::string raw_public(EVP_PKEY* key) {
   return out;
 }
 
+// A key id from its four big-endian bytes.
+std::uint32_t read_id(std::string_view bytes) {
+  return (std::uint32_t(std::uint8_t(bytes[0])) << 24) |
+         (std::uint32_t(std::uint8_t(bytes[1])) << 16) |
+         (std::uint32_t(std::uint8_t(bytes[2])) << 8) | std::uint32_t(std::uint8_t(bytes[3]));
+}
+
 std::uint32_t key_id(std::string_view name, std::string_view public_key) {
   std::string input(name);
   input += '\n';
   input += static_cast<char>(kEd25519);
   input.append(public_key);
-  const std::string digest = sha256(input);
-  return (std::uint32_t(std::uint8_t(digest[0])) << 24) |
-         (std::uint32_t(std::uint8_t(digest[1])) << 16) |
-         (std::uint32_t(std::uint8_t(digest[2])) << 8) | std::uint32_t(std::uint8_t(digest[3]));
+  return read_id(sha256(input));
 }
 
 std::string id_hex(std::uint32_t id) {
@@ -143,15 +147,22 @@ std::string note_signer_text(const NoteSigner& signer) {
          base64_encode(std::string(1, static_cast<char>(kEd25519)) + raw);
 }
 
+namespace {
+
+// The vkey form; a private key's public half is read the same way.
+std::string verifier_text(const std::string& name, std::uint32_t id, EVP_PKEY* key) {
+  return name + "+" + id_hex(id) + "+" +
+         base64_encode(std::string(1, static_cast<char>(kEd25519)) + raw_public(key));
+}
+
+}  // namespace
+
 std::string note_verifier_text(const NoteSigner& signer) {
-  return signer.name + "+" + id_hex(signer.id) + "+" +
-         base64_encode(std::string(1, static_cast<char>(kEd25519)) + raw_public(signer.key.get()));
+  return verifier_text(signer.name, signer.id, signer.key.get());
 }
 
 std::string note_verifier_text(const NoteVerifier& verifier) {
-  return verifier.name + "+" + id_hex(verifier.id) + "+" +
-         base64_encode(std::string(1, static_cast<char>(kEd25519)) +
-                       raw_public(verifier.key.get()));
+  return verifier_text(verifier.name, verifier.id, verifier.key.get());
 }
 
 NoteVerifier note_verifier_of(const NoteSigner& signer) {
@@ -203,10 +214,7 @@ Expected<std::string> open_note(std::string_view note, const NoteVerifier& verif
     if (!valid_name(name) || !blob || blob->size() < 5) {
       return malformed("a signature line is not '\xE2\x80\x94 name base64'");
     }
-    const std::uint32_t id = (std::uint32_t(std::uint8_t((*blob)[0])) << 24) |
-                             (std::uint32_t(std::uint8_t((*blob)[1])) << 16) |
-                             (std::uint32_t(std::uint8_t((*blob)[2])) << 8) |
-                             std::uint32_t(std::uint8_t((*blob)[3]));
+    const std::uint32_t id = read_id(*blob);
     if (name != verifier.name || id != verifier.id) continue;
     found = true;
     const std::string_view sig = std::string_view(*blob).substr(4);

@@ -196,7 +196,7 @@ struct SpoolingBody {
   struct value_type {
     std::string text;
     std::shared_ptr<Spool> file;
-    std::size_t spool_above = 1 << 20;
+    std::size_t spool_above = kSpoolAbove;
     std::string spool_dir;
   };
 

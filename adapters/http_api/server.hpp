@@ -33,7 +33,7 @@ struct HttpLimits {
   std::chrono::milliseconds write_timeout{30'000};
   std::chrono::milliseconds idle_timeout{60'000};
   // A body larger than this goes to a spool file instead of memory (HttpRequest::body_file).
-  std::size_t spool_above = 1 << 20;
+  std::size_t spool_above = kSpoolAbove;
   std::string spool_dir;  // where; empty: the system's temporary directory
 };
 

@@ -15,6 +15,7 @@
 #include "base/encoding.hpp"
 #include "signing/crypto.hpp"
 #include "signing/xmldsig.hpp"
+#include "tests/app/test_http.hpp"
 #include "tests/integration/node_process.hpp"
 
 namespace lienthong {
@@ -32,11 +33,10 @@ constexpr bool kMeasureMemory = true;
 #endif
 
 json::object get_json(unsigned short port, const std::string& target, const std::string& token) {
-  LoopbackReply r = loopback_http(port, "GET", target, token);
+  testing::Reply r = testing::http(port, "GET", target, token);
   EXPECT_EQ(r.status, 200) << target << ": " << r.body.substr(0, 300);
-  boost::system::error_code ec;
-  json::value v = json::parse(r.status == 200 ? r.body : "{}", ec);
-  return ec || !v.is_object() ? json::object{} : v.as_object();
+  const json::value v = r.status == 200 ? r.json() : json::value();
+  return v.is_object() ? v.as_object() : json::object{};
 }
 
 TEST(LargePackage, A100MbAttachmentCrossesTwoNodesHeldInMemoryAtMostOnce) {
