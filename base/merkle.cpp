@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <bit>
+#include <optional>
 
 #include "base/encoding.hpp"
 
@@ -31,33 +32,64 @@ std::uint64_t split(std::uint64_t n) {
   return std::bit_floor(n - 1);
 }
 
-void path(std::span<const MerkleHash> d, std::uint64_t m, std::vector<MerkleHash>& out) {
-  if (d.size() <= 1) return;
-  const std::uint64_t k = split(d.size());
-  if (m < k) {
-    path(d.first(k), m, out);
-    out.push_back(merkle_root(d.subspan(k)));
-  } else {
-    path(d.subspan(k), m - k, out);
-    out.push_back(merkle_root(d.first(k)));
+// PATH(m, D[start:start+n]) of RFC 9162 section 2.1.3.1, with subtree roots from `root_of`.
+Expected<void> path(std::uint64_t start, std::uint64_t n, std::uint64_t m,
+                    const MerkleSubtreeRoot& root_of, std::vector<MerkleHash>& out) {
+  if (n <= 1) return {};
+  const std::uint64_t k = split(n);
+  const bool left = m < k;
+  if (auto r = left ? path(start, k, m, root_of, out) : path(start + k, n - k, m - k, root_of, out);
+      !r) {
+    return r;
   }
+  auto sibling = left ? root_of(start + k, n - k) : root_of(start, k);
+  if (!sibling) return sibling.error();
+  out.push_back(*sibling);
+  return {};
 }
 
-void subproof(std::span<const MerkleHash> d, std::uint64_t m, bool whole,
-              std::vector<MerkleHash>& out) {
-  const std::uint64_t n = d.size();
+// SUBPROOF(m, D[start:start+n], whole) of RFC 9162 section 2.1.4.1.
+Expected<void> subproof(std::uint64_t start, std::uint64_t n, std::uint64_t m, bool whole,
+                        const MerkleSubtreeRoot& root_of, std::vector<MerkleHash>& out) {
   if (m == n) {
-    if (!whole) out.push_back(merkle_root(d));
-    return;
+    if (whole) return {};
+    auto root = root_of(start, n);
+    if (!root) return root.error();
+    out.push_back(*root);
+    return {};
   }
   const std::uint64_t k = split(n);
-  if (m <= k) {
-    subproof(d.first(k), m, whole, out);
-    out.push_back(merkle_root(d.subspan(k)));
-  } else {
-    subproof(d.subspan(k), m - k, false, out);
-    out.push_back(merkle_root(d.first(k)));
+  const bool left = m <= k;
+  if (auto r = left ? subproof(start, k, m, whole, root_of, out)
+                    : subproof(start + k, n - k, m - k, false, root_of, out);
+      !r) {
+    return r;
   }
+  auto sibling = left ? root_of(start + k, n - k) : root_of(start, k);
+  if (!sibling) return sibling.error();
+  out.push_back(*sibling);
+  return {};
+}
+
+Expected<void> range(std::uint64_t start, std::uint64_t n, std::uint64_t begin, std::uint64_t end,
+                     const MerkleSubtreeRoot& root_of, std::vector<MerkleHash>& out) {
+  if (start + n <= begin || start >= end) {
+    auto root = root_of(start, n);
+    if (!root) return root.error();
+    out.push_back(*root);
+    return {};
+  }
+  if (begin <= start && start + n <= end) return {};
+  const std::uint64_t k = split(n);
+  if (auto r = range(start, k, begin, end, root_of, out); !r) return r;
+  return range(start + k, n - k, begin, end, root_of, out);
+}
+
+// The subtree roots of an in-memory list of leaves.
+MerkleSubtreeRoot roots_of(std::span<const MerkleHash> leaves) {
+  return [leaves](std::uint64_t start, std::uint64_t count) -> Expected<MerkleHash> {
+    return merkle_root(leaves.subspan(start, count));
+  };
 }
 
 // Right-shifts fn and sn until fn's lowest bit is set or fn is 0.
@@ -102,16 +134,80 @@ MerkleHash merkle_root(std::span<const MerkleHash> leaves) {
 
 std::vector<MerkleHash> merkle_inclusion_proof(std::span<const MerkleHash> leaves,
                                                std::uint64_t index) {
-  std::vector<MerkleHash> out;
-  if (index < leaves.size()) path(leaves, index, out);
-  return out;
+  return *merkle_inclusion_proof(leaves.size(), index, roots_of(leaves));
 }
 
 std::vector<MerkleHash> merkle_consistency_proof(std::span<const MerkleHash> leaves,
                                                  std::uint64_t old_size) {
+  return *merkle_consistency_proof(leaves.size(), old_size, roots_of(leaves));
+}
+
+Expected<MerkleHash> merkle_root(std::uint64_t size, const MerkleSubtreeRoot& subtree_root) {
+  if (size == 0) return merkle_empty_root();
+  return subtree_root(0, size);
+}
+
+Expected<std::vector<MerkleHash>> merkle_inclusion_proof(std::uint64_t size, std::uint64_t index,
+                                                         const MerkleSubtreeRoot& subtree_root) {
   std::vector<MerkleHash> out;
-  if (old_size > 0 && old_size < leaves.size()) subproof(leaves, old_size, true, out);
+  if (index < size) {
+    if (auto r = path(0, size, index, subtree_root, out); !r) return r.error();
+  }
   return out;
+}
+
+Expected<std::vector<MerkleHash>> merkle_consistency_proof(std::uint64_t size,
+                                                           std::uint64_t old_size,
+                                                           const MerkleSubtreeRoot& subtree_root) {
+  std::vector<MerkleHash> out;
+  if (old_size > 0 && old_size < size) {
+    if (auto r = subproof(0, size, old_size, true, subtree_root, out); !r) return r.error();
+  }
+  return out;
+}
+
+Expected<std::vector<MerkleHash>> merkle_range_proof(std::uint64_t size, std::uint64_t begin,
+                                                     std::uint64_t end,
+                                                     const MerkleSubtreeRoot& subtree_root) {
+  std::vector<MerkleHash> out;
+  if (begin < end && end <= size) {
+    if (auto r = range(0, size, begin, end, subtree_root, out); !r) return r.error();
+  }
+  return out;
+}
+
+Expected<void> merkle_verify_range(std::uint64_t size, std::uint64_t begin,
+                                   std::span<const MerkleHash> leaves,
+                                   std::span<const MerkleHash> proof, const MerkleHash& root) {
+  const std::uint64_t end = begin + leaves.size();
+  if (leaves.empty() || end > size) {
+    return Error{"merkle.bad_range", "leaves " + std::to_string(begin) + " to " +
+                                         std::to_string(end) + " are not a range of a tree of " +
+                                         std::to_string(size) + " leaves"};
+  }
+  std::size_t next = 0;
+  // Rebuilds the root of D[start:start+n] from the range's leaves and the proof, in order.
+  std::function<std::optional<MerkleHash>(std::uint64_t, std::uint64_t)> rebuild =
+      [&](std::uint64_t start, std::uint64_t n) -> std::optional<MerkleHash> {
+    if (start + n <= begin || start >= end) {
+      if (next == proof.size()) return std::nullopt;
+      return proof[next++];
+    }
+    if (begin <= start && start + n <= end) return merkle_root(leaves.subspan(start - begin, n));
+    const std::uint64_t k = split(n);
+    auto left = rebuild(start, k);
+    if (!left) return std::nullopt;
+    auto right = rebuild(start + k, n - k);
+    if (!right) return std::nullopt;
+    return merkle_node_hash(*left, *right);
+  };
+  const auto rebuilt = rebuild(0, size);
+  if (!rebuilt) return Error{"merkle.bad_range", "the proof is shorter than the tree needs"};
+  if (next != proof.size())
+    return Error{"merkle.bad_range", "the proof is longer than the tree needs"};
+  if (*rebuilt != root)
+    return Error{"merkle.bad_range", "the range and proof lead to another root"};
+  return {};
 }
 
 Expected<void> merkle_verify_inclusion(std::uint64_t index, std::uint64_t size,

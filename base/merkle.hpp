@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -45,6 +46,32 @@ std::vector<MerkleHash> merkle_consistency_proof(std::span<const MerkleHash> lea
                                                        std::span<const MerkleHash> proof,
                                                        const MerkleHash& old_root,
                                                        const MerkleHash& new_root);
+
+// The same for a tree too large to hold: the root of the subtree of `count` leaves from `start`
+// comes from `subtree_root`, which is only asked for subtrees of RFC 9162's decomposition (`start`
+// is a multiple of the power of two at or above `count`), so a store of the perfect subtrees
+// answers most of them without reading leaves. Its errors are returned as they are.
+using MerkleSubtreeRoot =
+    std::function<Expected<MerkleHash>(std::uint64_t start, std::uint64_t count)>;
+[[nodiscard]] Expected<MerkleHash> merkle_root(std::uint64_t size,
+                                               const MerkleSubtreeRoot& subtree_root);
+[[nodiscard]] Expected<std::vector<MerkleHash>> merkle_inclusion_proof(
+    std::uint64_t size, std::uint64_t index, const MerkleSubtreeRoot& subtree_root);
+[[nodiscard]] Expected<std::vector<MerkleHash>> merkle_consistency_proof(
+    std::uint64_t size, std::uint64_t old_size, const MerkleSubtreeRoot& subtree_root);
+
+// A range proof: that the leaves [begin, end) are, in order, leaves of the tree of `size`. It is
+// the roots of the subtrees of the decomposition that lie wholly outside the range, left to right
+// (at most two per level); with the range's leaves they rebuild the root. One proof for a run of
+// consecutive audit events instead of one inclusion proof each.
+[[nodiscard]] Expected<std::vector<MerkleHash>> merkle_range_proof(
+    std::uint64_t size, std::uint64_t begin, std::uint64_t end,
+    const MerkleSubtreeRoot& subtree_root);
+// Error code merkle.bad_range.
+[[nodiscard]] Expected<void> merkle_verify_range(std::uint64_t size, std::uint64_t begin,
+                                                 std::span<const MerkleHash> leaves,
+                                                 std::span<const MerkleHash> proof,
+                                                 const MerkleHash& root);
 
 // The root of a tree that only grows, kept as it grows: the roots of the perfect subtrees along
 // its right edge (at most 64), so appending is O(log n) and no leaf need be kept.

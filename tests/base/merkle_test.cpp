@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <bit>
 #include <string>
 #include <vector>
 
@@ -207,6 +208,94 @@ TEST(Merkle, EveryProofOfSmallTreesVerifies) {
       }
     }
   }
+}
+
+// A range proof rebuilds the root from consecutive leaves, for every range of every tree up to
+// 24 leaves (roots from the frontier, computed without the decomposition); anything else is
+// refused: another leaf, the range shifted, a proof cut short, lengthened or out of order.
+TEST(Merkle, RangeProofsRebuildTheRootAndRefuseEveryChange) {
+  std::vector<MerkleHash> tree;
+  MerkleFrontier frontier;
+  for (int i = 0; i < 24; ++i) {
+    tree.push_back(merkle_leaf_hash("event " + std::to_string(i)));
+    frontier.append(tree.back());
+    const std::uint64_t n = tree.size();
+    const MerkleHash root = frontier.root();
+    const std::span<const MerkleHash> d(tree);
+    const MerkleSubtreeRoot from_leaves = [&](std::uint64_t start, std::uint64_t count) {
+      return Expected<MerkleHash>(merkle_root(d.subspan(start, count)));
+    };
+    for (std::uint64_t begin = 0; begin < n; ++begin) {
+      for (std::uint64_t end = begin + 1; end <= n; ++end) {
+        auto proof = merkle_range_proof(n, begin, end, from_leaves);
+        ASSERT_TRUE(proof);
+        EXPECT_LE(proof->size(), 2u * std::bit_width(n));
+        const auto range = d.subspan(begin, end - begin);
+        ASSERT_TRUE(merkle_verify_range(n, begin, range, *proof, root)) << begin << ".." << end;
+        if (begin + 1 < end) {
+          std::vector<MerkleHash> swapped(range.begin(), range.end());
+          std::swap(swapped.front(), swapped.back());
+          EXPECT_FALSE(merkle_verify_range(n, begin, swapped, *proof, root));
+        }
+        std::vector<MerkleHash> changed(range.begin(), range.end());
+        changed.back()[0] ^= 1;
+        EXPECT_FALSE(merkle_verify_range(n, begin, changed, *proof, root));
+        if (end < n) {
+          EXPECT_FALSE(merkle_verify_range(n, begin + 1, range, *proof, root));
+        }
+        if (!proof->empty()) {
+          auto shorter = *proof;
+          shorter.pop_back();
+          EXPECT_FALSE(merkle_verify_range(n, begin, range, shorter, root));
+        }
+        auto longer = *proof;
+        longer.push_back(root);
+        EXPECT_FALSE(merkle_verify_range(n, begin, range, longer, root));
+        if (proof->size() > 1 && proof->front() != proof->back()) {
+          auto reordered = *proof;
+          std::swap(reordered.front(), reordered.back());
+          EXPECT_FALSE(merkle_verify_range(n, begin, range, reordered, root));
+        }
+      }
+    }
+  }
+  auto none = merkle_verify_range(4, 3, std::span<const MerkleHash>(tree).first(2), {}, tree[0]);
+  ASSERT_FALSE(none);
+  EXPECT_EQ(none.error().code, "merkle.bad_range");
+}
+
+// Proofs from a source of subtree roots ask only for subtrees of the decomposition, and pass the
+// source's error on.
+TEST(Merkle, ProofsFromASourceOfSubtreesAskForAlignedSubtreesAndPassErrorsOn) {
+  std::vector<MerkleHash> tree;
+  for (int i = 0; i < 1000; ++i) tree.push_back(merkle_leaf_hash(std::to_string(i)));
+  const std::span<const MerkleHash> d(tree);
+  int asked = 0;
+  const MerkleSubtreeRoot aligned = [&](std::uint64_t start, std::uint64_t count) {
+    ++asked;
+    EXPECT_EQ(start % std::bit_ceil(count), 0u) << start << "+" << count;
+    return Expected<MerkleHash>(merkle_root(d.subspan(start, count)));
+  };
+  auto root = merkle_root(1000, aligned);
+  ASSERT_TRUE(root);
+  EXPECT_EQ(*root, merkle_root(d));
+  auto inclusion = merkle_inclusion_proof(1000, 777, aligned);
+  ASSERT_TRUE(inclusion);
+  EXPECT_EQ(*inclusion, merkle_inclusion_proof(d, 777));
+  auto consistency = merkle_consistency_proof(1000, 333, aligned);
+  ASSERT_TRUE(consistency);
+  EXPECT_EQ(*consistency, merkle_consistency_proof(d, 333));
+  EXPECT_GT(asked, 10);
+
+  const MerkleSubtreeRoot failing = [](std::uint64_t, std::uint64_t) -> Expected<MerkleHash> {
+    return Error{"store.io", "disk gone"};
+  };
+  for (auto r : {merkle_inclusion_proof(8, 3, failing), merkle_consistency_proof(8, 3, failing),
+                 merkle_range_proof(8, 2, 5, failing)}) {
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code, "store.io");
+  }
+  EXPECT_FALSE(merkle_root(8, failing));
 }
 
 }  // namespace
