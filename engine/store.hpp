@@ -298,8 +298,29 @@ class Store {
 // Throws std::runtime_error when the file cannot be opened or migrated (startup).
 std::unique_ptr<Store> open_sqlite_store(const std::string& path);
 
-// The audit hash of `event` over its fields and prev_hash.
+// An event's fields (seq, at, actor, agency, action, document, detail, request_id), each as an
+// 8-byte big-endian length and its bytes, numbers in decimal: the entry of its Merkle leaf.
+std::string audit_entry(const AuditEvent& event);
+// The audit hash of `event`: SHA-256 of prev_hash then its entry.
 std::string audit_hash(const AuditEvent& event);
+
+// Follows the hash chain one event at a time, from the event `first_seq` and the hash before it.
+class AuditChainFollower {
+ public:
+  explicit AuditChainFollower(std::int64_t first_seq = 1,
+                              std::string prev_hash = std::string(32, '\0'))
+      : expected_seq_(first_seq), prev_(std::move(prev_hash)) {}
+  struct Break {
+    std::int64_t seq = 0;  // the first event that is wrong or missing
+    std::string problem;
+  };
+  // Nothing when `event` continues the chain; otherwise what breaks it (do not go on after that).
+  std::optional<Break> next(const AuditEvent& event);
+
+ private:
+  std::int64_t expected_seq_;
+  std::string prev_;
+};
 
 struct AuditCheck {
   bool ok = true;
