@@ -31,6 +31,24 @@ AgencyEntry entry_of(const NodeConfig& config, const AgencyConfig& a, bool local
   return e;
 }
 
+// The node's checkpoint key: read from `path`, or made there (owner-only) with its public key
+// beside it as `path.pub`.
+NoteSigner load_or_make_audit_key(const std::string& path, const std::string& name) {
+  if (std::filesystem::exists(path)) {
+    auto text = read_file(path);
+    if (!text) throw std::runtime_error("audit key " + path + ": " + text.error().message);
+    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
+    auto signer = parse_note_signer(*text);
+    if (!signer) throw std::runtime_error("audit key " + path + ": " + signer.error().message);
+    return std::move(*signer);
+  }
+  auto signer = generate_note_signer(name);
+  if (!signer) throw std::runtime_error("audit key: " + signer.error().message);
+  if (auto w = write_file(path, note_signer_text(*signer) + "\n", true); !w)
+    throw std::runtime_error("audit key " + path + ": " + w.error().message);
+  return std::move(*signer);
+}
+
 }  // namespace
 
 const Clock& Node::system_clock() {
@@ -68,6 +86,22 @@ Node::Node(const NodeConfig& config, const Clock& clock,
     std::filesystem::create_directories(parent);
   }
   store_ = open_sqlite_store(db);
+  audit_log_ = std::make_unique<AuditLog>(db);
+  audit_origin_ =
+      config.audit.origin.empty() ? "lienthong/" + config.id + "/audit" : config.audit.origin;
+  const std::string key_path =
+      config.audit.key.empty() ? audit_key_path_for(db) : config.resolve(config.audit.key);
+  audit_key_ = load_or_make_audit_key(key_path, audit_origin_);
+  audit_vkey_ = note_verifier_text(audit_key_);
+  if (auto w = write_file(key_path + ".pub", audit_vkey_ + "\n"); !w)
+    throw std::runtime_error("audit key " + key_path + ".pub: " + w.error().message);
+  if (auto latest = audit_log_->latest_checkpoint(); latest && *latest) {
+    checkpointed_size_ = (*latest)->size;
+    checkpointed_at_ = (*latest)->at;
+  } else if (!latest) {
+    throw std::runtime_error("audit log: " + latest.error().message);
+  }
+  if (checkpointed_at_ == 0) checkpointed_at_ = clock.now();
   // Large packages are spooled beside the database: on its disk, not in a /tmp that may be RAM.
   std::string spool_dir = std::filesystem::path(db).parent_path().string();
   if (spool_dir.empty()) spool_dir = ".";
@@ -247,6 +281,43 @@ void Node::stop(std::chrono::milliseconds grace) {
   if (worker_.joinable()) worker_.join();
   if (peer_worker_.joinable()) peer_worker_.join();
   if (peer_delivery_) peer_delivery_->drain();
+  if (audit_log_) {
+    if (auto c = checkpoint_audit_log(); !c && log_) {
+      log_("{\"event\":\"error\",\"what\":\"audit checkpoint\",\"error\":" +
+           json_quote(c.error().message) + "}");
+    }
+  }
+}
+
+Expected<std::optional<StoredCheckpoint>> Node::checkpoint_audit_log() {
+  std::lock_guard lock(audit_mutex_);
+  return checkpoint_locked();
+}
+
+Expected<std::optional<StoredCheckpoint>> Node::checkpoint_locked() {
+  auto c = audit_log_->checkpoint(audit_key_, audit_origin_, clock_.now());
+  if (c && *c) {
+    checkpointed_size_ = (*c)->size;
+    checkpointed_at_ = (*c)->at;
+    if (log_) {
+      log_("{\"event\":\"audit.checkpoint\",\"size\":" + std::to_string((*c)->size) +
+           ",\"root\":\"" + merkle_hex((*c)->root) + "\"}");
+    }
+  }
+  return c;
+}
+
+void Node::checkpoint_if_due() {
+  std::lock_guard lock(audit_mutex_);
+  auto n = audit_log_->size();
+  if (!n || *n <= checkpointed_size_) return;
+  const bool enough = *n - checkpointed_size_ >= config_.audit.checkpoint_events;
+  const bool late = clock_.now() - checkpointed_at_ >= config_.audit.checkpoint_interval.count();
+  if (!enough && !late) return;
+  if (auto c = checkpoint_locked(); !c && log_) {
+    log_("{\"event\":\"error\",\"what\":\"audit checkpoint\",\"error\":" +
+         json_quote(c.error().message) + "}");
+  }
 }
 
 void Node::run_background_once() {
@@ -273,6 +344,7 @@ void Node::run_background_once() {
   }
   // A fired timer may have queued local deliveries.
   (void)local_->run_once();
+  checkpoint_if_due();
 }
 
 void Node::peer_background() {
@@ -368,9 +440,15 @@ void Node::background() {
     run_background_once();
     // Sleep until the next deadline (at most a minute), or until a write changes something.
     std::chrono::seconds wait(60);
+    {
+      // The next checkpoint by time (once the log has grown, checkpoint_if_due signs it).
+      std::lock_guard lock(audit_mutex_);
+      wait = std::chrono::seconds(std::clamp<Timestamp>(
+          checkpointed_at_ + config_.audit.checkpoint_interval.count() - clock_.now(), 1, 60));
+    }
     if (auto next = store_->next_deadline(); next && *next) {
       const Timestamp due = std::get<2>(**next);
-      wait = std::chrono::seconds(std::clamp<Timestamp>(due - clock_.now(), 0, 60));
+      wait = std::min(wait, std::chrono::seconds(std::clamp<Timestamp>(due - clock_.now(), 0, 60)));
     }
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, wait, [&] { return stopping_ || changed_; });

@@ -15,6 +15,7 @@
 #include "adapters/peer/peer_api.hpp"
 #include "adapters/peer/peer_client.hpp"
 #include "config/node_config.hpp"
+#include "engine/audit_log.hpp"
 #include "engine/directory.hpp"
 #include "engine/intake.hpp"
 #include "engine/local_delivery.hpp"
@@ -51,6 +52,11 @@ class Node {
   // One pass over every drop folder: import what has settled in in/, export to out/ what reached
   // the folder's agency since the last pass (the folder thread does this every interval).
   void run_folders_once();
+  // Signs a checkpoint of the audit log now if it grew since the last one (the timer thread does
+  // this per <audit>, and stop() once more).
+  Expected<std::optional<StoredCheckpoint>> checkpoint_audit_log();
+  // The key auditors verify this node's checkpoints with (a signed-note verifier key).
+  const std::string& audit_verifier_key() const { return audit_vkey_; }
 
   static const Clock& system_clock();
 
@@ -60,6 +66,8 @@ class Node {
   void folder_background();
   void run_folder(std::size_t i);
   void changed();
+  void checkpoint_if_due();
+  Expected<std::optional<StoredCheckpoint>> checkpoint_locked();
 
   const NodeConfig& config_;
   const Clock& clock_;
@@ -70,6 +78,13 @@ class Node {
   std::unique_ptr<BusinessCalendar> calendar_;
   EdxmlCodec codec_;
   std::unique_ptr<Store> store_;
+  std::mutex audit_mutex_;  // the audit log and the two fields after the key
+  std::unique_ptr<AuditLog> audit_log_;
+  NoteSigner audit_key_;
+  std::string audit_vkey_;
+  std::string audit_origin_;
+  std::uint64_t checkpointed_size_ = 0;
+  Timestamp checkpointed_at_ = 0;
   std::unique_ptr<Router> router_;
   std::map<std::string, SigningKey> organisation_keys_;  // of the agencies hosted here
   std::unique_ptr<Intake> intake_;

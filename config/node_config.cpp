@@ -362,11 +362,7 @@ class Builder {
       } else if (name == "trust") {
         build_trust(n);
       } else if (name == "audit") {
-        if (auto v = attr(n, "checkpoint-interval")) {
-          cfg_.audit.checkpoint_interval =
-              duration(n, "checkpoint-interval", *v, cfg_.audit.checkpoint_interval,
-                       std::chrono::seconds(1), std::chrono::hours(24));
-        }
+        build_audit(n);
       } else if (name == "calendar") {
         build_calendar(n);
       } else if (name == "workflows") {
@@ -579,6 +575,26 @@ class Builder {
     }
     peering_node_ = n;
     cfg_.peering = std::move(p);
+  }
+
+  void build_audit(xmlNode* n) {
+    AuditConfig& a = cfg_.audit;
+    if (auto v = attr(n, "checkpoint-interval")) {
+      a.checkpoint_interval = duration(n, "checkpoint-interval", *v, a.checkpoint_interval,
+                                       std::chrono::seconds(1), std::chrono::hours(24));
+    }
+    a.checkpoint_events =
+        number<std::uint64_t>(n, "checkpoint-events", a.checkpoint_events, 1, 100'000'000);
+    a.key = path(n, "key");
+    if (auto v = attr(n, "origin")) {
+      // A signed note's key name and a checkpoint's first line: no spaces, no '+'.
+      if (v->empty() || v->find_first_of(" +\t") != std::string::npos ||
+          std::any_of(v->begin(), v->end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; })) {
+        error(n, "origin " + in_quotes(*v) + " must be non-empty, without spaces or '+'");
+      }
+      a.origin = *v;
+    }
   }
 
   void build_limits(xmlNode* n) {

@@ -103,9 +103,18 @@ struct TrustConfig {
   bool allow_sha1 = false;           // accept RSA-SHA1 signatures (reported as weak)
 };
 
+// The audit log's Merkle tree (engine/audit_log): the node signs a checkpoint of it once
+// `checkpoint_events` events were added since the last, or `checkpoint_interval` after the last
+// if any was added, and when it stops.
 struct AuditConfig {
-  // How often the node signs a checkpoint of the audit log's hash chain.
   std::chrono::seconds checkpoint_interval{3600};
+  std::uint64_t checkpoint_events = 10'000;
+  // The Ed25519 key checkpoints are signed with, as a signed-note private key (PRIVATE+KEY+...).
+  // Empty: `<store path>.audit-key`, made at the first start; its public key is written beside it
+  // as `.pub` (what auditors verify with).
+  std::string key;
+  // The checkpoints' origin line and the key's name when it is made; empty: lienthong/<id>/audit.
+  std::string origin;
 };
 
 // A public holiday: one day (from == to) or a range of days, both ends included.

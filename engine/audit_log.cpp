@@ -64,6 +64,10 @@ Expected<std::vector<T>> all_rows(sqlite::Stmt& st, Read read) {
 
 }  // namespace
 
+std::string audit_key_path_for(const std::string& db_path) {
+  return db_path + ".audit-key";
+}
+
 MerkleHash audit_leaf(const AuditEvent& event) {
   return merkle_leaf_hash(audit_entry(event));
 }

@@ -42,11 +42,14 @@ struct AuditLogCheck {
   std::string problem;
 };
 
+// Where a node keeps its checkpoint key when the configuration names none: beside the database.
+std::string audit_key_path_for(const std::string& db_path);
+
 // The leaf hash of an event.
 MerkleHash audit_leaf(const AuditEvent& event);
 
-// The note `note` signed by `verifier`, as a checkpoint of `origin`. Error codes
-// note.bad_signature, note.malformed, checkpoint.malformed, checkpoint.wrong_origin.
+// The checkpoint in `note`, once its signature by `verifier` holds. Error codes
+// note.bad_signature, note.unsigned, note.malformed, checkpoint.malformed.
 [[nodiscard]] Expected<Checkpoint> open_checkpoint(const std::string& note,
                                                    const NoteVerifier& verifier);
 

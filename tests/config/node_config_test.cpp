@@ -97,6 +97,9 @@ TEST(NodeConfigExamples, ProvincialNodeReadsTheModel) {
   EXPECT_EQ(c.trust.crls.size(), 1u);
   EXPECT_TRUE(c.trust.allow_sha1);
   EXPECT_EQ(c.audit.checkpoint_interval, std::chrono::minutes(15));
+  EXPECT_EQ(c.audit.checkpoint_events, 5000u);
+  EXPECT_EQ(c.audit.key, "/etc/lienthong/audit/tayninh.audit-key");
+  EXPECT_EQ(c.audit.origin, "lienthong.tayninh.gov.vn/audit");
   EXPECT_DOUBLE_EQ(c.targets.online_share, 0.40);
   EXPECT_DOUBLE_EQ(c.targets.on_time_share, 0.95);
   EXPECT_EQ(c.agencies.size(), 6u);
@@ -546,6 +549,9 @@ INSTANTIATE_TEST_SUITE_P(
         RuleCase{"connections", "<limits max-connections=\"0\"/>", "max-connections '0'"},
         RuleCase{"checkpoint interval", "<audit checkpoint-interval=\"1h\"/>",
                  "checkpoint-interval: duration '1h'"},
+        RuleCase{"checkpoint events", "<audit checkpoint-events=\"0\"/>", "checkpoint-events"},
+        RuleCase{"checkpoint origin", "<audit origin=\"my log\"/>",
+                 "origin 'my log' must be non-empty, without spaces or '+'"},
         RuleCase{"path with spaces", "<workflows dir=\" defs\"/>", "leading or trailing white"}));
 
 TEST(LoadNodeConfig, RefusesPeeringOnTheListenPort) {
