@@ -21,7 +21,7 @@ commands:
   verify     check every signature of a package and print the verdict
   inspect    decode a package and print its fields
   workflow   validate, show (text or Graphviz) and simulate workflow definitions
-  audit      verify the hash chain of a node's audit log
+  audit      verify, prove and export a node's audit log (Merkle tree, checkpoints)
   help       this text
 
 Every command takes --help.

@@ -142,6 +142,26 @@ std::string to_hex(std::string_view bytes) {
   return out;
 }
 
+Expected<std::string> from_hex(std::string_view hex) {
+  auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  if (hex.size() % 2 != 0) return Error{"hex.malformed", "an odd number of hex digits"};
+  std::string out;
+  out.reserve(hex.size() / 2);
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int hi = digit(hex[i]), lo = digit(hex[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return Error{"hex.malformed", "'" + std::string(hex.substr(i, 2)) + "' is not hex"};
+    }
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
+}
+
 std::string json_quote(std::string_view text) {
   std::string out = "\"";
   for (unsigned char c : text) {

@@ -31,6 +31,8 @@ class Base64Decoder {
 };
 
 std::string to_hex(std::string_view bytes);
+// Upper or lower case; error hex.malformed.
+Expected<std::string> from_hex(std::string_view hex);
 // The text as a JSON string literal, quotes included (control characters escaped, UTF-8 kept).
 std::string json_quote(std::string_view text);
 // Raw 32-byte SHA-256 digest.
