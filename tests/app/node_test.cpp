@@ -399,6 +399,47 @@ TEST_F(NodeTest, AdministratorsAddAgenciesAndUsers) {
   EXPECT_TRUE(chain && chain->ok);
 }
 
+TEST_F(NodeTest, TheNodeSignsCheckpointsOfItsAuditLogOnTimeAndWhenItStops) {
+  const std::string key = (dir_ / "node.db.audit-key").string();
+  ASSERT_TRUE(fs::exists(key)) << "made at the first start";
+  EXPECT_EQ(fs::status(key).permissions() & fs::perms::others_read, fs::perms::none);
+  auto vkey = read_file(key + ".pub");
+  ASSERT_TRUE(vkey);
+  EXPECT_EQ(*vkey, node_->audit_verifier_key() + "\n");
+  EXPECT_THAT(*vkey, ::testing::StartsWith("lienthong/test-node/audit+"));
+  auto verifier = parse_note_verifier(node_->audit_verifier_key());
+  ASSERT_TRUE(verifier);
+
+  ASSERT_EQ(http(port_, "POST", "/api/v1/documents", "token-clerk-h53", signed_sample()).status,
+            202);
+  node_->run_background_once();
+  AuditLog log((dir_ / "node.db").string(), true);
+  EXPECT_FALSE(*log.latest_checkpoint()) << "neither an hour nor 10,000 events yet";
+
+  clock_.advance(3601);
+  node_->run_background_once();
+  auto first = log.latest_checkpoint();
+  ASSERT_TRUE(first && *first);
+  EXPECT_EQ((*first)->size, *log.size());
+  auto opened = open_checkpoint((*first)->note, *verifier);
+  ASSERT_TRUE(opened) << opened.error().message;
+  EXPECT_EQ(opened->origin, "lienthong/test-node/audit");
+
+  EXPECT_EQ(act(only_task(kA53, "clerk-a53", "register"), "accept", "clerk-a53").status, 200);
+  node_.reset();  // stopping signs what came since
+  auto last = log.latest_checkpoint();
+  ASSERT_TRUE(last && *last);
+  EXPECT_GT((*last)->size, (*first)->size);
+  EXPECT_EQ((*last)->size, *log.size());
+  auto check = log.verify(*verifier);
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->ok) << check->problem;
+  EXPECT_EQ(check->checkpoints, 2u);
+
+  auto cli = testing::run_cli("audit verify --db " + (dir_ / "node.db").string());
+  EXPECT_EQ(cli.exit_code, 0) << cli.out;
+}
+
 TEST_F(NodeTest, AdministratorsSeeDeadLetteredDeliveriesAndRetryThem) {
   // A delivery to an agency no peer hosts, dead-lettered as PeerDelivery leaves it.
   std::int64_t item = 0;
