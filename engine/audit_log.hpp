@@ -93,8 +93,9 @@ class AuditLog {
   [[nodiscard]] Expected<std::optional<StoredCheckpoint>> latest_checkpoint();
 
   // Everything, from the events up: the hash chain, every stored subtree, and every checkpoint
-  // (its signature by `verifier`, and its root against the events). Names the first bad event.
-  [[nodiscard]] Expected<AuditLogCheck> verify(const NoteVerifier& verifier);
+  // (its signature by `verifier` unless null, and its root against the events). Names the first
+  // bad event.
+  [[nodiscard]] Expected<AuditLogCheck> verify(const NoteVerifier* verifier);
 
  private:
   Expected<MerkleHash> subtree(std::uint64_t start, std::uint64_t count);

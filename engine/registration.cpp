@@ -70,7 +70,9 @@ Expected<std::int64_t> register_paper(StoreTx& tx, const PaperRegistration& p, c
       ",\"type\":" + json_quote(p.document_type) + ",\"channel\":" + json_quote(p.channel) + "}";
   auto id = tx.insert_document(doc);
   if (!id) return id.error();
-  if (auto r = tx.record_hand_over({*id, p.from, p.to, p.channel, p.document_type, now}); !r)
+  if (auto r = tx.record_hand_over(
+          {*id, p.from, p.to, p.channel, p.document_type, now, cause.actor, cause.request_id});
+      !r)
     return r.error();
   AuditEvent e;
   e.at = now;
@@ -145,6 +147,7 @@ Expected<DossierRecord> register_dossier(StoreTx& tx, const Router& router,
   e.document = *id;
   e.detail = doc.original;
   e.request_id = cause.request_id;
+  e.tally = Tally{.agency = d.agency, .type = "dossier", .channel = d.channel, .dossiers = 1};
   if (auto a = tx.append_audit(std::move(e)); !a) return a.error();
 
   DocumentFacts facts;

@@ -34,8 +34,9 @@ namespace {
 
 Expected<void> audit(StoreTx& tx, const Cause& cause, const std::string& agency,
                      const std::string& action, std::int64_t document, std::string detail,
-                     Timestamp now) {
+                     Timestamp now, std::optional<Tally> tally = std::nullopt) {
   AuditEvent e;
+  e.tally = std::move(tally);
   e.at = now;
   e.actor = cause.actor;
   e.agency = agency;
@@ -121,6 +122,8 @@ std::optional<HandOver> hand_over_of(std::int64_t document, const Package& packa
 Expected<void> Router::hand_over(StoreTx& tx, std::int64_t document, const Package& package,
                                  const std::string& to, const Cause& cause, Timestamp now) const {
   if (auto h = hand_over_of(document, package, to, now)) {
+    h->actor = cause.actor;
+    h->request_id = cause.request_id;
     if (auto r = tx.record_hand_over(*h); !r) return r;
   }
   // This instance is `to`'s: "recipient" in its steps is `to`, not the document's first
@@ -135,8 +138,8 @@ Expected<void> Router::hand_over(StoreTx& tx, std::int64_t document, const Packa
 Expected<void> Router::hand_over_dossier(StoreTx& tx, const StoredDocument& dossier,
                                          const std::string& to, const Cause& cause,
                                          Timestamp now) const {
-  if (auto r = tx.record_hand_over(
-          HandOver{dossier.id, dossier.sender, to, "electronic", "dossier", now});
+  if (auto r = tx.record_hand_over(HandOver{dossier.id, dossier.sender, to, "electronic", "dossier",
+                                            now, cause.actor, cause.request_id});
       !r) {
     return r;
   }
@@ -332,11 +335,16 @@ Expected<void> Router::persist(StoreTx& tx, InstanceRecord& record, const Transi
           const bool done = e.kind == Effect::Kind::complete_task;
           r = tx.close_task((*task)->id, done ? "completed" : "cancelled", e.code, now, e.on_time);
           if (r) {
+            std::optional<Tally> tally;
+            if (done) {
+              tally = Tally{
+                  .agency = e.agency, .steps_completed = 1, .steps_on_time = e.on_time ? 1 : 0};
+            }
             r = audit(tx, cause, e.agency, done ? "task.completed" : "task.cancelled", doc,
                       "{\"task\":" + std::to_string((*task)->id) +
                           ",\"outcome\":" + json_quote(e.code) +
                           ",\"on_time\":" + (e.on_time ? "true" : "false") + "}",
-                      now);
+                      now, std::move(tally));
           }
         }
         break;
@@ -370,9 +378,29 @@ Expected<void> Router::persist(StoreTx& tx, InstanceRecord& record, const Transi
                   e.kind == Effect::Kind::remind ? "task.reminded" : "task.escalated", doc, detail,
                   now);
         break;
-      case Effect::Kind::finish:
-        r = audit(tx, cause, record.agency, "instance.finished", doc, detail, now);
+      case Effect::Kind::finish: {
+        // A dossier is resolved when its instance ends, on time when none of its steps was late.
+        auto dossier = tx.dossier_of_instance(record.id);
+        if (!dossier) return dossier.error();
+        if (!*dossier) {
+          r = audit(tx, cause, record.agency, "instance.finished", doc, detail, now);
+          break;
+        }
+        auto late = tx.late_tasks(record.id);
+        if (!late) return late.error();
+        r = audit(tx, cause, record.agency, "instance.finished", doc,
+                  detail.substr(0, detail.size() - 1) +
+                      ",\"dossier\":" + json_quote((*dossier)->code) +
+                      ",\"channel\":" + json_quote((*dossier)->channel) +
+                      ",\"on_time\":" + (*late == 0 ? "true" : "false") + "}",
+                  now,
+                  Tally{.agency = (*dossier)->agency,
+                        .type = "dossier",
+                        .channel = (*dossier)->channel,
+                        .dossiers_completed = 1,
+                        .dossiers_on_time = *late == 0 ? 1 : 0});
         break;
+      }
     }
     if (!r) return r;
   }

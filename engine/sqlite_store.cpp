@@ -7,6 +7,7 @@
 
 #include "base/encoding.hpp"
 #include "base/thread_name.hpp"
+#include "config/node_config.hpp"
 #include "engine/sqlite.hpp"
 #include "engine/store.hpp"
 
@@ -234,6 +235,60 @@ CREATE TABLE audit_checkpoints (
   at INTEGER NOT NULL,
   note TEXT NOT NULL
 );
+)sql",
+    // Report counts per local day and per month (engine/report), kept with the events that carry
+    // them; earlier hand-overs, completed tasks and dossiers are counted in at Vietnam time.
+    R"sql(
+CREATE TABLE report_days (
+  day INTEGER NOT NULL,
+  agency TEXT NOT NULL,
+  type TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  handovers INTEGER NOT NULL DEFAULT 0,
+  steps_completed INTEGER NOT NULL DEFAULT 0,
+  steps_on_time INTEGER NOT NULL DEFAULT 0,
+  dossiers INTEGER NOT NULL DEFAULT 0,
+  dossiers_completed INTEGER NOT NULL DEFAULT 0,
+  dossiers_on_time INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (day, agency, type, channel)
+) WITHOUT ROWID;
+CREATE TABLE report_months (
+  month INTEGER NOT NULL,
+  agency TEXT NOT NULL,
+  type TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  handovers INTEGER NOT NULL DEFAULT 0,
+  steps_completed INTEGER NOT NULL DEFAULT 0,
+  steps_on_time INTEGER NOT NULL DEFAULT 0,
+  dossiers INTEGER NOT NULL DEFAULT 0,
+  dossiers_completed INTEGER NOT NULL DEFAULT 0,
+  dossiers_on_time INTEGER NOT NULL DEFAULT 0,
+  PRIMARY KEY (month, agency, type, channel)
+) WITHOUT ROWID;
+CREATE INDEX tasks_open_due ON tasks(due_at) WHERE state = 'open';
+CREATE INDEX dossiers_by_instance ON dossiers(instance);
+CREATE TEMP TABLE old_counts AS
+  SELECT (at + 25200) / 86400 AS day, from_agency AS agency, document_type AS type, channel,
+         1 AS handovers, 0 AS steps_completed, 0 AS steps_on_time, 0 AS dossiers
+    FROM hand_overs
+  UNION ALL
+  SELECT (closed_at + 25200) / 86400, agency, '', '', 0, 1, on_time, 0
+    FROM tasks WHERE state = 'completed'
+  UNION ALL
+  SELECT (submitted_at + 25200) / 86400, agency, 'dossier', channel, 0, 0, 0, 1 FROM dossiers;
+INSERT INTO report_days(day, agency, type, channel, handovers, steps_completed, steps_on_time,
+                        dossiers)
+  SELECT day, agency, type, channel, sum(handovers), sum(steps_completed), sum(steps_on_time),
+         sum(dossiers)
+    FROM old_counts GROUP BY day, agency, type, channel;
+INSERT INTO report_months(month, agency, type, channel, handovers, steps_completed, steps_on_time,
+                          dossiers)
+  SELECT CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12 +
+             CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,
+         agency, type, channel, sum(handovers), sum(steps_completed), sum(steps_on_time),
+         sum(dossiers)
+    FROM report_days GROUP BY 1, agency, type, channel;
+DROP TABLE old_counts;
 )sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
@@ -495,8 +550,8 @@ InstanceRecord instance_from(const sqlite::Stmt& st) {
 // Runs a query and collects its rows with `read`.
 class SqliteTx final : public StoreTx {
  public:
-  SqliteTx(sqlite::Db& db, std::int64_t& last_seq, std::string& last_hash)
-      : db_(db), last_seq_(last_seq), last_hash_(last_hash) {}
+  SqliteTx(sqlite::Db& db, std::int64_t& last_seq, std::string& last_hash, int utc_offset)
+      : db_(db), last_seq_(last_seq), last_hash_(last_hash), utc_offset_(utc_offset) {}
 
   Expected<std::optional<std::int64_t>> document_by_message_id(const std::string& id) override {
     auto st = stmt(find_, "SELECT id FROM documents WHERE message_id = ?");
@@ -781,7 +836,34 @@ class SqliteTx final : public StoreTx {
     (*st)->bind(5, h.document_type).bind(6, h.at);
     auto done = (*st)->run();
     (*st)->reset();
-    return done;
+    if (!done) return done;
+    if (sqlite3_changes(db_.handle()) == 0) return {};  // recorded before
+    AuditEvent e;
+    e.at = h.at;
+    e.actor = h.actor;
+    e.agency = h.from_agency;
+    e.action = "handover.recorded";
+    e.document = h.document;
+    e.detail = "{\"from\":" + json_quote(h.from_agency) + ",\"to\":" + json_quote(h.to_agency) +
+               ",\"channel\":" + json_quote(h.channel) +
+               ",\"type\":" + json_quote(h.document_type) + "}";
+    e.request_id = h.request_id;
+    e.tally = Tally{
+        .agency = h.from_agency, .type = h.document_type, .channel = h.channel, .handovers = 1};
+    auto a = append_audit(std::move(e));
+    if (!a) return a.error();
+    return {};
+  }
+
+  Expected<std::int64_t> late_tasks(std::int64_t instance) override {
+    auto st = stmt(late_tasks_,
+                   "SELECT count(*) FROM tasks WHERE instance = ? AND state = 'completed' AND "
+                   "on_time = 0");
+    if (!st) return st.error();
+    (*st)->bind(1, instance);
+    auto n = one<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
+    if (!n) return n.error();
+    return n->value_or(0);
   }
 
   Expected<int> next_dossier_number(const std::string& agency, const std::string& day) override {
@@ -793,6 +875,18 @@ class SqliteTx final : public StoreTx {
     auto n = one<std::int64_t>(**st, [](const sqlite::Stmt& r) { return r.int64(0); });
     if (!n) return n.error();
     return static_cast<int>(**n);
+  }
+
+  Expected<std::optional<DossierRecord>> dossier_of_instance(std::int64_t instance) override {
+    auto st = stmt(dossier_of_instance_,
+                   "SELECT code, agency, procedure, applicant, channel, submitted_at, document, "
+                   "instance FROM dossiers WHERE instance = ?");
+    if (!st) return st.error();
+    (*st)->bind(1, instance);
+    return one<DossierRecord>(**st, [](const sqlite::Stmt& r) {
+      return DossierRecord{r.text(0), r.text(1),  r.text(2),  r.text(3),
+                           r.text(4), r.int64(5), r.int64(6), r.int64(7)};
+    });
   }
 
   Expected<void> insert_dossier(const DossierRecord& d) override {
@@ -875,6 +969,9 @@ class SqliteTx final : public StoreTx {
     auto r = (*st)->run();
     (*st)->reset();
     if (!r) return r.error();
+    if (e.tally) {
+      if (auto t = tally(e.at, *e.tally); !t) return t.error();
+    }
     last_seq_ = e.seq;
     last_hash_ = e.hash;
     return e;
@@ -889,9 +986,41 @@ class SqliteTx final : public StoreTx {
     }
     return &*slot;
   }
+  // Adds `t` to the counts of the local day and month of `at`.
+  Expected<void> tally(Timestamp at, const Tally& t) {
+    const std::int64_t day = local_day(at, utc_offset_);
+    const ConfigDate date = ConfigDate::from_day_number(day);
+    const std::int64_t month = date.year * 12 + date.month - 1;
+    for (auto* slot : {&tally_day_, &tally_month_}) {
+      const bool by_day = slot == &tally_day_;
+      auto st = stmt(*slot, std::string("INSERT INTO ") +
+                                (by_day ? "report_days(day" : "report_months(month") +
+                                ", agency, type, channel, handovers, steps_completed, "
+                                "steps_on_time, dossiers, dossiers_completed, dossiers_on_time) "
+                                "VALUES(?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO UPDATE SET "
+                                "handovers = handovers + excluded.handovers, "
+                                "steps_completed = steps_completed + excluded.steps_completed, "
+                                "steps_on_time = steps_on_time + excluded.steps_on_time, "
+                                "dossiers = dossiers + excluded.dossiers, "
+                                "dossiers_completed = dossiers_completed + "
+                                "excluded.dossiers_completed, "
+                                "dossiers_on_time = dossiers_on_time + excluded.dossiers_on_time");
+      if (!st) return st.error();
+      (*st)->bind(1, by_day ? day : month).bind(2, t.agency).bind(3, t.type).bind(4, t.channel);
+      (*st)->bind(5, t.handovers).bind(6, t.steps_completed).bind(7, t.steps_on_time);
+      (*st)->bind(8, t.dossiers).bind(9, t.dossiers_completed).bind(10, t.dossiers_on_time);
+      auto r = (*st)->run();
+      (*st)->reset();
+      if (!r) return r;
+    }
+    return {};
+  }
+
   sqlite::Db& db_;
   std::int64_t& last_seq_;
   std::string& last_hash_;
+  const int utc_offset_;
+  std::optional<sqlite::Stmt> tally_day_, tally_month_, late_tasks_, dossier_of_instance_;
   std::optional<sqlite::Stmt> find_, insert_doc_, insert_original_, insert_rcpt_, insert_audit_,
       insert_instance_, get_instance_, update_instance_, insert_task_, get_task_,
       get_task_by_token_, close_task_, set_deadline_, clear_deadline_, enqueue_, hand_over_,
@@ -902,7 +1031,7 @@ class SqliteTx final : public StoreTx {
 
 class SqliteStore final : public Store {
  public:
-  explicit SqliteStore(const std::string& path) : path_(path) {
+  SqliteStore(const std::string& path, int utc_offset) : path_(path), utc_offset_(utc_offset) {
     auto db = sqlite::Db::open(path);
     if (!db) throw std::runtime_error(db.error().message);
     writer_db_ = std::move(*db);
@@ -1142,6 +1271,65 @@ class SqliteStore final : public Store {
     return rows<OutboxItem>(**st, outbox_from);
   }
 
+  Expected<std::vector<Tally>> tallies(std::int64_t first_day, std::int64_t last_day) override {
+    // Whole months from the monthly counts, the days before and after them from the daily ones.
+    std::pair<std::int64_t, std::int64_t> days[2] = {{1, 0}, {1, 0}};
+    std::pair<std::int64_t, std::int64_t> months = {1, 0};
+    for (std::int64_t day = first_day; day <= last_day;) {
+      const ConfigDate d = ConfigDate::from_day_number(day);
+      const std::int64_t month_first = ConfigDate{d.year, d.month, 1}.day_number();
+      const ConfigDate next =
+          d.month == 12 ? ConfigDate{d.year + 1, 1, 1} : ConfigDate{d.year, d.month + 1, 1};
+      const std::int64_t month_last = next.day_number() - 1;
+      if (day == month_first && month_last <= last_day) {
+        const std::int64_t key = d.year * 12 + d.month - 1;
+        if (months.first > months.second) months.first = key;
+        months.second = key;
+      } else {
+        days[months.first > months.second ? 0 : 1] = {day, std::min(month_last, last_day)};
+      }
+      day = std::min(month_last, last_day) + 1;
+    }
+    static const std::string kSums =
+        "sum(handovers), sum(steps_completed), sum(steps_on_time), sum(dossiers), "
+        "sum(dossiers_completed), sum(dossiers_on_time)";
+    static const std::string kColumns =
+        "agency, type, channel, handovers, steps_completed, steps_on_time, dossiers, "
+        "dossiers_completed, dossiers_on_time";
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.cached(
+        "SELECT agency, type, channel, " + kSums + " FROM (SELECT " + kColumns +
+        " FROM report_days WHERE day BETWEEN ?1 AND ?2 UNION ALL SELECT " + kColumns +
+        " FROM report_days WHERE day BETWEEN ?3 AND ?4 UNION ALL SELECT " + kColumns +
+        " FROM report_months WHERE month BETWEEN ?5 AND ?6) GROUP BY agency, type, channel");
+    if (!st) return st.error();
+    (*st)->bind(1, days[0].first).bind(2, days[0].second).bind(3, days[1].first);
+    (*st)->bind(4, days[1].second).bind(5, months.first).bind(6, months.second);
+    return rows<Tally>(**st, [](const sqlite::Stmt& r) {
+      return Tally{.agency = r.text(0),
+                   .type = r.text(1),
+                   .channel = r.text(2),
+                   .handovers = r.int64(3),
+                   .steps_completed = r.int64(4),
+                   .steps_on_time = r.int64(5),
+                   .dossiers = r.int64(6),
+                   .dossiers_completed = r.int64(7),
+                   .dossiers_on_time = r.int64(8)};
+    });
+  }
+
+  Expected<std::vector<std::pair<std::string, std::int64_t>>> overdue_open_tasks(
+      Timestamp before) override {
+    std::lock_guard lock(read_mutex_);
+    auto st = reader_db_.cached(
+        "SELECT agency, count(*) FROM tasks WHERE state = 'open' AND due_at > 0 AND due_at < ? "
+        "GROUP BY agency");
+    if (!st) return st.error();
+    (*st)->bind(1, before);
+    return rows<std::pair<std::string, std::int64_t>>(
+        **st, [](const sqlite::Stmt& r) { return std::pair(r.text(0), r.int64(1)); });
+  }
+
   Expected<std::int64_t> outbox_count(const std::string& kind, const std::string& state) override {
     std::lock_guard lock(read_mutex_);
     auto st = reader_db_.cached("SELECT COUNT(*) FROM outbox WHERE state = ? AND kind = ?");
@@ -1225,7 +1413,7 @@ class SqliteStore final : public Store {
   // The group-commit loop: everything queued while the previous group was being written goes into
   // the next transaction, so the cost of one fsync is shared by the whole group.
   void run() {
-    SqliteTx tx(writer_db_, last_seq_, last_hash_);
+    SqliteTx tx(writer_db_, last_seq_, last_hash_, utc_offset_);
     std::vector<Request> group;
     std::vector<Expected<void>> results;
     for (;;) {
@@ -1341,6 +1529,7 @@ class SqliteStore final : public Store {
   std::mutex read_mutex_;
   std::int64_t last_seq_ = 0;
   std::string last_hash_;
+  const int utc_offset_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Request> queue_;
@@ -1357,8 +1546,8 @@ class SqliteStore final : public Store {
 
 }  // namespace
 
-std::unique_ptr<Store> open_sqlite_store(const std::string& path) {
-  return std::make_unique<SqliteStore>(path);
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, int utc_offset_seconds) {
+  return std::make_unique<SqliteStore>(path, utc_offset_seconds);
 }
 
 std::optional<AuditChainFollower::Break> AuditChainFollower::next(const AuditEvent& e) {

@@ -15,7 +15,30 @@ namespace lienthong {
 
 using Timestamp = std::int64_t;  // seconds since the epoch, UTC
 
+// The local day (days since 1970-01-01) of `at` at `utc_offset` seconds east of UTC.
+inline std::int64_t local_day(Timestamp at, int utc_offset) {
+  const Timestamp t = at + utc_offset;
+  return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
+}
+
 // One entry of the tamper-evident log: who did what, for which agency and document, when.
+// What one audit event adds to the report counts (engine/report), for an agency, a type (the
+// document type of a hand-over, "dossier" for dossiers, empty for steps) and a channel
+// (electronic, paper or electronic+paper for hand-overs; online, in_person or post for dossiers;
+// empty for steps). The store adds it to the local day's and month's counts in the event's
+// transaction. It is not hashed: the event's detail says the same, so anyone can recount.
+struct Tally {
+  std::string agency;
+  std::string type;
+  std::string channel;
+  std::int64_t handovers = 0;
+  std::int64_t steps_completed = 0;
+  std::int64_t steps_on_time = 0;
+  std::int64_t dossiers = 0;
+  std::int64_t dossiers_completed = 0;
+  std::int64_t dossiers_on_time = 0;
+};
+
 struct AuditEvent {
   std::int64_t seq = 0;
   Timestamp at = 0;
@@ -25,8 +48,9 @@ struct AuditEvent {
   std::int64_t document = 0;  // 0: none
   std::string detail;         // JSON
   std::string request_id;
-  std::string prev_hash;  // 32 raw bytes
-  std::string hash;       // SHA-256 over prev_hash and the fields above
+  std::string prev_hash;       // 32 raw bytes
+  std::string hash;            // SHA-256 over prev_hash and the fields above
+  std::optional<Tally> tally;  // written beside the event, never read back with it
 };
 
 struct NewDocument {
@@ -120,6 +144,9 @@ struct HandOver {
   std::string channel;  // electronic | paper | electronic+paper
   std::string document_type;
   Timestamp at = 0;
+  // Who caused it, for its audit event (handover.recorded).
+  std::string actor = "node";
+  std::string request_id;
 };
 
 // A user added by an administrator through the API (users of the configuration file stay there).
@@ -198,7 +225,13 @@ class StoreTx {
                                         const std::string& last_error) = 0;
   virtual Expected<std::optional<StoredDocument>> document(std::int64_t id,
                                                            bool with_original = true) = 0;
+  // Records a hand-over once per (document, to_agency), with its audit event handover.recorded
+  // and its tally; a hand-over already recorded changes nothing.
   virtual Expected<void> record_hand_over(const HandOver& hand_over) = 0;
+  // Completed tasks of an instance that were late.
+  virtual Expected<std::int64_t> late_tasks(std::int64_t instance) = 0;
+  // The dossier an instance handles, if it handles one.
+  virtual Expected<std::optional<DossierRecord>> dossier_of_instance(std::int64_t instance) = 0;
   // A status packet received from another node about a document sent from here.
   virtual Expected<void> record_status(std::int64_t document, const std::string& from_agency,
                                        const std::string& code, Timestamp at) = 0;
@@ -290,13 +323,21 @@ class Store {
   // The earliest pending deadline: (instance, timer, due).
   virtual Expected<std::optional<std::tuple<std::int64_t, std::uint32_t, Timestamp>>>
   next_deadline() = 0;
+  // The report counts of the local days first_day..last_day (days since 1970-01-01, both
+  // included), summed per agency, type and channel.
+  virtual Expected<std::vector<Tally>> tallies(std::int64_t first_day, std::int64_t last_day) = 0;
+  // Open tasks whose due time is before `before`, per agency.
+  virtual Expected<std::vector<std::pair<std::string, std::int64_t>>> overdue_open_tasks(
+      Timestamp before) = 0;
   virtual StoreStats stats() const = 0;
   virtual int schema_version() const = 0;
 };
 
 // Opens (creating if needed) the SQLite store at `path` and applies pending migrations.
 // Throws std::runtime_error when the file cannot be opened or migrated (startup).
-std::unique_ptr<Store> open_sqlite_store(const std::string& path);
+// Report counts are kept per local day at `utc_offset_seconds` east of UTC (Vietnam's by default).
+std::unique_ptr<Store> open_sqlite_store(const std::string& path,
+                                         int utc_offset_seconds = 7 * 3600);
 
 // An event's fields (seq, at, actor, agency, action, document, detail, request_id), each as an
 // 8-byte big-endian length and its bytes, numbers in decimal: the entry of its Merkle leaf.

@@ -238,14 +238,15 @@ TEST_F(Cli, AuditVerifyNamesTheFirstTamperedEvent) {
   }
   auto ok = run_cli("audit verify --db " + db);
   EXPECT_EQ(ok.exit_code, 0) << ok.out;
-  EXPECT_NE(ok.out.find("audit chain verified: 5 events"), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("audit log verified: 5 events, hash chain whole"), std::string::npos)
+      << ok.out;
   ASSERT_EQ(std::system(("sqlite3 '" + db +
                          "' \"UPDATE audit_events SET agency = '000.00.00.G22' WHERE seq = 3\"")
                             .c_str()),
             0);
   auto bad = run_cli("audit verify --db " + db);
   EXPECT_EQ(bad.exit_code, 1);
-  EXPECT_NE(bad.out.find("audit chain BROKEN at event 3"), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("audit log BROKEN at event 3"), std::string::npos) << bad.out;
   EXPECT_EQ(run_cli("audit verify --db " + path("none.db")).exit_code, 2);
   EXPECT_EQ(run_cli("audit check").exit_code, 2);
 }

@@ -431,7 +431,7 @@ TEST_F(NodeTest, TheNodeSignsCheckpointsOfItsAuditLogOnTimeAndWhenItStops) {
   ASSERT_TRUE(last && *last);
   EXPECT_GT((*last)->size, (*first)->size);
   EXPECT_EQ((*last)->size, *log.size());
-  auto check = log.verify(*verifier);
+  auto check = log.verify(&*verifier);
   ASSERT_TRUE(check);
   EXPECT_TRUE(check->ok) << check->problem;
   EXPECT_EQ(check->checkpoints, 2u);

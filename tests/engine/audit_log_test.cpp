@@ -31,6 +31,7 @@ class AuditLogTest : public ::testing::Test {
     auto signer = generate_note_signer("lienthong/test-node/audit");
     ASSERT_TRUE(signer);
     signer_ = std::move(*signer);
+    vk_ = note_verifier_of(signer_);
   }
   void TearDown() override {
     store_.reset();
@@ -109,6 +110,7 @@ class AuditLogTest : public ::testing::Test {
   std::unique_ptr<Store> store_;
   int appended_ = 0;
   NoteSigner signer_;
+  NoteVerifier vk_;
 };
 
 TEST_F(AuditLogTest, RootsAndProofsMatchAnIndependentComputationBeforeAndAfterTilesAreStored) {
@@ -170,14 +172,15 @@ TEST_F(AuditLogTest, CheckpointsAreSignedNotesOfTheTreeOnlyWhenItGrew) {
   EXPECT_EQ((*log.latest_checkpoint())->size, 1030u);
   EXPECT_EQ((*log.checkpoint_at(1000))->note, (*first)->note);
 
-  auto check = log.verify(note_verifier_of(signer_));
+  auto check = log.verify(&vk_);
   ASSERT_TRUE(check);
   EXPECT_TRUE(check->ok) << check->problem;
   EXPECT_EQ(check->events, 1030u);
   EXPECT_EQ(check->checkpoints, 2u);
 
   auto stranger = generate_note_signer("lienthong/test-node/audit");
-  auto foreign = log.verify(note_verifier_of(*stranger));
+  const NoteVerifier stranger_key = note_verifier_of(*stranger);
+  auto foreign = log.verify(&stranger_key);
   ASSERT_TRUE(foreign);
   EXPECT_FALSE(foreign->ok);
   EXPECT_THAT(foreign->problem, HasSubstr("checkpoint of 1000 events"));
@@ -190,7 +193,7 @@ TEST_F(AuditLogTest, ARecomputedChainIsCaughtByTheStoredTilesAndNamed) {
   }
   rewrite_and_rechain(300);
   AuditLog log(path_);
-  auto check = log.verify(note_verifier_of(signer_));
+  auto check = log.verify(&vk_);
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
   EXPECT_EQ(check->first_bad, 257);
@@ -204,7 +207,7 @@ TEST_F(AuditLogTest, ARecomputedChainAfterTheTilesIsCaughtByTheSignedCheckpoint)
   }
   rewrite_and_rechain(900);
   AuditLog log(path_);
-  auto check = log.verify(note_verifier_of(signer_));
+  auto check = log.verify(&vk_);
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
   EXPECT_EQ(check->first_bad, 769);
@@ -219,7 +222,7 @@ TEST_F(AuditLogTest, EventsRemovedFromTheEndAreCaughtByTheCheckpoint) {
   store_.reset();
   sql("DELETE FROM audit_events WHERE seq > 990");
   AuditLog log(path_);
-  auto check = log.verify(note_verifier_of(signer_));
+  auto check = log.verify(&vk_);
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
   EXPECT_EQ(check->first_bad, 991);
@@ -236,7 +239,7 @@ TEST_F(AuditLogTest, AForgedCheckpointOrAlteredSubtreeIsRefused) {
   sql("UPDATE audit_checkpoints SET note = replace(note, '\n1000\n', '\n999\n')");
   {
     AuditLog log(path_);
-    auto check = log.verify(note_verifier_of(signer_));
+    auto check = log.verify(&vk_);
     ASSERT_TRUE(check);
     EXPECT_FALSE(check->ok);
     EXPECT_EQ(check->first_bad, 0);
@@ -245,7 +248,7 @@ TEST_F(AuditLogTest, AForgedCheckpointOrAlteredSubtreeIsRefused) {
   sql("DELETE FROM audit_checkpoints");
   sql("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 9 AND idx = 0");
   AuditLog log(path_);
-  auto check = log.verify(note_verifier_of(signer_));
+  auto check = log.verify(&vk_);
   ASSERT_TRUE(check);
   EXPECT_FALSE(check->ok);
   EXPECT_THAT(check->problem, HasSubstr("stored subtree of events 1 to 512 does not match"));

@@ -178,8 +178,9 @@ TEST_F(RouterTest, AReceivedDocumentStartsTheIncomingWorkflowInTheSameTransactio
   ASSERT_EQ(instances->size(), 1u);
   EXPECT_EQ((*instances)[0].agency, kA53);
   EXPECT_EQ((*instances)[0].workflow, "incoming-document");
-  EXPECT_EQ(actions(), (std::vector<std::string>{"document.received", "instance.started",
-                                                 "task.created", "status.queued"}));
+  EXPECT_EQ(actions(),
+            (std::vector<std::string>{"document.received", "handover.recorded", "instance.started",
+                                      "task.created", "status.queued"}));
 
   // A clerk of another agency can neither see nor act on the task.
   EXPECT_TRUE(open(kH53).empty());

@@ -128,7 +128,7 @@ TEST_F(StoreTest, StoresDocumentsExactlyAndSurvivesReopening) {
   std::int64_t id = 0;
   {
     auto store = open_sqlite_store(path_);
-    EXPECT_EQ(store->schema_version(), 12);
+    EXPECT_EQ(store->schema_version(), 13);
     ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
       auto r = tx.insert_document(doc("m1"));
       if (!r) return r.error();
