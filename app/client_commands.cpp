@@ -39,11 +39,13 @@
 #include <boost/json/value.hpp>
 
 #include "adapters/edxml/codec.hpp"
+#include "adapters/http_api/report_format.hpp"
 #include "app/args.hpp"
 #include "app/commands.hpp"
 #include "base/agency_code.hpp"
 #include "base/http_url.hpp"
 #include "engine/package.hpp"
+#include "engine/report.hpp"
 #include "signing/crypto.hpp"
 #include "signing/xmldsig.hpp"
 
@@ -91,6 +93,26 @@ LIENTHONG_TOKEN):
 Exit 0 on an answer, 1 when the node refuses the request (no such document, a token that is not
 valid, another agency's documents), 2 on a usage error, or when the node cannot be reached
 (--timeout, default 10 s) or fails.
+)";
+
+constexpr const char* kReportHelp =
+    R"(usage: lienthong report --server URL --token TOKEN [--ca CA.pem] [--timeout SECONDS]
+                        (--period PERIOD | --from DATE --to DATE) [--agency CODE]
+                        [--group-by agency,type,channel] [--format table|csv|json]
+
+The auditors' report of the node at URL (see 'lienthong send --help'), asked as the user whose
+token is TOKEN (or LIENTHONG_TOKEN): an auditor or administrator sees every agency, a clerk their
+own. For the PERIOD 2026 (a year), 2026-Q3 (a quarter), 2026-11 (a month) or 2026-11-30 (a day),
+or from one day to another (both included), in the node's local time:
+  hand-overs and the share done electronically, steps and dossiers completed and the share on
+  time, open tasks past their due time, dossiers by submission channel and the share online;
+  every share against its target, and every agency short of one flagged with the gap.
+--agency CODE     that agency and the agencies under it (default: all)
+--group-by LIST   rows per agency (each with the agencies under it; the default), document type,
+                  channel, or a combination
+--format          table (default), csv (UTF-8 for spreadsheets) or json
+Figures and their definitions: README, "Reports". Exit 0 on a report, 1 when the node refuses
+(a token that is not valid, another agency's report), 2 on a usage error or an unreachable node.
 )";
 
 // Where the node is and who asks it.
@@ -541,6 +563,56 @@ int cmd_status(const std::vector<std::string>& argv) {
                     (code == 0 ? std::string("something that is not JSON") : error_text(*answer)));
   }
   std::cout << (by_agency ? describe_outbox(v) : describe_document(v));
+  return 0;
+}
+
+int cmd_report(const std::vector<std::string>& argv) {
+  if (wants_help(argv)) return std::cout << kReportHelp, 0;
+  auto args = parse_args(argv, {.with_value = {"server", "token", "ca", "timeout", "period", "from",
+                                               "to", "agency", "group-by", "format"}});
+  if (!args) return usage_error("report", args.error().message, kReportHelp);
+  if (!args->positional.empty()) {
+    return usage_error("report", "unexpected '" + args->positional[0] + "'", kReportHelp);
+  }
+  auto client = client_from(*args);
+  if (!client) return usage_error("report", client.error().message, kReportHelp);
+  std::string target = "/api/v1/reports?";
+  // Checked here first, so that a mistake is a usage error before any network.
+  if (args->has("period") && !args->has("from") && !args->has("to")) {
+    auto p = parse_report_period(args->get("period"));
+    if (!p) return usage_error("report", p.error().message, kReportHelp);
+    target += "period=" + args->get("period");
+  } else if (!args->has("period") && args->has("from") && args->has("to")) {
+    auto p = report_period_between(args->get("from"), args->get("to"));
+    if (!p) return usage_error("report", p.error().message, kReportHelp);
+    target += "from=" + args->get("from") + "&to=" + args->get("to");
+  } else {
+    return usage_error("report", "give --period, or --from and --to", kReportHelp);
+  }
+  if (args->has("agency")) {
+    const std::string agency = args->get("agency");
+    if (auto ok = validate_agency_code(agency); !ok)
+      return usage_error("report", "--agency '" + agency + "': " + ok.error().message, kReportHelp);
+    target += "&agency=" + agency;
+  }
+  if (args->has("group-by")) {
+    if (auto g = parse_report_group_by(args->get("group-by")); !g)
+      return usage_error("report", g.error().message, kReportHelp);
+    target += "&group_by=" + args->get("group-by");
+  }
+  const std::string format = args->get("format", "table");
+  if (auto f = parse_report_format(format); !f) {
+    return usage_error("report", f.error().message, kReportHelp);
+  }
+  target += "&format=" + format;
+  auto answer = call(*client, http::verb::get, target);
+  if (!answer) return fail("report", answer.error().message);
+  const int code = exit_code_of(answer->status);
+  if (code != 0) {
+    std::cerr << "lienthong report: " << error_text(*answer) << "\n";
+    return code;
+  }
+  std::cout << answer->body;
   return 0;
 }
 

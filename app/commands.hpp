@@ -18,5 +18,6 @@ int cmd_serve(const std::vector<std::string>& args);
 // Clients of a node's REST API (client_commands.cpp).
 int cmd_send(const std::vector<std::string>& args);
 int cmd_status(const std::vector<std::string>& args);
+int cmd_report(const std::vector<std::string>& args);
 
 }  // namespace lienthong::cli

@@ -21,6 +21,7 @@ commands:
   verify     check every signature of a package and print the verdict
   inspect    decode a package and print its fields
   workflow   validate, show (text or Graphviz) and simulate workflow definitions
+  report     the auditors' report of a node: electronic, on-time and online shares
   audit      verify, prove and export a node's audit log (Merkle tree, checkpoints)
   help       this text
 
@@ -42,6 +43,7 @@ int main(int argc, char** argv) {
     if (command == "serve") return cmd_serve(args);
     if (command == "send") return cmd_send(args);
     if (command == "status") return cmd_status(args);
+    if (command == "report") return cmd_report(args);
     if (command == "demo") return cmd_demo(args);
     if (command == "pki") return cmd_pki(args);
     if (command == "sign") return cmd_sign(args);

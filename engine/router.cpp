@@ -324,7 +324,10 @@ Expected<void> Router::persist(StoreTx& tx, InstanceRecord& record, const Transi
         task.created_at = now;
         auto id = tx.insert_task(task);
         if (!id) return id.error();
-        r = audit(tx, cause, e.agency, "task.created", doc, detail, now);
+        r = audit(tx, cause, e.agency, "task.created", doc,
+                  detail.substr(0, detail.size() - 1) + ",\"task\":" + std::to_string(*id) +
+                      ",\"due\":" + std::to_string(e.at) + "}",
+                  now);
         break;
       }
       case Effect::Kind::complete_task:

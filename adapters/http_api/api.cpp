@@ -10,10 +10,12 @@
 
 #include <openssl/rand.h>
 
+#include "adapters/http_api/report_format.hpp"
 #include "base/agency_code.hpp"
 #include "base/encoding.hpp"
 #include "engine/peer_delivery.hpp"
 #include "engine/registration.hpp"
+#include "engine/report.hpp"
 #include "signing/crypto.hpp"
 
 namespace lienthong {
@@ -623,6 +625,47 @@ void Api::handle(HttpRequest&& req, Responder respond) {
           reply(json_response(201, json::object{{"code", record.code}}));
         });
     return;
+  }
+
+  // Reports (DESIGN.md section 6): auditors and administrators of any agency, clerks of their own.
+  if (!path.empty() && path[0] == "reports") {
+    if (path.size() != 1) return fail(404, "http.not_found", "no such resource");
+    if (req.method != "GET") return fail(405, "http.method", "use GET");
+    const std::string period = query(req.target, "period");
+    const std::string from = query(req.target, "from");
+    const std::string to = query(req.target, "to");
+    Expected<ReportPeriod> p = Error{"report.bad_period", "give period, or from and to"};
+    if (!period.empty() && from.empty() && to.empty()) {
+      p = parse_report_period(period);
+    } else if (period.empty() && !from.empty() && !to.empty()) {
+      p = report_period_between(from, to);
+    }
+    if (!p) return fail(400, p.error().code, p.error().message);
+    auto group_by = parse_report_group_by(query(req.target, "group_by", "agency"));
+    if (!group_by) return fail(400, group_by.error().code, group_by.error().message);
+    auto format = parse_report_format(query(req.target, "format", "json"));
+    if (!format) return fail(400, format.error().code, format.error().message);
+    std::string agency = query(req.target, "agency");
+    if (user->role == Role::clerk) {
+      if (agency.empty()) agency = user->agency;
+      if (agency != user->agency) {
+        return fail(403, "auth.forbidden", "clerks see the report of their own agency");
+      }
+    }
+    std::vector<ReportAgency> agencies;
+    for (const AgencyEntry* e : ctx_.directory.all()) {
+      agencies.push_back({e->code, e->name, e->parent});
+    }
+    ReportQuery q{*p, agency, *group_by, ctx_.clock.now(), ctx_.config.calendar.utc_offset_seconds};
+    auto report = make_report(ctx_.store, agencies, ctx_.config.targets, q);
+    if (!report) {
+      return fail(report.error().code == "report.unknown_agency" ? 404 : 503, report.error().code,
+                  report.error().message);
+    }
+    HttpResponse r;
+    r.content_type = std::string(content_type_of(*format));
+    r.body = format_report(*report, *format);
+    return reply(std::move(r));
   }
 
   // Outbox: administrators and auditors see deliveries by state (dead-lettered ones with why);

@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <regex>
 
 #include "adapters/edxml/edxml_codec.hpp"
 #include "engine/intake.hpp"
 #include "engine/local_delivery.hpp"
 #include "engine/registration.hpp"
+#include "engine/report.hpp"
 #include "signing/pki.hpp"
 
 namespace lienthong {
@@ -480,6 +482,130 @@ TEST_F(RouterTest, ARecallOfAnUnknownDocumentIsRecordedAndChangesNothing) {
   auto a = actions();
   EXPECT_EQ(std::count(a.begin(), a.end(), "revision.unmatched"), 1);
   EXPECT_EQ(std::count(a.begin(), a.end(), "instance.started"), 0);
+}
+
+// What a report says is what the audit events say: a week of hand-overs (electronic, paper,
+// electronic with a paper copy), steps, dossiers (online and in person, one resolved late) and a
+// task left open past its due time, recounted here from the raw events alone.
+TEST_F(RouterTest, TheReportIsTheAuditEventsRecounted) {
+  receive(kH53, data("edoc_new.edxml"));  // H53 -> A53, electronic; a register task at A53
+  for (const char* channel : {"paper", "electronic+paper"}) {
+    ASSERT_TRUE(store_->write_sync([&](StoreTx& tx) -> Expected<void> {
+      auto r = register_paper(
+          tx,
+          PaperRegistration{std::string("A53/") + channel, "Công văn", "1", kA53, kH53, channel},
+          {"clerk", kH53, "req"}, clock_.now());
+      return r ? Expected<void>() : Expected<void>(r.error());
+    }));
+  }
+  auto dossier = [&](const char* channel) {
+    ASSERT_TRUE(store_->write_sync([&](StoreTx& tx) -> Expected<void> {
+      auto r = register_dossier(tx, *router_, calendar_,
+                                DossierRegistration{kH53, "1.004227", "Trần Thị Bình", channel, {}},
+                                "one-stop-dossier", {"clerk", kH53, "req"}, clock_.now());
+      return r ? Expected<void>() : Expected<void>(r.error());
+    }));
+  };
+  dossier("online");
+  ASSERT_TRUE(act(open(kH53)[0].id, "refuse", kH53));  // resolved the same day: on time
+  dossier("in_person");
+  clock_.advance(3 * 86400);                           // its receive step was due in one day
+  ASSERT_TRUE(act(open(kH53)[0].id, "refuse", kH53));  // resolved late
+  clock_.advance(86400);  // A53's register task is now past its due time, still open
+
+  ReportQuery q;
+  q.period = *report_period_between("2026-11-23", "2026-11-29");
+  q.now = clock_.now();
+  std::vector<ReportAgency> agencies{{kH53, "Sở Tài chính", ""}, {kA53, "Văn phòng Tỉnh ủy", ""}};
+  auto report = make_report(*store_, agencies, TargetsConfig{}, q);
+  ASSERT_TRUE(report) << report.error().message;
+
+  // The recount: nothing but the events and their details.
+  auto field = [](const std::string& detail, const std::string& name) {
+    std::smatch m;
+    const std::regex re("\"" + name + "\":(\"([^\"]*)\"|true|false|[0-9]+)");
+    if (!std::regex_search(detail, m, re)) return std::string();
+    return m[2].matched ? m[2].str() : m[1].str();
+  };
+  std::map<std::string, ReportFigures> expected;
+  std::map<std::string, std::pair<std::string, Timestamp>> open_tasks;  // task -> agency, due
+  for (const AuditEvent& e : *store_->audit_events(1, 10000)) {
+    if (e.action == "handover.recorded") {
+      ReportFigures& f = expected[field(e.detail, "from")];
+      const std::string channel = field(e.detail, "channel");
+      ++f.handovers;
+      f.electronic += channel == "electronic" || channel == "electronic+paper";
+      f.with_paper += channel == "electronic+paper";
+      f.paper += channel == "paper";
+    } else if (e.action == "task.completed") {
+      ++expected[e.agency].steps_completed;
+      expected[e.agency].steps_on_time += field(e.detail, "on_time") == "true";
+    } else if (e.action == "dossier.registered") {
+      ReportFigures& f = expected[e.agency];
+      ++f.dossiers;
+      f.dossiers_online += field(e.detail, "channel") == "online";
+      f.dossiers_in_person += field(e.detail, "channel") == "in_person";
+    } else if (e.action == "instance.finished" && !field(e.detail, "dossier").empty()) {
+      ++expected[e.agency].dossiers_completed;
+      expected[e.agency].dossiers_on_time += field(e.detail, "on_time") == "true";
+    }
+    if (e.action == "task.created") {
+      open_tasks[field(e.detail, "task")] = {e.agency, std::stoll(field(e.detail, "due"))};
+    } else if (e.action == "task.completed" || e.action == "task.cancelled") {
+      open_tasks.erase(field(e.detail, "task"));
+    }
+  }
+  for (const auto& [task, open] : open_tasks) {
+    if (open.second > 0 && open.second < clock_.now()) ++expected[open.first].overdue_open;
+  }
+
+  ASSERT_EQ(report->rows.size(), 2u);
+  ReportFigures total;
+  for (const ReportRow& row : report->rows) {
+    const ReportFigures& want = expected[row.agency];
+    total.add(want);
+    const ReportFigures& got = row.figures;
+    EXPECT_EQ(got.handovers, want.handovers) << row.agency;
+    EXPECT_EQ(got.electronic, want.electronic) << row.agency;
+    EXPECT_EQ(got.with_paper, want.with_paper) << row.agency;
+    EXPECT_EQ(got.paper, want.paper) << row.agency;
+    EXPECT_EQ(got.steps_completed, want.steps_completed) << row.agency;
+    EXPECT_EQ(got.steps_on_time, want.steps_on_time) << row.agency;
+    EXPECT_EQ(got.dossiers, want.dossiers) << row.agency;
+    EXPECT_EQ(got.dossiers_online, want.dossiers_online) << row.agency;
+    EXPECT_EQ(got.dossiers_in_person, want.dossiers_in_person) << row.agency;
+    EXPECT_EQ(got.dossiers_completed, want.dossiers_completed) << row.agency;
+    EXPECT_EQ(got.dossiers_on_time, want.dossiers_on_time) << row.agency;
+    EXPECT_EQ(got.overdue_open, want.overdue_open) << row.agency;
+  }
+  // And the figures themselves, as the scenario made them.
+  const ReportFigures& h53 =
+      report->rows[0].agency == kA53 ? report->rows[1].figures : report->rows[0].figures;
+  const ReportFigures& a53 =
+      report->rows[0].agency == kA53 ? report->rows[0].figures : report->rows[1].figures;
+  EXPECT_EQ(h53.handovers, 1);
+  EXPECT_EQ(h53.electronic_share(), 1.0);
+  EXPECT_EQ(a53.handovers, 2);
+  EXPECT_EQ(a53.electronic_share(), 0.5);  // electronic with a paper copy counts as electronic
+  EXPECT_EQ(h53.dossiers, 2);
+  EXPECT_EQ(h53.online_share(), 0.5);
+  EXPECT_EQ(h53.dossiers_completed, 2);
+  EXPECT_EQ(h53.dossiers_on_time, 1);
+  EXPECT_EQ(a53.overdue_open, 1);
+  EXPECT_EQ(report->total.figures.handovers, total.handovers);
+  // A53 falls short of the electronic target (100%) by half; H53 of the on-time target (95%).
+  ASSERT_EQ(a53.handovers, 2);
+  const auto& a53_row = report->rows[0].agency == kA53 ? report->rows[0] : report->rows[1];
+  ASSERT_FALSE(a53_row.shortfalls.empty());
+  EXPECT_EQ(a53_row.shortfalls[0].figure, "electronic_share");
+  EXPECT_DOUBLE_EQ(a53_row.shortfalls[0].gap, 0.5);
+
+  // Nothing the day before.
+  q.period = *parse_report_period("2026-11-22");
+  auto before = make_report(*store_, agencies, TargetsConfig{}, q);
+  ASSERT_TRUE(before);
+  EXPECT_TRUE(before->rows.empty());
+  EXPECT_TRUE(before->total.figures.empty());
 }
 
 }  // namespace
