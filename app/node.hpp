@@ -53,7 +53,7 @@ class Node {
   // the folder's agency since the last pass (the folder thread does this every interval).
   void run_folders_once();
   // Signs a checkpoint of the audit log now if it grew since the last one (the timer thread does
-  // this per <audit>, and stop() once more).
+  // this per <audit>, and stop() once more, once the stored subtrees have caught up).
   Expected<std::optional<StoredCheckpoint>> checkpoint_audit_log();
   // The key auditors verify this node's checkpoints with (a signed-note verifier key).
   const std::string& audit_verifier_key() const { return audit_vkey_; }
@@ -66,7 +66,9 @@ class Node {
   void folder_background();
   void run_folder(std::size_t i);
   void changed();
-  void checkpoint_if_due();
+  // Once enough events or time passed, or when `stopping`; not before the stored subtrees have
+  // caught up with the log.
+  void checkpoint_if_due(bool stopping = false);
   Expected<std::optional<StoredCheckpoint>> checkpoint_locked();
 
   const NodeConfig& config_;

@@ -247,7 +247,7 @@ Expected<std::vector<MerkleHash>> AuditLog::range_proof(std::uint64_t begin, std
   return merkle_range_proof(size, begin, end, source());
 }
 
-Expected<std::uint64_t> AuditLog::extend() {
+Expected<std::uint64_t> AuditLog::extend(std::uint64_t max_tiles) {
   auto n = size();
   if (!n) return n.error();
   auto last = db_.cached("SELECT coalesce(max(idx) + 1, 0) FROM merkle_nodes WHERE level = ?");
@@ -272,7 +272,7 @@ Expected<std::uint64_t> AuditLog::extend() {
     (*insert)->reset();
     return r;
   };
-  for (; (tiles + 1) * kTile <= *n; ++tiles) {
+  for (std::uint64_t done = 0; done < max_tiles && (tiles + 1) * kTile <= *n; ++done, ++tiles) {
     auto l = leaves(tiles * kTile, kTile);
     if (!l) return fail(l.error());
     MerkleHash h = merkle_root(*l);

@@ -13,6 +13,7 @@
 // store's database; the store's migrations create its tables.
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -80,9 +81,11 @@ class AuditLog {
                                                               std::uint64_t end,
                                                               std::uint64_t size);
 
-  // Stores the perfect subtrees of kTile leaves and more completed since the last call; returns
-  // how many leaves they cover.
-  [[nodiscard]] Expected<std::uint64_t> extend();
+  // Stores the perfect subtrees of kTile leaves and more completed since the last call, at most
+  // `max_tiles` tiles at a time (a long log is caught up in steps); returns how many leaves the
+  // stored tiles cover.
+  [[nodiscard]] Expected<std::uint64_t> extend(
+      std::uint64_t max_tiles = std::numeric_limits<std::uint64_t>::max());
   // Signs a checkpoint of the whole log as `origin` and stores it; nullopt when the log has not
   // grown since the latest checkpoint.
   [[nodiscard]] Expected<std::optional<StoredCheckpoint>> checkpoint(const NoteSigner& signer,
