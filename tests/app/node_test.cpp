@@ -440,6 +440,87 @@ TEST_F(NodeTest, TheNodeSignsCheckpointsOfItsAuditLogOnTimeAndWhenItStops) {
   EXPECT_EQ(cli.exit_code, 0) << cli.out;
 }
 
+TEST_F(NodeTest, AuditorsGetTheReportAsJsonCsvAndTableAndClerksTheirOwnAgencys) {
+  ASSERT_EQ(http(port_, "POST", "/api/v1/documents", "token-clerk-h53", signed_sample()).status,
+            202);  // H53 -> A53, electronic
+  // An office under H53 (Vietnamese name), which hands H53 a paper document.
+  const std::string pem = *read_file(dir_ / "pki" / kH53 / "signer.pem");
+  json::object office{{"code", "000.00.13.H53"},
+                      {"name", "Phòng Tư pháp thị xã Hòa Thành"},
+                      {"parent", kH53},
+                      {"signer_certs", json::array{pem}},
+                      {"organisation_certs", json::array{pem}}};
+  Reply added = http(port_, "POST", "/api/v1/agencies", "token-admin", json::serialize(office));
+  ASSERT_EQ(added.status, 201) << added.body;
+  Reply paper = http(port_, "POST", "/api/v1/paper", "token-clerk-h53",
+                     R"({"document_id":"13/TP","subject":"Tờ trình","document_type":"Tờ trình",
+                         "from":"000.00.13.H53","to":"000.00.11.H53","channel":"paper"})");
+  ASSERT_EQ(paper.status, 201) << paper.body;
+
+  const std::string year =
+      std::to_string(ConfigDate::from_day_number(local_day(clock_.now(), 7 * 3600)).year);
+  Reply r = http(port_, "GET", "/api/v1/reports?period=" + year, "token-auditor");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json::array rows = r.json().at("rows").as_array();
+  auto row = [&](const std::string& agency) {
+    for (const auto& x : rows) {
+      if (x.at("agency").as_string() == agency) return x.as_object();
+    }
+    ADD_FAILURE() << "no row for " << agency << " in " << r.body;
+    return json::object{};
+  };
+  // H53's row holds its office's paper hand-over too: half electronic, short of 100% by half.
+  const json::object h53 = row(kH53);
+  EXPECT_EQ(h53.at("handovers").as_int64(), 2);
+  EXPECT_EQ(h53.at("electronic_share").as_double(), 0.5);
+  ASSERT_EQ(h53.at("shortfalls").as_array().size(), 1u);
+  EXPECT_EQ(h53.at("shortfalls").as_array()[0].at("figure").as_string(), "electronic_share");
+  EXPECT_EQ(h53.at("shortfalls").as_array()[0].at("gap").as_double(), 0.5);
+  const json::object office_row = row("000.00.13.H53");
+  EXPECT_EQ(office_row.at("depth").as_int64(), 1);
+  EXPECT_EQ(office_row.at("name").as_string(), "Phòng Tư pháp thị xã Hòa Thành");
+  EXPECT_EQ(office_row.at("paper").as_int64(), 1);
+  EXPECT_EQ(r.json().at("total").at("handovers").as_int64(), 2);
+
+  Reply csv = http(port_, "GET", "/api/v1/reports?period=" + year + "&format=csv", "token-auditor");
+  ASSERT_EQ(csv.status, 200);
+  EXPECT_EQ(csv.body.rfind("\xEF\xBB\xBF"
+                           "agency,name,",
+                           0),
+            0u)
+      << "UTF-8 BOM, then the header";
+  EXPECT_THAT(csv.body, HasSubstr("000.00.13.H53,Phòng Tư pháp thị xã Hòa Thành,"));
+  EXPECT_THAT(csv.body, HasSubstr("electronic_share 50.0% < 100.0% (gap 50.0%)"));
+
+  // A clerk sees their own agency's report, and no other.
+  Reply own = http(port_, "GET", "/api/v1/reports?period=" + year, "token-clerk-h53");
+  EXPECT_EQ(own.status, 200);
+  EXPECT_EQ(own.json().at("agency").as_string(), kH53);
+  EXPECT_EQ(
+      http(port_, "GET", "/api/v1/reports?period=" + year + "&agency=" + kA53, "token-clerk-h53")
+          .status,
+      403);
+  Reply bad = http(port_, "GET", "/api/v1/reports?period=2026-13", "token-auditor");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_THAT(bad.body, HasSubstr("report.bad_period"));
+  EXPECT_EQ(
+      http(port_, "GET", "/api/v1/reports?period=2026&group_by=colour", "token-auditor").status,
+      400);
+  EXPECT_EQ(http(port_, "GET", "/api/v1/reports?period=2026&agency=000.00.99.H53", "token-auditor")
+                .status,
+            404);
+
+  auto table = testing::run_cli("report --server http://127.0.0.1:" + std::to_string(port_) +
+                                " --token token-auditor --period " + year);
+  EXPECT_EQ(table.exit_code, 0) << table.out;
+  EXPECT_THAT(table.out, HasSubstr("  000.00.13.H53 Phòng Tư pháp thị xã Hòa Thành"));
+  EXPECT_THAT(table.out, HasSubstr("TOTAL"));
+  auto usage = testing::run_cli("report --server http://127.0.0.1:" + std::to_string(port_) +
+                                " --token token-auditor --period 2026-Q5");
+  EXPECT_EQ(usage.exit_code, 2);
+  EXPECT_THAT(usage.out, HasSubstr("is not a quarter"));
+}
+
 TEST_F(NodeTest, AdministratorsSeeDeadLetteredDeliveriesAndRetryThem) {
   // A delivery to an agency no peer hosts, dead-lettered as PeerDelivery leaves it.
   std::int64_t item = 0;
