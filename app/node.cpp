@@ -7,6 +7,7 @@
 
 #include "base/encoding.hpp"
 #include "base/thread_name.hpp"
+#include "engine/report.hpp"
 #include "signing/crypto.hpp"
 #include "workflows/definition.hpp"
 
@@ -88,7 +89,18 @@ Node::Node(const NodeConfig& config, const Clock& clock,
   if (auto parent = std::filesystem::path(db).parent_path(); !parent.empty()) {
     std::filesystem::create_directories(parent);
   }
-  store_ = open_sqlite_store(db);
+  store_ = open_sqlite_store(db, config.calendar.utc_offset_seconds);
+  if (log_) {
+    // Every state change, as one JSON line, once durable; its request id ties it to the request's
+    // own line.
+    store_->on_audit_committed([log = log_](const AuditEvent& e) {
+      log("{\"event\":\"audit\",\"seq\":" + std::to_string(e.seq) + ",\"at\":" +
+          std::to_string(e.at) + ",\"action\":" + json_quote(e.action) +
+          ",\"agency\":" + json_quote(e.agency) + ",\"actor\":" + json_quote(e.actor) +
+          ",\"document\":" + std::to_string(e.document) +
+          ",\"request_id\":" + json_quote(e.request_id) + "}");
+    });
+  }
   audit_log_ = std::make_unique<AuditLog>(db);
   audit_origin_ =
       config.audit.origin.empty() ? "lienthong/" + config.id + "/audit" : config.audit.origin;
@@ -182,9 +194,9 @@ Node::Node(const NodeConfig& config, const Clock& clock,
         },
         DropFolderOptions{f.settle.count(), config.limits.max_body, spool_dir}));
   }
-  api_ =
-      std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, registry_, directory_,
-                                       *calendar_, clock_, [this] { changed(); }, log_});
+  api_ = std::make_unique<Api>(ApiContext{config, *store_, *intake_, *router_, registry_,
+                                          directory_, *calendar_, clock_, [this] { changed(); },
+                                          log_, [this] { return metrics_text(); }});
   HttpLimits limits;
   limits.max_body_bytes = config.limits.max_body;
   limits.max_header_bytes = config.limits.max_header;
@@ -285,6 +297,105 @@ void Node::stop(std::chrono::milliseconds grace) {
   if (peer_worker_.joinable()) peer_worker_.join();
   if (peer_delivery_) peer_delivery_->drain();
   if (audit_log_) checkpoint_if_due(true);
+}
+
+std::string Node::metrics_text() {
+  PrometheusText m;
+  const IntakeCounters& intake = intake_->counters();
+  m.family("lienthong_documents_accepted_total", "counter",
+           "Packages accepted and stored, by where they came from (api, peer, folder).");
+  for (const auto& [source, n] : intake.accepted.snapshot())
+    m.sample("lienthong_documents_accepted_total", {{"source", source}}, static_cast<double>(n));
+  m.family("lienthong_documents_duplicate_total", "counter",
+           "Packages handed in again and recognised as copies, by source.");
+  for (const auto& [source, n] : intake.duplicates.snapshot())
+    m.sample("lienthong_documents_duplicate_total", {{"source", source}}, static_cast<double>(n));
+  m.family("lienthong_documents_refused_total", "counter", "Packages refused, by error code.");
+  for (const auto& [reason, n] : intake.refused.snapshot())
+    m.sample("lienthong_documents_refused_total", {{"reason", reason}}, static_cast<double>(n));
+
+  m.family("lienthong_outbox_items", "gauge",
+           "Deliveries and status packets waiting (pending) or dead-lettered (dead).");
+  for (const char* kind : {"document", "status"}) {
+    for (const char* state : {"pending", "dead"}) {
+      if (auto n = store_->outbox_count(kind, state)) {
+        m.sample("lienthong_outbox_items", {{"kind", kind}, {"state", state}},
+                 static_cast<double>(*n));
+      }
+    }
+  }
+  if (peer_delivery_) {
+    const auto& peers = peer_delivery_->metrics();
+    m.family("lienthong_peer_request_seconds", "histogram",
+             "Time to hand a package or status to a peer node and get its answer, by peer.");
+    for (const auto& [peer, h] : peers.seconds.snapshot())
+      m.histogram("lienthong_peer_request_seconds", {{"peer", peer}}, h);
+    m.family("lienthong_peer_request_failures_total", "counter",
+             "Calls to a peer that failed (each is retried later, or dead-lettered), by peer.");
+    for (const auto& [peer, n] : peers.failed.snapshot())
+      m.sample("lienthong_peer_request_failures_total", {{"peer", peer}}, static_cast<double>(n));
+  }
+
+  const Timestamp now = clock_.now();
+  if (auto tasks = store_->open_tasks_by_agency(now)) {
+    m.family("lienthong_tasks_open", "gauge", "Workflow tasks open, by agency.");
+    for (const auto& t : *tasks)
+      m.sample("lienthong_tasks_open", {{"agency", t.agency}}, static_cast<double>(t.open));
+    m.family("lienthong_tasks_overdue", "gauge", "Open workflow tasks past their due time.");
+    for (const auto& t : *tasks)
+      m.sample("lienthong_tasks_overdue", {{"agency", t.agency}}, static_cast<double>(t.overdue));
+  }
+
+  const StoreStats store = store_->stats();
+  m.family("lienthong_store_commit_seconds", "histogram",
+           "Time from BEGIN to a durable COMMIT of one group of writes.");
+  m.histogram("lienthong_store_commit_seconds", {}, store.commit_seconds);
+  m.family("lienthong_store_group_size", "histogram", "Writes committed together in one group.");
+  m.histogram("lienthong_store_group_size", {}, store.group_sizes);
+  m.family("lienthong_store_failed_writes_total", "counter", "Writes rolled back.");
+  m.sample("lienthong_store_failed_writes_total", {}, static_cast<double>(store.failed_writes));
+
+  // Today's electronic share, as the report computes it.
+  const std::int64_t today = local_day(now, config_.calendar.utc_offset_seconds);
+  ReportQuery q{ReportPeriod{today, today, "today"},
+                "",
+                {ReportDimension::agency},
+                now,
+                config_.calendar.utc_offset_seconds};
+  if (auto report = make_report(*store_, {}, config_.targets, q)) {
+    const ReportFigures& f = report->total.figures;
+    m.family("lienthong_handovers_today", "gauge", "Hand-overs recorded today (local time).");
+    m.sample("lienthong_handovers_today", {}, static_cast<double>(f.handovers));
+    m.family("lienthong_electronic_share_today", "gauge",
+             "Share of today's hand-overs made electronically (absent before the first).");
+    if (auto share = f.electronic_share()) m.sample("lienthong_electronic_share_today", {}, *share);
+  }
+  {
+    std::lock_guard lock(audit_mutex_);
+    if (auto n = audit_log_->size()) {
+      m.family("lienthong_audit_events", "gauge", "Events in the audit log.");
+      m.sample("lienthong_audit_events", {}, static_cast<double>(*n));
+    }
+    m.family("lienthong_audit_checkpoint_size", "gauge",
+             "Events covered by the latest signed checkpoint.");
+    m.sample("lienthong_audit_checkpoint_size", {}, static_cast<double>(checkpointed_size_));
+  }
+  const HttpServer::Stats http = server_->stats();
+  m.family("lienthong_http_requests_total", "counter", "HTTP requests read by the REST API.");
+  m.sample("lienthong_http_requests_total", {}, static_cast<double>(http.requests));
+  m.family("lienthong_http_connections", "gauge", "Open connections to the REST API.");
+  m.sample("lienthong_http_connections", {}, static_cast<double>(http.active));
+  m.family("lienthong_http_refused_total", "counter",
+           "Requests refused before the API: malformed, too large, timed out, too many.");
+  m.sample("lienthong_http_refused_total", {{"why", "malformed"}},
+           static_cast<double>(http.bad_requests));
+  m.sample("lienthong_http_refused_total", {{"why", "too_large"}},
+           static_cast<double>(http.rejected_too_large));
+  m.sample("lienthong_http_refused_total", {{"why", "timeout"}},
+           static_cast<double>(http.timeouts));
+  m.sample("lienthong_http_refused_total", {{"why", "busy"}},
+           static_cast<double>(http.rejected_busy));
+  return m.text();
 }
 
 Expected<std::optional<StoredCheckpoint>> Node::checkpoint_audit_log() {

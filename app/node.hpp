@@ -57,6 +57,8 @@ class Node {
   Expected<std::optional<StoredCheckpoint>> checkpoint_audit_log();
   // The key auditors verify this node's checkpoints with (a signed-note verifier key).
   const std::string& audit_verifier_key() const { return audit_vkey_; }
+  // GET /metrics: the Prometheus text (counts since the start, gauges read now).
+  std::string metrics_text();
 
   static const Clock& system_clock();
 

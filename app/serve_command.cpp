@@ -18,7 +18,8 @@ Runs a node: the REST API, the store, intake, workflows and the audit log. Witho
 the embedded demo configuration (development only): SQLite at ./var/lienthong.db, the four demo
 agencies with a demo PKI made in ./var/pki when missing, demo tokens, on 127.0.0.1:8080.
 SIGINT or SIGTERM stop it gracefully: no new connections, in-flight requests finish, then exit.
-Every request is logged to standard error as one JSON object per line (--quiet: none).
+Every request and every state change (each audit event, with the request id of the request that
+caused it) is logged to standard error as one JSON object per line (--quiet: none).
 )";
 
 }  // namespace

@@ -46,7 +46,16 @@ Error refuse(const char* code, std::string message) {
 }  // namespace
 
 void Intake::submit(PackageBytes bytes, Submitter who,
-                    std::function<void(Expected<IntakeReceipt>)> done) {
+                    std::function<void(Expected<IntakeReceipt>)> answer) {
+  const char* source = !who.node.empty() ? "peer" : who.actor == "folder" ? "folder" : "api";
+  auto done = [this, source, answer = std::move(answer)](Expected<IntakeReceipt> r) {
+    if (!r) {
+      counters_.refused.add(r.error().code);
+    } else {
+      (r->duplicate ? counters_.duplicates : counters_.accepted).add(source);
+    }
+    answer(std::move(r));
+  };
   if (bytes.size() > policy_.max_bytes) {
     return done(refuse("intake.too_large", "the package is " + std::to_string(bytes.size()) +
                                                " bytes, over the limit of " +

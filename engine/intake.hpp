@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 
+#include "base/metrics.hpp"
 #include "base/xml.hpp"
 #include "engine/directory.hpp"
 #include "engine/ports.hpp"
@@ -20,6 +21,13 @@ struct IntakeReceipt {
   std::string message_id;
   bool duplicate = false;  // already held: the original's id, nothing changed
   Verdict verdict;
+};
+
+// What intake did, since the node started: for /metrics.
+struct IntakeCounters {
+  LabeledCounter accepted;    // by source: api, peer, folder
+  LabeledCounter duplicates;  // by source
+  LabeledCounter refused;     // by error code
 };
 
 // Who hands a package in: a clerk through the API, a peer node, or the drop folder.
@@ -63,6 +71,7 @@ class Intake {
     submit(PackageBytes{std::move(bytes), nullptr}, std::move(who), std::move(done));
   }
   Expected<IntakeReceipt> submit_sync(PackageBytes bytes, Submitter who);
+  const IntakeCounters& counters() const { return counters_; }
   Expected<IntakeReceipt> submit_sync(std::string bytes, Submitter who) {
     return submit_sync(PackageBytes{std::move(bytes), nullptr}, std::move(who));
   }
@@ -76,6 +85,7 @@ class Intake {
   IntakePolicy policy_;
   const Router* router_ = nullptr;
   const std::map<std::string, SigningKey>* keys_ = nullptr;
+  IntakeCounters counters_;
 };
 
 // The deduplication key of a package: a document by sender, DocumentId and business type; a status

@@ -1,5 +1,7 @@
 #include "engine/peer_delivery.hpp"
 
+#include <chrono>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
@@ -138,7 +140,11 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
       o.error = p.error();
       return;
     }
+    const auto sent = std::chrono::steady_clock::now();
     auto ack = transport_.deliver(to->node, p->bytes);
+    metrics_.seconds.observe(
+        to->node, std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
+    if (!ack) metrics_.failed.add(to->node);
     const bool answered = ack || ack.error().code == "peer.refused";
     {
       std::lock_guard lock(mutex_);

@@ -8,6 +8,7 @@
 #include <random>
 #include <set>
 
+#include "base/metrics.hpp"
 #include "base/worker_pool.hpp"
 #include "engine/directory.hpp"
 #include "engine/ports.hpp"
@@ -66,6 +67,13 @@ class PeerDelivery {
 
   void set_status_packager(const StatusPackager* packager) { packager_ = packager; }
 
+  // Calls to peers since the node started: for /metrics.
+  struct Metrics {
+    LabeledHistogram seconds{{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}};
+    LabeledCounter failed;  // by peer: not answered, or refused
+  };
+  const Metrics& metrics() const { return metrics_; }
+
  private:
   // What goes to the peer for one item, and what the sender's records need once it is taken.
   struct Payload {
@@ -107,6 +115,7 @@ class PeerDelivery {
   std::set<std::string> healthy_;   // peers whose last call was answered
   std::size_t recording_ = 0;       // passes whose outcomes are not yet durable
   std::condition_variable recorded_;
+  Metrics metrics_;
   WorkerPool pool_{kParallel - 1, "lt-deliver"};
 };
 

@@ -178,14 +178,18 @@ Expected<Report> make_report(Store& store, const std::vector<ReportAgency>& agen
   if (!tallies) return tallies.error();
   const Timestamp period_end =
       (query.period.last_day + 1) * 86400 - static_cast<Timestamp>(query.utc_offset);
-  auto overdue = store.overdue_open_tasks(std::min(query.now, period_end));
-  if (!overdue) return overdue.error();
+  auto open_tasks = store.open_tasks_by_agency(std::min(query.now, period_end));
+  if (!open_tasks) return open_tasks.error();
+  std::vector<std::pair<std::string, std::int64_t>> overdue;
+  for (const auto& t : *open_tasks) {
+    if (t.overdue > 0) overdue.emplace_back(t.agency, t.overdue);
+  }
 
   // The hierarchy: the directory's agencies, and any other agency the counts name, as a root.
   std::map<std::string, ReportAgency> known;
   for (const auto& a : agencies) known[a.code] = a;
   for (const auto& t : *tallies) known.try_emplace(t.agency, ReportAgency{t.agency, t.agency, ""});
-  for (const auto& [code, n] : *overdue) known.try_emplace(code, ReportAgency{code, code, ""});
+  for (const auto& [code, n] : overdue) known.try_emplace(code, ReportAgency{code, code, ""});
   std::map<std::string, std::vector<std::string>> children;  // sorted by code
   std::vector<std::string> roots;
   for (const auto& [code, a] : known) {
@@ -223,7 +227,7 @@ Expected<Report> make_report(Store& store, const std::vector<ReportAgency>& agen
     if (!seen.count(t.agency)) continue;
     own[t.agency][key_of(t.type, t.channel)].add(figures_of(t));
   }
-  for (const auto& [code, n] : *overdue) {
+  for (const auto& [code, n] : overdue) {
     if (!seen.count(code)) continue;
     ReportFigures f;
     f.overdue_open = n;

@@ -1,3 +1,4 @@
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -552,6 +553,8 @@ class SqliteTx final : public StoreTx {
  public:
   SqliteTx(sqlite::Db& db, std::int64_t& last_seq, std::string& last_hash, int utc_offset)
       : db_(db), last_seq_(last_seq), last_hash_(last_hash), utc_offset_(utc_offset) {}
+  // Where appended events are kept until their group commits; null: nowhere.
+  void keep_appended(std::vector<AuditEvent>* into) { appended_ = into; }
 
   Expected<std::optional<std::int64_t>> document_by_message_id(const std::string& id) override {
     auto st = stmt(find_, "SELECT id FROM documents WHERE message_id = ?");
@@ -974,6 +977,7 @@ class SqliteTx final : public StoreTx {
     }
     last_seq_ = e.seq;
     last_hash_ = e.hash;
+    if (appended_) appended_->push_back(e);
     return e;
   }
 
@@ -1020,6 +1024,7 @@ class SqliteTx final : public StoreTx {
   std::int64_t& last_seq_;
   std::string& last_hash_;
   const int utc_offset_;
+  std::vector<AuditEvent>* appended_ = nullptr;
   std::optional<sqlite::Stmt> tally_day_, tally_month_, late_tasks_, dossier_of_instance_;
   std::optional<sqlite::Stmt> find_, insert_doc_, insert_original_, insert_rcpt_, insert_audit_,
       insert_instance_, get_instance_, update_instance_, insert_task_, get_task_,
@@ -1318,16 +1323,16 @@ class SqliteStore final : public Store {
     });
   }
 
-  Expected<std::vector<std::pair<std::string, std::int64_t>>> overdue_open_tasks(
-      Timestamp before) override {
+  Expected<std::vector<OpenTasks>> open_tasks_by_agency(Timestamp overdue_before) override {
     std::lock_guard lock(read_mutex_);
     auto st = reader_db_.cached(
-        "SELECT agency, count(*) FROM tasks WHERE state = 'open' AND due_at > 0 AND due_at < ? "
+        "SELECT agency, count(*), sum(due_at > 0 AND due_at < ?) FROM tasks WHERE state = 'open' "
         "GROUP BY agency");
     if (!st) return st.error();
-    (*st)->bind(1, before);
-    return rows<std::pair<std::string, std::int64_t>>(
-        **st, [](const sqlite::Stmt& r) { return std::pair(r.text(0), r.int64(1)); });
+    (*st)->bind(1, overdue_before);
+    return rows<OpenTasks>(**st, [](const sqlite::Stmt& r) {
+      return OpenTasks{r.text(0), r.int64(1), r.int64(2)};
+    });
   }
 
   Expected<std::int64_t> outbox_count(const std::string& kind, const std::string& state) override {
@@ -1399,8 +1404,18 @@ class SqliteStore final : public Store {
   }
 
   StoreStats stats() const override {
-    std::lock_guard lock(mutex_);
-    return stats_;
+    StoreStats out;
+    {
+      std::lock_guard lock(mutex_);
+      out = stats_;
+    }
+    out.commit_seconds = commit_seconds_.snapshot();
+    out.group_sizes = group_sizes_.snapshot();
+    return out;
+  }
+
+  void on_audit_committed(std::function<void(const AuditEvent&)> listener) override {
+    listener_ = std::move(listener);
   }
   int schema_version() const override { return kSchemaVersion; }
 
@@ -1414,6 +1429,7 @@ class SqliteStore final : public Store {
   // the next transaction, so the cost of one fsync is shared by the whole group.
   void run() {
     SqliteTx tx(writer_db_, last_seq_, last_hash_, utc_offset_);
+    std::vector<AuditEvent> appended;  // this group's events, for the listener
     std::vector<Request> group;
     std::vector<Expected<void>> results;
     for (;;) {
@@ -1428,6 +1444,10 @@ class SqliteStore final : public Store {
         }
       }
       results.clear();
+      appended.clear();
+      // Set before the first write, so read here after taking a group under the queue's mutex.
+      tx.keep_appended(listener_ ? &appended : nullptr);
+      const auto started = std::chrono::steady_clock::now();
       const std::int64_t seq_before = last_seq_;
       const std::string hash_before = last_hash_;
       auto begin = writer_db_.exec("BEGIN IMMEDIATE");
@@ -1438,6 +1458,7 @@ class SqliteStore final : public Store {
         }
         const std::int64_t seq = last_seq_;
         const std::string hash = last_hash_;
+        const std::size_t kept = appended.size();
         step(*savepoint_);
         Expected<void> r = req.work(tx);
         if (r) {
@@ -1447,16 +1468,26 @@ class SqliteStore final : public Store {
           step(*release_);
           last_seq_ = seq;  // the audit chain continues from before the failed request
           last_hash_ = hash;
+          appended.resize(kept);
         }
         results.push_back(std::move(r));
       }
+      bool committed = false;
       if (begin) {
         if (auto c = writer_db_.exec("COMMIT"); !c) {
           (void)writer_db_.exec("ROLLBACK");
           last_seq_ = seq_before;
           last_hash_ = hash_before;
           for (auto& r : results) r = c.error();
+        } else {
+          committed = true;
         }
+      }
+      commit_seconds_.observe(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      group_sizes_.observe(static_cast<double>(group.size()));
+      if (committed && listener_) {
+        for (const AuditEvent& e : appended) listener_(e);
       }
       {
         std::lock_guard lock(mutex_);
@@ -1530,6 +1561,9 @@ class SqliteStore final : public Store {
   std::int64_t last_seq_ = 0;
   std::string last_hash_;
   const int utc_offset_;
+  Histogram commit_seconds_{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}};
+  Histogram group_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256}};
+  std::function<void(const AuditEvent&)> listener_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Request> queue_;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/expected.hpp"
+#include "base/metrics.hpp"
 #include "base/spool.hpp"
 
 namespace lienthong {
@@ -259,6 +260,8 @@ struct StoreStats {
   std::uint64_t writes = 0;  // requests in them
   std::uint64_t largest_group = 0;
   std::uint64_t failed_writes = 0;
+  Histogram::Snapshot commit_seconds;  // BEGIN to durable COMMIT, per group
+  Histogram::Snapshot group_sizes;     // requests per group
 };
 
 // The node's durable state. Writes go through one writer that groups concurrent requests into one
@@ -326,10 +329,17 @@ class Store {
   // The report counts of the local days first_day..last_day (days since 1970-01-01, both
   // included), summed per agency, type and channel.
   virtual Expected<std::vector<Tally>> tallies(std::int64_t first_day, std::int64_t last_day) = 0;
-  // Open tasks whose due time is before `before`, per agency.
-  virtual Expected<std::vector<std::pair<std::string, std::int64_t>>> overdue_open_tasks(
-      Timestamp before) = 0;
+  // Open tasks per agency: how many, and how many of them are due before `overdue_before`.
+  struct OpenTasks {
+    std::string agency;
+    std::int64_t open = 0;
+    std::int64_t overdue = 0;
+  };
+  virtual Expected<std::vector<OpenTasks>> open_tasks_by_agency(Timestamp overdue_before) = 0;
   virtual StoreStats stats() const = 0;
+  // Called on the writer thread with every audit event once its transaction is durable (for the
+  // node's log of state changes). Set it before the first write.
+  virtual void on_audit_committed(std::function<void(const AuditEvent&)> listener) = 0;
   virtual int schema_version() const = 0;
 };
 

@@ -171,7 +171,8 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     if (req.method != "GET") return fail(405, "http.method", "use GET");
     return reply(json_response(200, json::object{{"status", "ok"}, {"node", ctx_.config.id}}));
   }
-  if (parts.size() < 2 || parts[0] != "api" || parts[1] != "v1") {
+  const bool metrics = parts.size() == 1 && parts[0] == "metrics" && ctx_.metrics;
+  if (!metrics && (parts.size() < 2 || parts[0] != "api" || parts[1] != "v1")) {
     return fail(404, "http.not_found", "no such resource: " + req.target);
   }
 
@@ -198,6 +199,18 @@ void Api::handle(HttpRequest&& req, Responder respond) {
   }
   if (!user) return fail(401, "auth.invalid", "the token is not valid");
   *user_name = user->name;
+
+  // GET /metrics: for the operators' Prometheus, with an administrator's or auditor's token.
+  if (metrics) {
+    if (req.method != "GET") return fail(405, "http.method", "use GET");
+    if (user->role == Role::clerk) {
+      return fail(403, "auth.forbidden", "metrics are for administrators and auditors");
+    }
+    HttpResponse r;
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    r.body = ctx_.metrics();
+    return reply(std::move(r));
+  }
 
   std::vector<std::string_view> path(parts.begin() + 2, parts.end());
   // Only a package may be large enough to have been spooled; JSON bodies stay small.

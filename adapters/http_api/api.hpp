@@ -24,6 +24,7 @@ struct ApiContext {
   const Clock& clock;
   std::function<void()> changed;                // wakes the node's background work after a write
   std::function<void(const std::string&)> log;  // one JSON object per line; empty: no request log
+  std::function<std::string()> metrics;         // GET /metrics: the Prometheus text; empty: 404
 };
 
 // HTTP status for each error code family, so that clients can act on the class alone (the REST

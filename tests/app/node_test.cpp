@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <fstream>
+#include <mutex>
 
 #include "base/encoding.hpp"
 #include "engine/sqlite.hpp"
@@ -519,6 +520,74 @@ TEST_F(NodeTest, AuditorsGetTheReportAsJsonCsvAndTableAndClerksTheirOwnAgencys) 
                                 " --token token-auditor --period 2026-Q5");
   EXPECT_EQ(usage.exit_code, 2);
   EXPECT_THAT(usage.out, HasSubstr("is not a quarter"));
+}
+
+TEST_F(NodeTest, MetricsForOperatorsInThePrometheusFormat) {
+  ASSERT_EQ(http(port_, "POST", "/api/v1/documents", "token-clerk-h53", signed_sample()).status,
+            202);
+  EXPECT_EQ(http(port_, "POST", "/api/v1/documents", "token-clerk-h53", "<nonsense/>").status, 400);
+  Reply m = http(port_, "GET", "/metrics", "token-auditor");
+  ASSERT_EQ(m.status, 200) << m.body;
+  for (const char* line : {
+           "# TYPE lienthong_documents_accepted_total counter\n",
+           "lienthong_documents_accepted_total{source=\"api\"} 1\n",
+           "lienthong_documents_refused_total{reason=\"intake.invalid_edxml\"} 1\n",
+           "lienthong_outbox_items{kind=\"status\",state=\"dead\"} 0\n",
+           "lienthong_tasks_open{agency=\"000.00.01.A53\"} 1\n",
+           "lienthong_tasks_overdue{agency=\"000.00.01.A53\"} 0\n",
+           "# TYPE lienthong_store_commit_seconds histogram\n",
+           "lienthong_store_commit_seconds_bucket{le=\"+Inf\"} ",
+           "lienthong_store_group_size_count ",
+           "lienthong_handovers_today 1\n",
+           "lienthong_electronic_share_today 1\n",
+           "lienthong_http_connections 1\n",
+       }) {
+    EXPECT_THAT(m.body, HasSubstr(line));
+  }
+  EXPECT_EQ(http(port_, "GET", "/metrics", "token-clerk-h53").status, 403);
+  EXPECT_EQ(http(port_, "GET", "/metrics").status, 401);
+  clock_.advance(2 * 86400);  // the register task was due in one day
+  EXPECT_THAT(http(port_, "GET", "/metrics", "token-admin").body,
+              HasSubstr("lienthong_tasks_overdue{agency=\"000.00.01.A53\"} 1\n"));
+}
+
+TEST_F(NodeTest, RequestsAndStateChangesAreLoggedAsJsonLinesSharingTheRequestId) {
+  std::mutex mutex;
+  std::vector<std::string> lines;
+  node_.reset();
+  node_ = std::make_unique<Node>(*config_, clock_, [&](const std::string& line) {
+    std::lock_guard lock(mutex);
+    lines.push_back(line);
+  });
+  node_->start();
+  port_ = node_->port();
+  ASSERT_EQ(http(port_, "POST", "/api/v1/documents", "token-clerk-h53", signed_sample()).status,
+            202);
+  node_->stop();  // every line written
+  std::lock_guard lock(mutex);
+  std::vector<json::object> parsed;
+  std::string id;
+  for (const std::string& line : lines) {
+    boost::system::error_code ec;
+    json::value v = json::parse(line, ec);
+    ASSERT_FALSE(ec) << line;
+    parsed.push_back(v.as_object());
+    if (v.at("event").as_string() == "request" && v.at("status").as_int64() == 202) {
+      EXPECT_EQ(v.at("target").as_string(), "/api/v1/documents");
+      EXPECT_EQ(v.at("user").as_string(), "clerk-h53");
+      id = std::string(v.at("request_id").as_string());
+    }
+  }
+  ASSERT_FALSE(id.empty());
+  std::vector<std::string> actions;
+  for (const auto& o : parsed) {
+    if (o.at("event").as_string() == "audit" && o.at("request_id").as_string() == id) {
+      actions.emplace_back(o.at("action").as_string());
+    }
+  }
+  ASSERT_GE(actions.size(), 3u);
+  EXPECT_EQ(actions[0], "document.received");
+  EXPECT_EQ(actions[1], "handover.recorded");
 }
 
 TEST_F(NodeTest, AdministratorsSeeDeadLetteredDeliveriesAndRetryThem) {
