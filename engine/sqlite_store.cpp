@@ -2,9 +2,11 @@
 #include <condition_variable>
 #include <deque>
 #include <future>
+#include <map>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 #include "base/encoding.hpp"
 #include "base/thread_name.hpp"
@@ -972,9 +974,7 @@ class SqliteTx final : public StoreTx {
     auto r = (*st)->run();
     (*st)->reset();
     if (!r) return r.error();
-    if (e.tally) {
-      if (auto t = tally(e.at, *e.tally); !t) return t.error();
-    }
+    if (e.tally) tallies_.push_back({local_day(e.at, utc_offset_), std::move(*e.tally)});
     last_seq_ = e.seq;
     last_hash_ = e.hash;
     if (appended_) appended_->push_back(e);
@@ -990,11 +990,36 @@ class SqliteTx final : public StoreTx {
     }
     return &*slot;
   }
-  // Adds `t` to the counts of the local day and month of `at`.
-  Expected<void> tally(Timestamp at, const Tally& t) {
-    const std::int64_t day = local_day(at, utc_offset_);
-    const ConfigDate date = ConfigDate::from_day_number(day);
-    const std::int64_t month = date.year * 12 + date.month - 1;
+  // The counts of a group of writes, added to the tables once per day, month and key when the
+  // group commits (one upsert per key instead of two per event).
+  struct PendingTally {
+    std::int64_t day = 0;
+    Tally tally;
+  };
+
+ public:
+  std::size_t pending_tallies() const { return tallies_.size(); }
+  // A failed request's counts go with it.
+  void drop_tallies_after(std::size_t kept) { tallies_.resize(kept); }
+  void clear_tallies() { tallies_.clear(); }
+  // Adds the group's counts to report_days and report_months.
+  Expected<void> flush_tallies() {
+    using Key = std::tuple<std::int64_t, std::string, std::string, std::string>;
+    std::map<Key, Tally> days, months;
+    for (const PendingTally& p : tallies_) {
+      const ConfigDate date = ConfigDate::from_day_number(p.day);
+      const std::int64_t month = date.year * 12 + date.month - 1;
+      for (auto [into, key] : {std::pair{&days, p.day}, std::pair{&months, month}}) {
+        Tally& sum = (*into)[Key{key, p.tally.agency, p.tally.type, p.tally.channel}];
+        sum.handovers += p.tally.handovers;
+        sum.steps_completed += p.tally.steps_completed;
+        sum.steps_on_time += p.tally.steps_on_time;
+        sum.dossiers += p.tally.dossiers;
+        sum.dossiers_completed += p.tally.dossiers_completed;
+        sum.dossiers_on_time += p.tally.dossiers_on_time;
+      }
+    }
+    tallies_.clear();
     for (auto* slot : {&tally_day_, &tally_month_}) {
       const bool by_day = slot == &tally_day_;
       auto st = stmt(*slot, std::string("INSERT INTO ") +
@@ -1010,15 +1035,21 @@ class SqliteTx final : public StoreTx {
                                 "excluded.dossiers_completed, "
                                 "dossiers_on_time = dossiers_on_time + excluded.dossiers_on_time");
       if (!st) return st.error();
-      (*st)->bind(1, by_day ? day : month).bind(2, t.agency).bind(3, t.type).bind(4, t.channel);
-      (*st)->bind(5, t.handovers).bind(6, t.steps_completed).bind(7, t.steps_on_time);
-      (*st)->bind(8, t.dossiers).bind(9, t.dossiers_completed).bind(10, t.dossiers_on_time);
-      auto r = (*st)->run();
-      (*st)->reset();
-      if (!r) return r;
+      for (const auto& [key, t] : by_day ? days : months) {
+        (*st)->bind(1, std::get<0>(key)).bind(2, std::get<1>(key));
+        (*st)->bind(3, std::get<2>(key)).bind(4, std::get<3>(key));
+        (*st)->bind(5, t.handovers).bind(6, t.steps_completed).bind(7, t.steps_on_time);
+        (*st)->bind(8, t.dossiers).bind(9, t.dossiers_completed).bind(10, t.dossiers_on_time);
+        auto r = (*st)->run();
+        (*st)->reset();
+        if (!r) return r;
+      }
     }
     return {};
   }
+
+ private:
+  std::vector<PendingTally> tallies_;
 
   sqlite::Db& db_;
   std::int64_t& last_seq_;
@@ -1445,6 +1476,7 @@ class SqliteStore final : public Store {
       }
       results.clear();
       appended.clear();
+      tx.clear_tallies();
       // Set before the first write, so read here after taking a group under the queue's mutex.
       tx.keep_appended(listener_ ? &appended : nullptr);
       const auto started = std::chrono::steady_clock::now();
@@ -1459,6 +1491,7 @@ class SqliteStore final : public Store {
         const std::int64_t seq = last_seq_;
         const std::string hash = last_hash_;
         const std::size_t kept = appended.size();
+        const std::size_t kept_tallies = tx.pending_tallies();
         step(*savepoint_);
         Expected<void> r = req.work(tx);
         if (r) {
@@ -1469,12 +1502,15 @@ class SqliteStore final : public Store {
           last_seq_ = seq;  // the audit chain continues from before the failed request
           last_hash_ = hash;
           appended.resize(kept);
+          tx.drop_tallies_after(kept_tallies);
         }
         results.push_back(std::move(r));
       }
       bool committed = false;
       if (begin) {
-        if (auto c = writer_db_.exec("COMMIT"); !c) {
+        auto c = tx.flush_tallies();
+        if (c) c = writer_db_.exec("COMMIT");
+        if (!c) {
           (void)writer_db_.exec("ROLLBACK");
           last_seq_ = seq_before;
           last_hash_ = hash_before;
