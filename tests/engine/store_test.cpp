@@ -284,6 +284,37 @@ TEST_F(StoreTest, AFailingRequestRollsBackAloneAndTheChainStaysWhole) {
   EXPECT_TRUE(check->ok) << check->problem;
 }
 
+// A hand-over writes its audit event and its counts; a request that fails takes both back.
+TEST_F(StoreTest, HandOversAreCountedOnceAndAFailedRequestTakesItsCountsBack) {
+  auto store = open_sqlite_store(path_);
+  const Timestamp at = 1795395600;  // 2026-11-23 08:00 +07:00
+  HandOver h{1, "000.00.11.H53", "000.00.01.A53", "electronic", "Công văn", at};
+  for (int i = 0; i < 2; ++i) {  // the second time, already recorded: nothing
+    ASSERT_TRUE(store->write_sync([&](StoreTx& tx) { return tx.record_hand_over(h); }));
+  }
+  auto failed = store->write_sync([&](StoreTx& tx) -> Expected<void> {
+    HandOver other = h;
+    other.to_agency = "000.00.00.G22";
+    if (auto r = tx.record_hand_over(other); !r) return r;
+    return Error{"test.refused", "changed its mind"};
+  });
+  ASSERT_FALSE(failed);
+  const std::int64_t day = local_day(at, 7 * 3600);
+  auto counts = store->tallies(day, day);
+  ASSERT_TRUE(counts);
+  ASSERT_EQ(counts->size(), 1u);
+  EXPECT_EQ((*counts)[0].agency, "000.00.11.H53");
+  EXPECT_EQ((*counts)[0].channel, "electronic");
+  EXPECT_EQ((*counts)[0].handovers, 1);
+  auto month = store->tallies(day - 22, day + 7);  // the whole of November, from the month table
+  ASSERT_TRUE(month);
+  ASSERT_EQ(month->size(), 1u);
+  EXPECT_EQ((*month)[0].handovers, 1);
+  auto events = store->audit_events(1, 10);
+  ASSERT_EQ(events->size(), 1u);
+  EXPECT_EQ((*events)[0].action, "handover.recorded");
+}
+
 class AuditTamper : public StoreTest {
  protected:
   void SetUp() override {
