@@ -26,7 +26,8 @@ namespace json = boost::json;
 constexpr const char* kAuditHelp = R"(usage: lienthong audit verify --db FILE [--key VKEY]
        lienthong audit prove EVENT --db FILE [--checkpoint SIZE] [--out FILE]
        lienthong audit prove --consistency OLD NEW --db FILE [--out FILE]
-       lienthong audit export --db FILE [--from DATE] [--to DATE] [--cert PEM] --out FILE
+       lienthong audit export --db FILE [--from DATE] [--to DATE] [--utc-offset +07:00]
+                              [--cert PEM] --out FILE
        lienthong audit verify --bundle FILE [--key VKEY]
 
 The audit events of a node are the leaves of an RFC 9162 Merkle tree, and the node signs
@@ -38,10 +39,11 @@ prove EVENT       an inclusion proof of event EVENT (its seq) against the checkp
                   events, or the latest checkpoint; JSON, on standard output or into --out.
 prove --consistency OLD NEW
                   a consistency proof: the checkpoint of NEW events extends that of OLD.
-export            the events from DATE to DATE (yyyy-MM-dd, Vietnam time, both included; default:
-                  all) with the checkpoints that cover them, a range proof of the events against
-                  the first of those, consistency proofs between them, the node's verifier key and
-                  certificate (--cert): one self-contained JSON file.
+export            the events from DATE to DATE (yyyy-MM-dd, local time at --utc-offset, Vietnam's
+                  by default, both included; default: all, at most 1,000,000 events) with the
+                  checkpoints that cover them, a range proof of the events against the first of
+                  those, consistency proofs between them, the node's verifier key and certificate
+                  (--cert): one self-contained JSON file.
 verify --bundle   checks an exported bundle or a proof of `prove`, without the database.
 
 VKEY is the node's signed-note verifier key (a file holding `name+id+key`): the node writes it
@@ -55,7 +57,8 @@ Exit 0 when everything holds, 1 when something does not, 2 on usage or input err
 constexpr const char* kInclusionKind = "lienthong-audit-inclusion-proof/1";
 constexpr const char* kConsistencyKind = "lienthong-audit-consistency-proof/1";
 constexpr const char* kBundleKind = "lienthong-audit-bundle/1";
-constexpr int kVietnamOffset = 7 * 3600;
+// A bundle is one JSON document, held whole by whoever writes or checks it: about 300 MB at most.
+constexpr std::uint64_t kMaxBundleEvents = 1'000'000;
 
 std::string hex(const MerkleHash& h) {
   return merkle_hex(h);
@@ -174,7 +177,6 @@ Expected<NoteVerifier> key_from(const Args& args, const std::string& db) {
   const std::string path = args.has("key") ? args.get("key") : audit_key_path_for(db) + ".pub";
   auto text = read_file(path, 64 << 10);
   if (!text) return Error{text.error().code, "verifier key " + path + ": " + text.error().message};
-  while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
   auto key = parse_note_verifier(*text);
   if (!key) return Error{key.error().code, "verifier key " + path + ": " + key.error().message};
   return key;
@@ -283,11 +285,11 @@ int prove(const Args& args) {
   return write_output(args, doc);
 }
 
-// yyyy-MM-dd at 00:00 Vietnam time, as seconds since the epoch.
-Expected<Timestamp> day_start(const std::string& text) {
+// yyyy-MM-dd at 00:00 local time, as seconds since the epoch.
+Expected<Timestamp> day_start(const std::string& text, int utc_offset) {
   auto d = parse_config_date(text);
   if (!d) return d.error();
-  return d->day_number() * 86400 - kVietnamOffset;
+  return d->day_number() * 86400 - utc_offset;
 }
 
 int export_bundle(const Args& args) {
@@ -296,13 +298,15 @@ int export_bundle(const Args& args) {
   if (!args.has("out")) return usage_error("audit", "export needs --out FILE", kAuditHelp);
   Timestamp from = std::numeric_limits<Timestamp>::min();
   Timestamp to = std::numeric_limits<Timestamp>::max();
+  auto offset = parse_utc_offset(args.get("utc-offset", "+07:00"));
+  if (!offset) return usage_error("audit", "--utc-offset: " + offset.error().message, kAuditHelp);
   if (args.has("from")) {
-    auto t = day_start(args.get("from"));
+    auto t = day_start(args.get("from"), *offset);
     if (!t) return usage_error("audit", "--from: " + t.error().message, kAuditHelp);
     from = *t;
   }
   if (args.has("to")) {
-    auto t = day_start(args.get("to"));
+    auto t = day_start(args.get("to"), *offset);
     if (!t) return usage_error("audit", "--to: " + t.error().message, kAuditHelp);
     to = *t + 86400 - 1;
   }
@@ -327,6 +331,11 @@ int export_bundle(const Args& args) {
   if (!range) return fail("audit", range.error().message);
   if (!*range) return fail("audit", "no audit event in that period");
   auto [first, last] = **range;
+  if (last - first + 1 > kMaxBundleEvents) {
+    return fail("audit", "the period holds " + std::to_string(last - first + 1) +
+                             " events; a bundle holds at most " + std::to_string(kMaxBundleEvents) +
+                             ": export a shorter period");
+  }
   auto all = log->checkpoints();
   if (!all) return fail("audit", all.error().message);
   std::vector<StoredCheckpoint> covering;
@@ -390,6 +399,7 @@ std::optional<Finding> verify_inclusion(const json::object& doc, const NoteVerif
   const std::string note = r.text(doc, "checkpoint");
   const auto proof = r.hashes(doc, "proof");
   if (!r.problem.empty()) return Finding{0, "malformed proof: " + r.problem};
+  if (e.seq < 1) return Finding{0, "malformed proof: an event's seq starts at 1"};
   auto c = open_checkpoint(note, key);
   if (!c) return Finding{0, "the checkpoint: " + c.error().message};
   if (index != e.seq - 1) return Finding{e.seq, "the leaf index is not the event's"};
@@ -455,6 +465,10 @@ std::optional<Finding> verify_bundle(const json::object& doc, const NoteVerifier
     }
   }
   if (!r.problem.empty()) return Finding{0, "malformed bundle: " + r.problem};
+  if (first < 1 || last < first) {
+    return Finding{0, "malformed bundle: events " + std::to_string(first) + " to " +
+                          std::to_string(last) + " are not a range of the log (it starts at 1)"};
+  }
   if (notes.empty()) return Finding{0, "the bundle holds no checkpoint"};
   if (consistency.size() + 1 != notes.size()) {
     return Finding{0, "the bundle needs one consistency proof between each two checkpoints"};
@@ -560,7 +574,7 @@ int verify_file(const Args& args) {
 int cmd_audit(const std::vector<std::string>& argv) {
   if (wants_help(argv)) return std::cout << kAuditHelp, 0;
   auto args = parse_args(argv, {.with_value = {"db", "key", "checkpoint", "out", "from", "to",
-                                               "cert", "bundle", "proof"},
+                                               "cert", "bundle", "proof", "utc-offset"},
                                 .flags = {"consistency"}});
   if (!args) return usage_error("audit", args.error().message, kAuditHelp);
   const std::string verb = args->positional.empty() ? "" : args->positional.front();

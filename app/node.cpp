@@ -38,7 +38,6 @@ NoteSigner load_or_make_audit_key(const std::string& path, const std::string& na
   if (std::filesystem::exists(path)) {
     auto text = read_file(path);
     if (!text) throw std::runtime_error("audit key " + path + ": " + text.error().message);
-    while (!text->empty() && (text->back() == '\n' || text->back() == '\r')) text->pop_back();
     auto signer = parse_note_signer(*text);
     if (!signer) throw std::runtime_error("audit key " + path + ": " + signer.error().message);
     return std::move(*signer);
@@ -94,8 +93,8 @@ Node::Node(const NodeConfig& config, const Clock& clock,
     // Every state change, as one JSON line, once durable; its request id ties it to the request's
     // own line.
     store_->on_audit_committed([log = log_](const AuditEvent& e) {
-      log("{\"event\":\"audit\",\"seq\":" + std::to_string(e.seq) + ",\"at\":" +
-          std::to_string(e.at) + ",\"action\":" + json_quote(e.action) +
+      log("{\"event\":\"audit\",\"seq\":" + std::to_string(e.seq) +
+          ",\"at\":" + std::to_string(e.at) + ",\"action\":" + json_quote(e.action) +
           ",\"agency\":" + json_quote(e.agency) + ",\"actor\":" + json_quote(e.actor) +
           ",\"document\":" + std::to_string(e.document) +
           ",\"request_id\":" + json_quote(e.request_id) + "}");
@@ -561,10 +560,12 @@ void Node::background() {
     // Sleep until the next deadline (at most a minute), or until a write changes something.
     std::chrono::seconds wait(60);
     {
-      // The next checkpoint by time (once the log has grown, checkpoint_if_due signs it).
+      // The next checkpoint by time, once the log has grown (checkpoint_if_due signs it).
       std::lock_guard lock(audit_mutex_);
-      wait = std::chrono::seconds(std::clamp<Timestamp>(
-          checkpointed_at_ + config_.audit.checkpoint_interval.count() - clock_.now(), 1, 60));
+      if (auto n = audit_log_->size(); n && *n > checkpointed_size_) {
+        wait = std::chrono::seconds(std::clamp<Timestamp>(
+            checkpointed_at_ + config_.audit.checkpoint_interval.count() - clock_.now(), 1, 60));
+      }
     }
     if (auto next = store_->next_deadline(); next && *next) {
       const Timestamp due = std::get<2>(**next);

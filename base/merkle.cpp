@@ -179,12 +179,12 @@ Expected<std::vector<MerkleHash>> merkle_range_proof(std::uint64_t size, std::ui
 Expected<void> merkle_verify_range(std::uint64_t size, std::uint64_t begin,
                                    std::span<const MerkleHash> leaves,
                                    std::span<const MerkleHash> proof, const MerkleHash& root) {
-  const std::uint64_t end = begin + leaves.size();
-  if (leaves.empty() || end > size) {
-    return Error{"merkle.bad_range", "leaves " + std::to_string(begin) + " to " +
-                                         std::to_string(end) + " are not a range of a tree of " +
+  if (leaves.empty() || begin > size || leaves.size() > size - begin) {
+    return Error{"merkle.bad_range", std::to_string(leaves.size()) + " leaves from leaf " +
+                                         std::to_string(begin) + " are not a range of a tree of " +
                                          std::to_string(size) + " leaves"};
   }
+  const std::uint64_t end = begin + leaves.size();
   std::size_t next = 0;
   // Rebuilds the root of D[start:start+n] from the range's leaves and the proof, in order.
   std::function<std::optional<MerkleHash>(std::uint64_t, std::uint64_t)> rebuild =

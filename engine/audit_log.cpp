@@ -2,6 +2,7 @@
 
 #include <bit>
 #include <limits>
+#include <map>
 #include <stdexcept>
 
 namespace lienthong {
@@ -60,6 +61,15 @@ Expected<std::vector<T>> all_rows(sqlite::Stmt& st, Read read) {
   }
   st.reset();
   return out;
+}
+
+// The checkpoint text of a signed note, its signatures unchecked: up to the blank line.
+Expected<Checkpoint> unsigned_checkpoint(const std::string& note) {
+  const auto blank = note.find("\n\n");
+  if (blank == std::string::npos) {
+    return Error{"note.malformed", "the note has no blank line before its signatures"};
+  }
+  return parse_checkpoint(std::string_view(note).substr(0, blank + 1));
 }
 
 }  // namespace
@@ -171,9 +181,18 @@ Expected<std::optional<MerkleHash>> AuditLog::node(int level, std::uint64_t idx)
   (*st)->bind(1, level).bind(2, static_cast<std::int64_t>(idx));
   auto row = (*st)->step();
   std::optional<MerkleHash> out;
-  if (row && *row) out = hash_of((*st)->blob(0));
+  std::size_t length = 32;
+  if (row && *row) {
+    const std::string blob = (*st)->blob(0);
+    length = blob.size();
+    out = hash_of(blob);
+  }
   (*st)->reset();
   if (!row) return row.error();
+  if (length != 32) {
+    return Error{"audit.corrupt", "the stored subtree " + std::to_string(idx) + " of level " +
+                                      std::to_string(level) + " is not a SHA-256"};
+  }
   return out;
 }
 
@@ -254,41 +273,62 @@ Expected<std::uint64_t> AuditLog::extend(std::uint64_t max_tiles) {
   if (!last) return last.error();
   (*last)->bind(1, kTileLevel);
   auto row = (*last)->step();
-  std::uint64_t tiles = row && *row ? static_cast<std::uint64_t>((*last)->int64(0)) : 0;
+  const std::uint64_t stored = row && *row ? static_cast<std::uint64_t>((*last)->int64(0)) : 0;
   (*last)->reset();
   if (!row) return row.error();
-  if ((tiles + 1) * kTile > *n) return tiles * kTile;
+
+  // The new nodes are computed first, from the events and the stored nodes, so that the write
+  // lock (which the store's writer waits for) is held only for the inserts.
+  struct NewNode {
+    int level;
+    std::uint64_t idx;
+    MerkleHash hash;
+  };
+  std::vector<NewNode> nodes;
+  std::map<std::pair<int, std::uint64_t>, MerkleHash> made;  // left siblings made in this call
+  std::uint64_t tiles = stored;
+  for (std::uint64_t done = 0; done < max_tiles && (tiles + 1) * kTile <= *n; ++done, ++tiles) {
+    auto l = leaves(tiles * kTile, kTile);
+    if (!l) return l.error();
+    MerkleHash h = merkle_root(*l);
+    nodes.push_back({kTileLevel, tiles, h});
+    made[{kTileLevel, tiles}] = h;
+    // A right child completes its parent, and so on up.
+    for (std::uint64_t idx = tiles, level = kTileLevel; (idx & 1) == 1; idx >>= 1, ++level) {
+      const auto key = std::pair{static_cast<int>(level), idx - 1};
+      std::optional<MerkleHash> left;
+      if (auto it = made.find(key); it != made.end()) {
+        left = it->second;
+      } else {
+        auto found = node(key.first, key.second);
+        if (!found) return found.error();
+        left = *found;
+      }
+      if (!left) {
+        return Error{"audit.missing_node", "subtree " + std::to_string(idx - 1) + " of level " +
+                                               std::to_string(level) + " is missing"};
+      }
+      h = merkle_node_hash(*left, h);
+      nodes.push_back({static_cast<int>(level) + 1, idx >> 1, h});
+      made[{static_cast<int>(level) + 1, idx >> 1}] = h;
+    }
+  }
+  if (nodes.empty()) return tiles * kTile;
 
   if (auto b = db_.exec("BEGIN IMMEDIATE"); !b) return b.error();
-  auto insert = db_.cached("INSERT INTO merkle_nodes(level, idx, hash) VALUES(?,?,?)");
   auto fail = [&](Error e) -> Expected<std::uint64_t> {
     (void)db_.exec("ROLLBACK");
     return e;
   };
+  // Another process may have stored them meanwhile: INSERT OR IGNORE, the same hashes.
+  auto insert = db_.cached("INSERT OR IGNORE INTO merkle_nodes(level, idx, hash) VALUES(?,?,?)");
   if (!insert) return fail(insert.error());
-  auto put = [&](int level, std::uint64_t idx, const MerkleHash& h) {
-    (*insert)->bind(1, level).bind(2, static_cast<std::int64_t>(idx)).bind_blob(3, bytes_of(h));
+  for (const NewNode& x : nodes) {
+    (*insert)->bind(1, x.level).bind(2, static_cast<std::int64_t>(x.idx));
+    (*insert)->bind_blob(3, bytes_of(x.hash));
     auto r = (*insert)->run();
     (*insert)->reset();
-    return r;
-  };
-  for (std::uint64_t done = 0; done < max_tiles && (tiles + 1) * kTile <= *n; ++done, ++tiles) {
-    auto l = leaves(tiles * kTile, kTile);
-    if (!l) return fail(l.error());
-    MerkleHash h = merkle_root(*l);
-    if (auto r = put(kTileLevel, tiles, h); !r) return fail(r.error());
-    // A right child completes its parent, and so on up.
-    for (std::uint64_t idx = tiles, level = kTileLevel; (idx & 1) == 1; idx >>= 1, ++level) {
-      auto left = node(static_cast<int>(level), idx - 1);
-      if (!left) return fail(left.error());
-      if (!*left) {
-        return fail(Error{"audit.missing_node", "subtree " + std::to_string(idx - 1) +
-                                                    " of level " + std::to_string(level) +
-                                                    " is missing"});
-      }
-      h = merkle_node_hash(**left, h);
-      if (auto r = put(static_cast<int>(level) + 1, idx >> 1, h); !r) return fail(r.error());
-    }
+    if (!r) return fail(r.error());
   }
   if (auto c = db_.exec("COMMIT"); !c) return fail(c.error());
   return tiles * kTile;
@@ -357,8 +397,8 @@ Expected<AuditLogCheck> AuditLog::verify(const NoteVerifier* verifier) {
   if (!cps) return cps.error();
   // Each checkpoint: signed by the node's key, and saying what its row says.
   for (const StoredCheckpoint& c : *cps) {
-    if (!verifier) continue;
-    auto opened = open_checkpoint(c.note, *verifier);
+    // Without a key the note's text is still read: its size and root must be the record's.
+    auto opened = verifier ? open_checkpoint(c.note, *verifier) : unsigned_checkpoint(c.note);
     if (!opened) {
       return bad(0,
                  "checkpoint of " + std::to_string(c.size) + " events: " + opened.error().message);

@@ -205,7 +205,7 @@ Expected<Report> make_report(Store& store, const std::vector<ReportAgency>& agen
     }
     roots = {query.agency};
   }
-  // Pre-order walk of the scope; a parent cycle in the directory is walked once.
+  // Pre-order walk of the scope; an agency is walked once, whatever its parents.
   std::vector<std::pair<std::string, int>> order;
   std::set<std::string> seen;
   std::function<void(const std::string&, int)> walk = [&](const std::string& code, int depth) {
@@ -214,6 +214,10 @@ Expected<Report> make_report(Store& store, const std::vector<ReportAgency>& agen
     for (const auto& c : children[code]) walk(c, depth + 1);
   };
   for (const auto& r : roots) walk(r, 0);
+  if (query.agency.empty()) {
+    // Agencies whose parents form a cycle have no root above them: each is a root of its own.
+    for (const auto& [code, a] : known) walk(code, 0);
+  }
 
   const bool by_agency = has(query.group_by, ReportDimension::agency);
   const bool by_type = has(query.group_by, ReportDimension::type);

@@ -240,7 +240,8 @@ CREATE TABLE audit_checkpoints (
 );
 )sql",
     // Report counts per local day and per month (engine/report), kept with the events that carry
-    // them; earlier hand-overs, completed tasks and dossiers are counted in at Vietnam time.
+    // them; earlier hand-overs, completed tasks and registered dossiers are counted in, at the
+    // store's UTC offset ({utc_offset} is replaced by it).
     R"sql(
 CREATE TABLE report_days (
   day INTEGER NOT NULL,
@@ -271,14 +272,14 @@ CREATE TABLE report_months (
 CREATE INDEX tasks_open_due ON tasks(due_at) WHERE state = 'open';
 CREATE INDEX dossiers_by_instance ON dossiers(instance);
 CREATE TEMP TABLE old_counts AS
-  SELECT (at + 25200) / 86400 AS day, from_agency AS agency, document_type AS type, channel,
+  SELECT (at + {utc_offset}) / 86400 AS day, from_agency AS agency, document_type AS type, channel,
          1 AS handovers, 0 AS steps_completed, 0 AS steps_on_time, 0 AS dossiers
     FROM hand_overs
   UNION ALL
-  SELECT (closed_at + 25200) / 86400, agency, '', '', 0, 1, on_time, 0
+  SELECT (closed_at + {utc_offset}) / 86400, agency, '', '', 0, 1, on_time, 0
     FROM tasks WHERE state = 'completed'
   UNION ALL
-  SELECT (submitted_at + 25200) / 86400, agency, 'dossier', channel, 0, 0, 0, 1 FROM dossiers;
+  SELECT (submitted_at + {utc_offset}) / 86400, agency, 'dossier', channel, 0, 0, 0, 1 FROM dossiers;
 INSERT INTO report_days(day, agency, type, channel, handovers, steps_completed, steps_on_time,
                         dossiers)
   SELECT day, agency, type, channel, sum(handovers), sum(steps_completed), sum(steps_on_time),
@@ -296,7 +297,7 @@ DROP TABLE old_counts;
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
-void migrate(sqlite::Db& db, const std::string& path) {
+void migrate(sqlite::Db& db, const std::string& path, int utc_offset) {
   auto fail = [&](const std::string& what) {
     throw std::runtime_error("store " + path + ": " + what);
   };
@@ -315,7 +316,10 @@ void migrate(sqlite::Db& db, const std::string& path) {
   }
   for (int v = version; v < kSchemaVersion; ++v) {
     if (auto r = db.exec("BEGIN IMMEDIATE"); !r) fail(r.error().message);
-    auto r = db.exec(kMigrations[v]);
+    std::string sql = kMigrations[v];
+    for (auto at = sql.find("{utc_offset}"); at != std::string::npos; at = sql.find("{utc_offset}"))
+      sql.replace(at, 12, std::to_string(utc_offset));
+    auto r = db.exec(sql);
     if (r) {
       r = db.exec("INSERT INTO meta(key, value) VALUES('schema_version', '" +
                   std::to_string(v + 1) +
@@ -974,7 +978,10 @@ class SqliteTx final : public StoreTx {
     auto r = (*st)->run();
     (*st)->reset();
     if (!r) return r.error();
-    if (e.tally) tallies_.push_back({local_day(e.at, utc_offset_), std::move(*e.tally)});
+    if (e.tally) {
+      tallies_.push_back({local_day(e.at, utc_offset_), std::move(*e.tally)});
+      e.tally.reset();
+    }
     last_seq_ = e.seq;
     last_hash_ = e.hash;
     if (appended_) appended_->push_back(e);
@@ -1071,7 +1078,7 @@ class SqliteStore final : public Store {
     auto db = sqlite::Db::open(path);
     if (!db) throw std::runtime_error(db.error().message);
     writer_db_ = std::move(*db);
-    migrate(writer_db_, path);
+    migrate(writer_db_, path, utc_offset);
     auto last = writer_db_.prepare("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1");
     if (!last) throw std::runtime_error(last.error().message);
     last_hash_ = std::string(32, '\0');
@@ -1131,6 +1138,7 @@ class SqliteStore final : public Store {
       std::lock_guard lock(mutex_);
       if (!stopping_) {
         queue_.push_back({std::move(work), std::move(done)});
+        written_ = true;
         cv_.notify_one();
         return;
       }
@@ -1321,8 +1329,12 @@ class SqliteStore final : public Store {
         const std::int64_t key = d.year * 12 + d.month - 1;
         if (months.first > months.second) months.first = key;
         months.second = key;
+      } else if (days[0].first > days[0].second) {
+        days[0] = {day, std::min(month_last, last_day)};
+      } else if (months.first > months.second) {
+        days[0].second = std::min(month_last, last_day);  // two partial months, side by side
       } else {
-        days[months.first > months.second ? 0 : 1] = {day, std::min(month_last, last_day)};
+        days[1] = {day, std::min(month_last, last_day)};
       }
       day = std::min(month_last, last_day) + 1;
     }
@@ -1446,6 +1458,10 @@ class SqliteStore final : public Store {
   }
 
   void on_audit_committed(std::function<void(const AuditEvent&)> listener) override {
+    std::lock_guard lock(mutex_);
+    if (written_) {
+      throw std::logic_error("Store::on_audit_committed after the first write");
+    }
     listener_ = std::move(listener);
   }
   int schema_version() const override { return kSchemaVersion; }
@@ -1600,6 +1616,7 @@ class SqliteStore final : public Store {
   Histogram commit_seconds_{{0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2}};
   Histogram group_sizes_{{1, 2, 4, 8, 16, 32, 64, 128, 256}};
   std::function<void(const AuditEvent&)> listener_;
+  bool written_ = false;  // under mutex_: a write was queued (the listener is set before)
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   std::deque<Request> queue_;

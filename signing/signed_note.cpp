@@ -107,7 +107,18 @@ Expected<NoteSigner> generate_note_signer(std::string_view name) {
   return s;
 }
 
+namespace {
+
+// Key files end with a line break, which is not part of the key.
+std::string_view without_line_end(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+  return text;
+}
+
+}  // namespace
+
 Expected<NoteSigner> parse_note_signer(std::string_view skey) {
+  skey = without_line_end(skey);
   if (skey.substr(0, kPrivatePrefix.size()) != kPrivatePrefix) {
     return malformed("a signer key starts with PRIVATE+KEY+");
   }
@@ -125,6 +136,7 @@ Expected<NoteSigner> parse_note_signer(std::string_view skey) {
 }
 
 Expected<NoteVerifier> parse_note_verifier(std::string_view vkey) {
+  vkey = without_line_end(vkey);
   auto k = split_key(vkey, "the verifier key");
   if (!k) return k.error();
   NoteVerifier v;

@@ -35,6 +35,7 @@ struct NoteSigner {
 
 // A new key for `name` (a name has no '+', no white space and is not empty).
 [[nodiscard]] Expected<NoteSigner> generate_note_signer(std::string_view name);
+// The skey and vkey text forms; a line break at the end (as in a key file) is ignored.
 [[nodiscard]] Expected<NoteSigner> parse_note_signer(std::string_view skey);
 [[nodiscard]] Expected<NoteVerifier> parse_note_verifier(std::string_view vkey);
 std::string note_signer_text(const NoteSigner& signer);    // the skey form

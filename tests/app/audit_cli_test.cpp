@@ -233,6 +233,13 @@ TEST_F(AuditCli, AnExportedBundleVerifiesAndEveryTamperingIsCaughtAndLocated) {
     expect_caught("recomputed", b, "are not the log's events in its signed checkpoint of 600");
   }
   {
+    // Events numbered from 0 and the checkpoint's root as the whole range proof: refused.
+    auto b = bundle;
+    b["first"] = 0;
+    b["range_proof"] = json::array{b["range_proof"].as_array().front()};
+    expect_caught("numbered from 0", b, "not a range of the log");
+  }
+  {
     // A checkpoint signed by another key.
     auto b = bundle;
     auto stranger = generate_note_signer("lienthong/test/audit");

@@ -262,6 +262,11 @@ TEST(Merkle, RangeProofsRebuildTheRootAndRefuseEveryChange) {
   auto none = merkle_verify_range(4, 3, std::span<const MerkleHash>(tree).first(2), {}, tree[0]);
   ASSERT_FALSE(none);
   EXPECT_EQ(none.error().code, "merkle.bad_range");
+  // A begin so large that begin + leaves wraps around is not a range either (the root as its
+  // whole proof would otherwise rebuild the root).
+  const MerkleHash root = merkle_root(tree);
+  EXPECT_FALSE(merkle_verify_range(tree.size(), ~std::uint64_t{0},
+                                   std::span<const MerkleHash>(tree).first(3), {&root, 1}, root));
 }
 
 // Proofs from a source of subtree roots ask only for subtrees of the decomposition, and pass the

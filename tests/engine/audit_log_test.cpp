@@ -245,6 +245,16 @@ TEST_F(AuditLogTest, AForgedCheckpointOrAlteredSubtreeIsRefused) {
     EXPECT_EQ(check->first_bad, 0);
     EXPECT_THAT(check->problem, HasSubstr("checkpoint of 1000 events"));
   }
+  // Without the key, a root changed in the record still disagrees with the note's text.
+  sql("UPDATE audit_checkpoints SET note = (SELECT note FROM audit_checkpoints), root = "
+      "zeroblob(32)");
+  {
+    AuditLog log(path_);
+    auto check = log.verify(nullptr);
+    ASSERT_TRUE(check);
+    EXPECT_FALSE(check->ok);
+    EXPECT_THAT(check->problem, HasSubstr("another size or root than its record"));
+  }
   sql("DELETE FROM audit_checkpoints");
   sql("UPDATE merkle_nodes SET hash = zeroblob(32) WHERE level = 9 AND idx = 0");
   AuditLog log(path_);

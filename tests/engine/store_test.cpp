@@ -1,5 +1,7 @@
 #include "engine/store.hpp"
 
+#include "engine/report.hpp"
+
 #include "base/encoding.hpp"
 
 #include <gmock/gmock.h>
@@ -313,6 +315,32 @@ TEST_F(StoreTest, HandOversAreCountedOnceAndAFailedRequestTakesItsCountsBack) {
   auto events = store->audit_events(1, 10);
   ASSERT_EQ(events->size(), 1u);
   EXPECT_EQ((*events)[0].action, "handover.recorded");
+}
+
+// A period from one month into the next reads both partial months; agencies whose parents form a
+// cycle still count.
+TEST_F(StoreTest, ReportsAcrossAMonthBoundaryAndAParentCycleCountEverything) {
+  auto store = open_sqlite_store(path_);
+  const Timestamp nov28 = 1795827600, dec2 = nov28 + 4 * 86400;  // 08:00 +07:00
+  ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
+    if (auto r =
+            tx.record_hand_over({1, "000.00.11.H53", "000.00.01.A53", "electronic", "1", nov28});
+        !r)
+      return r;
+    return tx.record_hand_over({2, "000.00.01.A53", "000.00.11.H53", "paper", "1", dec2});
+  }));
+  ReportQuery q;
+  q.period = *report_period_between("2026-11-23", "2026-12-05");
+  q.now = dec2;
+  // H53 under A53 and A53 under H53: no root above either.
+  std::vector<ReportAgency> agencies{{"000.00.11.H53", "Sở Tài chính", "000.00.01.A53"},
+                                     {"000.00.01.A53", "Văn phòng", "000.00.11.H53"}};
+  auto report = make_report(*store, agencies, TargetsConfig{}, q);
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->total.figures.handovers, 2);
+  EXPECT_EQ(report->total.figures.paper, 1);
+  ASSERT_FALSE(report->rows.empty());
+  EXPECT_EQ(report->rows[0].figures.handovers, 2);  // the first walked holds the other too
 }
 
 class AuditTamper : public StoreTest {
