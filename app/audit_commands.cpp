@@ -182,6 +182,16 @@ Expected<NoteVerifier> key_from(const Args& args, const std::string& db) {
   return key;
 }
 
+// The audit log of the store at `db`, read-only.
+Expected<std::unique_ptr<AuditLog>> open_log(const std::string& db) {
+  if (!std::filesystem::exists(db)) return Error{"audit.no_store", "no store at " + db};
+  try {
+    return std::make_unique<AuditLog>(db, true);
+  } catch (const std::exception& e) {
+    return Error{"audit.no_store", e.what()};
+  }
+}
+
 int verify_db(const Args& args) {
   const std::string db = args.get("db");
   if (!std::filesystem::exists(db)) return fail("audit", "no store at " + db);
@@ -193,13 +203,10 @@ int verify_db(const Args& args) {
     if (!k) return fail("audit", k.error().message);
     key = std::move(*k);
   }
-  std::unique_ptr<AuditLog> log;
-  try {
-    log = std::make_unique<AuditLog>(db, true);
-  } catch (const std::exception& e) {
-    return fail("audit", e.what());
-  }
-  auto check = log->verify(key ? &*key : nullptr);
+  auto opened = open_log(db);
+  if (!opened) return fail("audit", opened.error().message);
+  AuditLog& log = **opened;
+  auto check = log.verify(key ? &*key : nullptr);
   if (!check) return fail("audit", check.error().message);
   if (!check->ok) {
     std::cout << "audit log BROKEN";
@@ -218,17 +225,13 @@ int verify_db(const Args& args) {
 
 int prove(const Args& args) {
   const std::string db = args.get("db");
-  if (!std::filesystem::exists(db)) return fail("audit", "no store at " + db);
-  std::unique_ptr<AuditLog> log;
-  try {
-    log = std::make_unique<AuditLog>(db, true);
-  } catch (const std::exception& e) {
-    return fail("audit", e.what());
-  }
+  auto opened = open_log(db);
+  if (!opened) return fail("audit", opened.error().message);
+  AuditLog& log = **opened;
   auto vkey = read_file(audit_key_path_for(db) + ".pub", 64 << 10);
   std::string problem;
   auto checkpoint_of = [&](std::uint64_t size) -> Expected<StoredCheckpoint> {
-    auto c = size == 0 ? log->latest_checkpoint() : log->checkpoint_at(size);
+    auto c = size == 0 ? log.latest_checkpoint() : log.checkpoint_at(size);
     if (!c) return c.error();
     if (!*c) {
       return Error{"audit.no_checkpoint",
@@ -249,7 +252,7 @@ int prove(const Args& args) {
     if (!old_c) return fail("audit", old_c.error().message);
     auto new_c = checkpoint_of(new_size);
     if (!new_c) return fail("audit", new_c.error().message);
-    auto proof = log->consistency_proof(old_size, new_size);
+    auto proof = log.consistency_proof(old_size, new_size);
     if (!proof) return fail("audit", proof.error().message);
     doc = {{"lienthong", kConsistencyKind},
            {"old_checkpoint", old_c->note},
@@ -268,12 +271,12 @@ int prove(const Args& args) {
                                std::to_string(c->size) +
                                " events (a later event is in the next checkpoint)");
     }
-    auto events = log->events(seq, 1);
+    auto events = log.events(seq, 1);
     if (!events) return fail("audit", events.error().message);
     if (events->empty() || static_cast<std::uint64_t>(events->front().seq) != seq) {
       return fail("audit", "event " + std::to_string(seq) + " is missing from the log");
     }
-    auto proof = log->inclusion_proof(seq - 1, c->size);
+    auto proof = log.inclusion_proof(seq - 1, c->size);
     if (!proof) return fail("audit", proof.error().message);
     doc = {{"lienthong", kInclusionKind},
            {"event", event_json(events->front())},
@@ -319,15 +322,12 @@ int export_bundle(const Args& args) {
       return fail("audit", "--cert " + args.get("cert") + ": " + certs.error().message);
     certificate = *pem;
   }
-  std::unique_ptr<AuditLog> log;
-  try {
-    log = std::make_unique<AuditLog>(db, true);
-  } catch (const std::exception& e) {
-    return fail("audit", e.what());
-  }
+  auto opened = open_log(db);
+  if (!opened) return fail("audit", opened.error().message);
+  AuditLog& log = **opened;
   auto vkey = read_file(audit_key_path_for(db) + ".pub", 64 << 10);
   if (!vkey) return fail("audit", "the node's verifier key: " + vkey.error().message);
-  auto range = log->seq_range(from, to);
+  auto range = log.seq_range(from, to);
   if (!range) return fail("audit", range.error().message);
   if (!*range) return fail("audit", "no audit event in that period");
   auto [first, last] = **range;
@@ -336,7 +336,7 @@ int export_bundle(const Args& args) {
                              " events; a bundle holds at most " + std::to_string(kMaxBundleEvents) +
                              ": export a shorter period");
   }
-  auto all = log->checkpoints();
+  auto all = log.checkpoints();
   if (!all) return fail("audit", all.error().message);
   std::vector<StoredCheckpoint> covering;
   for (auto& c : *all) {
@@ -350,7 +350,7 @@ int export_bundle(const Args& args) {
   }
   json::array events;
   for (std::uint64_t seq = first; seq <= last;) {
-    auto batch = log->events(seq, 4096);
+    auto batch = log.events(seq, 4096);
     if (!batch) return fail("audit", batch.error().message);
     if (batch->empty()) return fail("audit", "event " + std::to_string(seq) + " is missing");
     for (const auto& e : *batch) {
@@ -359,13 +359,13 @@ int export_bundle(const Args& args) {
     }
     seq = batch->back().seq + 1;
   }
-  auto proof = log->range_proof(first - 1, last, covering.front().size);
+  auto proof = log.range_proof(first - 1, last, covering.front().size);
   if (!proof) return fail("audit", proof.error().message);
   json::array notes, consistency;
   for (std::size_t i = 0; i < covering.size(); ++i) {
     notes.emplace_back(covering[i].note);
     if (i == 0) continue;
-    auto c = log->consistency_proof(covering[i - 1].size, covering[i].size);
+    auto c = log.consistency_proof(covering[i - 1].size, covering[i].size);
     if (!c) return fail("audit", c.error().message);
     consistency.emplace_back(hex_list(*c));
   }

@@ -1,5 +1,7 @@
 #include "engine/audit_log.hpp"
 
+#include "engine/sqlite_audit.hpp"
+
 #include <bit>
 #include <limits>
 #include <map>
@@ -20,47 +22,11 @@ std::string_view bytes_of(const MerkleHash& h) {
   return {reinterpret_cast<const char*>(h.data()), h.size()};
 }
 
-constexpr const char* kEventColumns =
-    "SELECT seq, at, actor, agency, action, document, detail, request_id, prev_hash, hash "
-    "FROM audit_events ";
-
-AuditEvent event_from(const sqlite::Stmt& st) {
-  AuditEvent e;
-  e.seq = st.int64(0);
-  e.at = st.int64(1);
-  e.actor = st.text(2);
-  e.agency = st.text(3);
-  e.action = st.text(4);
-  e.document = st.int64(5);
-  e.detail = st.text(6);
-  e.request_id = st.text(7);
-  e.prev_hash = st.blob(8);
-  e.hash = st.blob(9);
-  return e;
-}
-
 StoredCheckpoint checkpoint_from(const sqlite::Stmt& st) {
   return StoredCheckpoint{.size = static_cast<std::uint64_t>(st.int64(0)),
                           .root = hash_of(st.blob(1)),
                           .at = st.int64(2),
                           .note = st.text(3)};
-}
-
-// Every row of a cached statement, read by `read`; the statement is reset either way.
-template <class T, class Read>
-Expected<std::vector<T>> all_rows(sqlite::Stmt& st, Read read) {
-  std::vector<T> out;
-  for (;;) {
-    auto row = st.step();
-    if (!row) {
-      st.reset();
-      return row.error();
-    }
-    if (!*row) break;
-    out.push_back(read(st));
-  }
-  st.reset();
-  return out;
 }
 
 // The checkpoint text of a signed note, its signatures unchecked: up to the blank line.
@@ -112,10 +78,11 @@ Expected<std::uint64_t> AuditLog::size() {
 }
 
 Expected<std::vector<AuditEvent>> AuditLog::events(std::uint64_t from, std::size_t limit) {
-  auto st = db_.cached(std::string(kEventColumns) + "WHERE seq >= ? ORDER BY seq LIMIT ?");
+  auto st = db_.cached(std::string("SELECT ") + sqlite::kAuditEventColumns +
+                       " FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?");
   if (!st) return st.error();
   (*st)->bind(1, static_cast<std::int64_t>(from)).bind(2, static_cast<std::int64_t>(limit));
-  return all_rows<AuditEvent>(**st, event_from);
+  return sqlite::rows<AuditEvent>(**st, sqlite::audit_event_from);
 }
 
 Expected<std::optional<std::pair<std::uint64_t, std::uint64_t>>> AuditLog::seq_range(Timestamp from,
@@ -362,14 +329,14 @@ Expected<std::optional<StoredCheckpoint>> AuditLog::checkpoint(const NoteSigner&
 Expected<std::vector<StoredCheckpoint>> AuditLog::checkpoints() {
   auto st = db_.cached("SELECT size, root, at, note FROM audit_checkpoints ORDER BY size");
   if (!st) return st.error();
-  return all_rows<StoredCheckpoint>(**st, checkpoint_from);
+  return sqlite::rows<StoredCheckpoint>(**st, checkpoint_from);
 }
 
 Expected<std::optional<StoredCheckpoint>> AuditLog::checkpoint_at(std::uint64_t size) {
   auto st = db_.cached("SELECT size, root, at, note FROM audit_checkpoints WHERE size = ?");
   if (!st) return st.error();
   (*st)->bind(1, static_cast<std::int64_t>(size));
-  auto rows = all_rows<StoredCheckpoint>(**st, checkpoint_from);
+  auto rows = sqlite::rows<StoredCheckpoint>(**st, checkpoint_from);
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<StoredCheckpoint>();
   return std::optional(std::move(rows->front()));
@@ -379,7 +346,7 @@ Expected<std::optional<StoredCheckpoint>> AuditLog::latest_checkpoint() {
   auto st =
       db_.cached("SELECT size, root, at, note FROM audit_checkpoints ORDER BY size DESC LIMIT 1");
   if (!st) return st.error();
-  auto rows = all_rows<StoredCheckpoint>(**st, checkpoint_from);
+  auto rows = sqlite::rows<StoredCheckpoint>(**st, checkpoint_from);
   if (!rows) return rows.error();
   if (rows->empty()) return std::optional<StoredCheckpoint>();
   return std::optional(std::move(rows->front()));

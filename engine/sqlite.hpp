@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "base/expected.hpp"
 
@@ -98,5 +99,31 @@ class Db {
   std::unique_ptr<sqlite3, Close> db_;
   std::unordered_map<std::string, std::unique_ptr<Stmt>> cache_;  // finalized before db_ closes
 };
+
+// Every row of a prepared statement, read by `read`; the statement is reset either way.
+template <class T, class Read>
+Expected<std::vector<T>> rows(Stmt& st, Read read) {
+  std::vector<T> out;
+  for (;;) {
+    auto row = st.step();
+    if (!row) {
+      st.reset();
+      return row.error();
+    }
+    if (!*row) break;
+    out.push_back(read(st));
+  }
+  st.reset();
+  return out;
+}
+
+// The first row, if any.
+template <class T, class Read>
+Expected<std::optional<T>> one(Stmt& st, Read read) {
+  auto all = rows<T>(st, read);
+  if (!all) return all.error();
+  if (all->empty()) return std::optional<T>();
+  return std::optional<T>(std::move(all->front()));
+}
 
 }  // namespace lienthong::sqlite

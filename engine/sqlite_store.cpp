@@ -12,6 +12,7 @@
 #include "base/thread_name.hpp"
 #include "config/node_config.hpp"
 #include "engine/sqlite.hpp"
+#include "engine/sqlite_audit.hpp"
 #include "engine/store.hpp"
 
 namespace lienthong {
@@ -333,44 +334,9 @@ void migrate(sqlite::Db& db, const std::string& path, int utc_offset) {
   }
 }
 
-template <class T, class Read>
-Expected<std::vector<T>> rows(sqlite::Stmt& st, Read read) {
-  std::vector<T> out;
-  for (;;) {
-    auto row = st.step();
-    if (!row) {
-      st.reset();
-      return row.error();
-    }
-    if (!*row) break;
-    out.push_back(read(st));
-  }
-  st.reset();
-  return out;
-}
-
-template <class T, class Read>
-Expected<std::optional<T>> one(sqlite::Stmt& st, Read read) {
-  auto all = rows<T>(st, read);
-  if (!all) return all.error();
-  if (all->empty()) return std::optional<T>();
-  return std::optional<T>(std::move(all->front()));
-}
-
-AuditEvent audit_from(const sqlite::Stmt& st) {
-  AuditEvent e;
-  e.seq = st.int64(0);
-  e.at = st.int64(1);
-  e.actor = st.text(2);
-  e.agency = st.text(3);
-  e.action = st.text(4);
-  e.document = st.int64(5);
-  e.detail = st.text(6);
-  e.request_id = st.text(7);
-  e.prev_hash = st.blob(8);
-  e.hash = st.blob(9);
-  return e;
-}
+using sqlite::audit_event_from;
+using sqlite::one;
+using sqlite::rows;
 
 UserRecord user_from(const sqlite::Stmt& r) {
   return UserRecord{r.text(0), r.text(1), r.text(2), r.text(3), r.int64(4)};
@@ -1154,12 +1120,11 @@ class SqliteStore final : public Store {
 
   Expected<std::vector<AuditEvent>> audit_events(std::int64_t from, std::size_t limit) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.cached(
-        "SELECT seq, at, actor, agency, action, document, detail, request_id, prev_hash, hash "
-        "FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?");
+    auto st = reader_db_.cached(std::string("SELECT ") + sqlite::kAuditEventColumns +
+                                " FROM audit_events WHERE seq >= ? ORDER BY seq LIMIT ?");
     if (!st) return st.error();
     (*st)->bind(1, from).bind(2, static_cast<std::int64_t>(limit));
-    return rows<AuditEvent>(**st, audit_from);
+    return rows<AuditEvent>(**st, audit_event_from);
   }
 
   Expected<std::optional<TaskRecord>> task(std::int64_t id) override {
@@ -1271,12 +1236,11 @@ class SqliteStore final : public Store {
 
   Expected<std::vector<AuditEvent>> history(std::int64_t document) override {
     std::lock_guard lock(read_mutex_);
-    auto st = reader_db_.cached(
-        "SELECT seq, at, actor, agency, action, document, detail, request_id, prev_hash, hash "
-        "FROM audit_events WHERE document = ? ORDER BY seq");
+    auto st = reader_db_.cached(std::string("SELECT ") + sqlite::kAuditEventColumns +
+                                " FROM audit_events WHERE document = ? ORDER BY seq");
     if (!st) return st.error();
     (*st)->bind(1, document);
-    return rows<AuditEvent>(**st, audit_from);
+    return rows<AuditEvent>(**st, audit_event_from);
   }
 
   Expected<std::vector<std::tuple<std::string, std::string, Timestamp>>> statuses(
