@@ -178,7 +178,9 @@ Node::Node(const NodeConfig& config, const Clock& clock,
   intake_ = std::make_unique<Intake>(*store_, codec_, trust_, directory_, clock_, policy);
   intake_->set_router(router_.get());
   intake_->set_organisation_keys(&organisation_keys_);
+  intake_->set_package_cache(&packages_);
   local_ = std::make_unique<LocalDelivery>(*store_, *router_, directory_, codec_, clock_);
+  local_->set_package_cache(&packages_);
   for (const FolderConfig& f : config.folders) {
     const std::string agency = f.agency;
     folders_.push_back(std::make_unique<DropFolder>(
@@ -243,6 +245,7 @@ Node::Node(const NodeConfig& config, const Clock& clock,
     status_packager_ = std::make_unique<SignedStatusPackager>(
         directory_, config.calendar.utc_offset_seconds, organisation_keys_);
     peer_delivery_->set_status_packager(status_packager_.get());
+    peer_delivery_->set_package_cache(&packages_);
   }
 }
 

@@ -39,6 +39,9 @@ std::string message_id_of(const Package& p, std::string_view revision) {
 
 namespace {
 
+// Packages up to this size are stored without a separate header (see NewDocument::header).
+constexpr std::uint64_t kHeaderAbove = 256 << 10;
+
 Error refuse(const char* code, std::string message) {
   return Error{code, std::move(message)};
 }
@@ -160,12 +163,15 @@ void Intake::submit(PackageBytes bytes, Submitter who,
     }
   }
 
-  std::string header = codec_.encode(*package);
   std::string revision;
+  std::string header;
   if (const auto& t = package->trace_header_list;
       t && t->business && (t->business->doc_type == 2 || t->business->doc_type == 3)) {
+    header = codec_.encode(*package);
     revision = header;
     for (const auto& a : package->attachments) revision += "\n" + a.sha256_hex;
+  } else if (bytes.size() > kHeaderAbove) {
+    header = codec_.encode(*package);
   }
   auto receipt = std::make_shared<IntakeReceipt>();
   receipt->message_id = message_id_of(*package, revision);
@@ -181,6 +187,7 @@ void Intake::submit(PackageBytes bytes, Submitter who,
   record.subject = package->kind == PackageKind::document ? package->document.subject
                                                           : package->status.description;
   record.received_at = clock_.now();
+  const std::uint64_t original_size = bytes.size();
   if (bytes.file) {
     auto sha = bytes.file->sha256_hex();
     if (!sha) return done(sha.error());
@@ -224,8 +231,12 @@ void Intake::submit(PackageBytes bytes, Submitter who,
                                   record.received_at);
         return {};
       },
-      [receipt, done = std::move(done)](Expected<void> r) {
+      [receipt, decoded, original_size, cache = cache_, done = std::move(done)](Expected<void> r) {
         if (!r) return done(r.error());
+        if (cache && !receipt->duplicate && decoded->kind == PackageKind::document) {
+          for (auto& a : decoded->attachments) std::string().swap(a.data);
+          cache->put(receipt->document, std::move(decoded), original_size);
+        }
         done(std::move(*receipt));
       });
 }

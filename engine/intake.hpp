@@ -8,6 +8,7 @@
 #include "base/metrics.hpp"
 #include "base/xml.hpp"
 #include "engine/directory.hpp"
+#include "engine/package_cache.hpp"
 #include "engine/ports.hpp"
 #include "engine/router.hpp"
 #include "engine/store.hpp"
@@ -64,6 +65,8 @@ class Intake {
   // The organisation keys of agencies hosted here, by agency code: a document a clerk hands in
   // with only the signer's signature gets its organisation's signature from the node.
   void set_organisation_keys(const std::map<std::string, SigningKey>* keys) { keys_ = keys; }
+  // Documents accepted are remembered there once durable (see PackageCache).
+  void set_package_cache(PackageCache* cache) { cache_ = cache; }
 
   // `done` runs once: after the durable commit, or at once with the refusal.
   void submit(PackageBytes bytes, Submitter who, std::function<void(Expected<IntakeReceipt>)> done);
@@ -85,6 +88,7 @@ class Intake {
   IntakePolicy policy_;
   const Router* router_ = nullptr;
   const std::map<std::string, SigningKey>* keys_ = nullptr;
+  PackageCache* cache_ = nullptr;
   IntakeCounters counters_;
 };
 

@@ -28,13 +28,20 @@ Expected<std::size_t> LocalDelivery::run_once(std::size_t batch) {
       if (!emitter) return emitter.error();
       const std::string from = *emitter ? (*emitter)->agency : std::string();
       Cause cause{"node", "", ""};
-      if (item.kind == "document") {
+      auto cached = item.kind == "document" && cache_ ? cache_->find(item.document) : std::nullopt;
+      if (cached) {
+        if (auto h =
+                router_.hand_over(tx, item.document, *cached->package, item.to_agency, cause, now);
+            !h) {
+          return h;
+        }
+      } else if (item.kind == "document") {
         auto doc = tx.document(item.document, false);
         if (!doc) return doc.error();
         if (!*doc)
           return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
         // The original is read only when needed: a dossier's record, or a document stored
-        // before headers were kept.
+        // without a header (a small one, or one from before headers were kept).
         if ((*doc)->kind == "dossier" || (*doc)->header.empty()) {
           doc = tx.document(item.document);
           if (!doc) return doc.error();

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "engine/directory.hpp"
+#include "engine/package_cache.hpp"
 #include "engine/ports.hpp"
 #include "engine/router.hpp"
 #include "engine/store.hpp"
@@ -18,6 +19,8 @@ class LocalDelivery {
 
   // Delivers up to `batch` pending local items, each in its own write; returns how many.
   Expected<std::size_t> run_once(std::size_t batch = 256);
+  // Packages remembered at intake, read before the store (see PackageCache).
+  void set_package_cache(const PackageCache* cache) { cache_ = cache; }
 
  private:
   Store& store_;
@@ -25,6 +28,7 @@ class LocalDelivery {
   const Directory& directory_;
   const Codec& codec_;
   const Clock& clock_;
+  const PackageCache* cache_ = nullptr;
 };
 
 }  // namespace lienthong

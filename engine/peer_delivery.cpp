@@ -194,29 +194,45 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
 
 Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item,
                                                       std::unique_lock<std::mutex>& large) {
-  // A status packet needs the answered document's header only; a document, its bytes too.
-  auto doc = store_.document(item.document, false);
-  if (!doc) return doc.error();
-  if (*doc && (item.kind == "document" || (*doc)->header.empty())) {
-    if ((*doc)->original_size > kLargePayload) large = std::unique_lock(large_payload_);
-    doc = store_.document(item.document);
-    if (!doc) return doc.error();
+  std::shared_ptr<const Package> package;
+  std::optional<StoredDocument> doc;
+  if (auto cached = cache_ ? cache_->find(item.document) : std::nullopt) {
+    package = std::move(cached->package);
+    if (item.kind == "document") {
+      if (cached->original_size > kLargePayload) large = std::unique_lock(large_payload_);
+      auto full = store_.document(item.document);
+      if (!full) return full.error();
+      doc = std::move(*full);
+    }
+  } else {
+    // A status packet needs the answered document's header only; a document, its bytes too.
+    auto found = store_.document(item.document, false);
+    if (!found) return found.error();
+    if (*found && (item.kind == "document" || (*found)->header.empty())) {
+      if ((*found)->original_size > kLargePayload) large = std::unique_lock(large_payload_);
+      found = store_.document(item.document);
+      if (!found) return found.error();
+    }
+    if (*found && (*found)->kind == "dossier") {
+      return Error{"delivery.unsupported",
+                   "a dossier is consulted on this node only; send its documents to agencies on "
+                   "other nodes as a signed edXML package"};
+    }
+    if (*found) {
+      auto decoded = stored_package(codec_, **found);
+      if (!decoded) return decoded.error();
+      package = std::make_shared<const Package>(std::move(*decoded));
+      doc = std::move(*found);
+    }
   }
-  if (!*doc) {
+  if (!package || (item.kind == "document" && !doc)) {
     return Error{"outbox.missing", "document " + std::to_string(item.document) + " is gone"};
   }
-  if ((*doc)->kind == "dossier") {
-    return Error{"delivery.unsupported",
-                 "a dossier is consulted on this node only; send its documents to agencies on "
-                 "other nodes as a signed edXML package"};
-  }
-  auto package = stored_package(codec_, **doc);
-  if (!package) return package.error();
   Payload out;
   if (item.kind == "document") {
-    out.from = (*doc)->sender;
+    out.from = doc->sender;
     out.hand_over = hand_over_of(item.document, *package, item.to_agency, 0);
-    out.bytes = std::move((*doc)->original);
+    out.bytes = std::move(doc->original);
     return out;
   }
   // A status: from the agency whose instance emitted it, about the document it received.

@@ -11,6 +11,7 @@
 #include "base/metrics.hpp"
 #include "base/worker_pool.hpp"
 #include "engine/directory.hpp"
+#include "engine/package_cache.hpp"
 #include "engine/ports.hpp"
 #include "engine/store.hpp"
 
@@ -66,6 +67,8 @@ class PeerDelivery {
   ~PeerDelivery() { drain(); }
 
   void set_status_packager(const StatusPackager* packager) { packager_ = packager; }
+  // Packages remembered at intake, read before the store (see PackageCache).
+  void set_package_cache(const PackageCache* cache) { cache_ = cache; }
 
   // Calls to peers since the node started: for /metrics.
   struct Metrics {
@@ -109,6 +112,7 @@ class PeerDelivery {
   RetryPolicy policy_;
   std::mt19937_64 random_;
   const StatusPackager* packager_ = nullptr;
+  const PackageCache* cache_ = nullptr;
   std::mutex mutex_;
   std::mutex large_payload_;
   std::set<std::int64_t> claimed_;  // items taken by a pass whose outcome is not yet durable

@@ -1565,8 +1565,8 @@ class SqliteStore final : public Store {
   }
 
   static constexpr std::size_t kMaxGroup = 1024;
-  static constexpr int kCheckpointPages = 1000;        // 8 MB
-  static constexpr int kWriterCheckpointPages = 4000;  // 32 MB
+  static constexpr int kCheckpointPages = 2000;        // 16 MB
+  static constexpr int kWriterCheckpointPages = 6000;  // 48 MB
   int wal_pages_ = 0;                                  // on the writer thread only
   std::string path_;
   sqlite::Db writer_db_;

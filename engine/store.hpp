@@ -67,7 +67,8 @@ struct NewDocument {
   // the store computes it.
   std::string original_sha256_hex;
   // The package as the codec writes it, attachments' content left out: what routing and
-  // delivery read, so that they never parse the original again.
+  // delivery read, so that they never parse a large original again. Empty for a small one,
+  // whose original is parsed instead (cheaper than writing a header for every package).
   std::string header;
   // Or, for a large package, those bytes in a spool file (then `original` is empty): the store
   // copies them into the database a piece at a time.
@@ -86,7 +87,7 @@ struct StoredDocument {
   std::string original;  // empty unless asked for
   std::uint64_t original_size = 0;
   std::string sha256_hex;
-  std::string header;  // see NewDocument; empty for documents stored before schema 11
+  std::string header;  // see NewDocument; empty for small ones and those stored before schema 11
 };
 
 // The writes of one request, inside the group transaction. Every write the domain makes is a

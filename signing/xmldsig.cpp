@@ -95,48 +95,6 @@ void capture_xmlsec_error(const char* /*file*/, int /*line*/, const char* func,
                    (msg ? std::string(": ") + msg : "");
 }
 
-struct DsigCtxFree {
-  void operator()(xmlSecDSigCtx* c) const noexcept { xmlSecDSigCtxDestroy(c); }
-};
-using DsigCtx = std::unique_ptr<xmlSecDSigCtx, DsigCtxFree>;
-
-xmlSecKeyPtr make_xmlsec_key(EVP_PKEY* pkey) {
-  EVP_PKEY_up_ref(pkey);
-  xmlSecKeyDataPtr data = xmlSecOpenSSLEvpKeyAdopt(pkey);
-  if (!data) {
-    EVP_PKEY_free(pkey);
-    return nullptr;
-  }
-  xmlSecKeyPtr key = xmlSecKeyCreate();
-  if (!key || xmlSecKeySetValue(key, data) < 0) {
-    xmlSecKeyDataDestroy(data);
-    if (key) xmlSecKeyDestroy(key);
-    return nullptr;
-  }
-  return key;
-}
-
-// Only what our allow-lists name may run inside xmlsec, whatever the document says.
-bool lock_down(xmlSecDSigCtx* ctx) {
-  ctx->enabledReferenceUris = xmlSecTransformUriTypeEmpty | xmlSecTransformUriTypeSameDocument;
-  const xmlSecTransformId reference_transforms[] = {
-      xmlSecTransformEnvelopedId,  xmlSecTransformExclC14NId, xmlSecTransformInclC14NId,
-      xmlSecTransformInclC14N11Id, xmlSecTransformSha1Id,     xmlSecTransformSha256Id,
-      xmlSecTransformSha384Id,     xmlSecTransformSha512Id};
-  const xmlSecTransformId signature_transforms[] = {
-      xmlSecTransformExclC14NId,    xmlSecTransformInclC14NId,    xmlSecTransformInclC14N11Id,
-      xmlSecTransformEcdsaSha1Id,   xmlSecTransformEcdsaSha256Id, xmlSecTransformEcdsaSha384Id,
-      xmlSecTransformEcdsaSha512Id, xmlSecTransformRsaSha1Id,     xmlSecTransformRsaSha256Id,
-      xmlSecTransformRsaSha384Id,   xmlSecTransformRsaSha512Id};
-  for (auto id : reference_transforms) {
-    if (xmlSecDSigCtxEnableReferenceTransform(ctx, id) < 0) return false;
-  }
-  for (auto id : signature_transforms) {
-    if (xmlSecDSigCtxEnableSignatureTransform(ctx, id) < 0) return false;
-  }
-  return true;
-}
-
 // ---- tree helpers -------------------------------------------------------------------------
 
 bool is_dsig(const xmlNode* n, std::string_view name) {
@@ -208,6 +166,11 @@ void xmldsig_init() {
 
 // ================================ signing ==================================================
 
+namespace {
+const char* complete_signature(xmlDoc* doc, xmlNode* sig, xmlNode* properties, EVP_PKEY* key,
+                               bool sha1);
+}  // namespace
+
 Expected<void> sign_package_doc(xmlDoc* doc, const SigningKey& key, const SignOptions& options) {
   xmldsig_init();
   xmlNode* header = find_header(doc);
@@ -278,12 +241,8 @@ Expected<void> sign_package_doc(xmlDoc* doc, const SigningKey& key, const SignOp
                 to_xml(base64_encode(to_der(c.get())).c_str()));
   }
 
-  DsigCtx ctx(xmlSecDSigCtxCreate(nullptr));
-  if (!ctx || !lock_down(ctx.get())) return fail("cannot create the signature context");
-  ctx->signKey = make_xmlsec_key(key.key.get());
-  if (!ctx->signKey) return fail("the key cannot be used by xmlsec");
-  t_xmlsec_error.clear();
-  if (xmlSecDSigCtxSign(ctx.get(), sig) < 0) return fail("signing failed");
+  if (const char* failed = complete_signature(doc, sig, props, key.key.get(), options.legacy_sha1))
+    return fail(failed);
   return {};
 }
 
@@ -1098,6 +1057,90 @@ std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode
                    "the signature value does not match the signed information and key"};
   }
   return std::nullopt;
+}
+
+// Fills in the template sign_package_doc built (in place, under the header): both references'
+// digests, then the value over the canonical SignedInfo, exactly as check_cryptography checks
+// them; xmlsec's general transform engine would cost several parses. nullptr, or what failed.
+const char* complete_signature(xmlDoc* doc, xmlNode* sig, xmlNode* properties, EVP_PKEY* key,
+                               bool sha1) {
+  const EVP_MD* md_type = sha1 ? EVP_sha1() : EVP_sha256();
+  xmlNode* signed_info = xml_first_element(sig);
+  xmlNode* signature_value = signed_info ? xml_next_element(signed_info) : nullptr;
+  if (!signature_value || !is_dsig(signature_value, "SignatureValue"))
+    return "the signature template is incomplete";
+  auto digest_of = [&](xmlNode* subtree) -> std::optional<std::string> {
+    MdCtx md(EVP_MD_CTX_new());
+    if (!md || EVP_DigestInit_ex(md.get(), md_type, nullptr) != 1) return std::nullopt;
+    if (subtree) {
+      if (!canonicalize(doc, subtree, XML_C14N_EXCLUSIVE_1_0, {}, digest_sink, md.get()))
+        return std::nullopt;
+    } else {
+      SignaturesRemoved enveloped({sig}, 0, 1);
+      if (!canonicalize(doc, nullptr, XML_C14N_EXCLUSIVE_1_0, {}, digest_sink, md.get()))
+        return std::nullopt;
+    }
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    if (EVP_DigestFinal_ex(md.get(), digest, &size) != 1) return std::nullopt;
+    return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), size));
+  };
+  // The document's reference comes first, then the properties'.
+  int k = 0;
+  for (xmlNode* ref = xml_first_element(signed_info); ref; ref = xml_next_element(ref)) {
+    if (!is_dsig(ref, "Reference")) continue;
+    xmlNode* digest_value = nullptr;
+    for (xmlNode* c = xml_first_element(ref); c; c = xml_next_element(c)) {
+      if (is_dsig(c, "DigestValue")) digest_value = c;
+    }
+    auto digest = digest_of(k++ == 0 ? nullptr : properties);
+    if (!digest_value || !digest) {
+      ERR_clear_error();
+      return "the signed content cannot be canonicalized";
+    }
+    xmlNodeSetContent(digest_value, to_xml(digest->c_str()));
+  }
+  if (k != 2) return "the signature template is incomplete";
+  std::string canonical;
+  if (!canonicalize(doc, signed_info, XML_C14N_EXCLUSIVE_1_0, {}, string_sink, &canonical)) {
+    ERR_clear_error();
+    return "<SignedInfo> cannot be canonicalized";
+  }
+  MdCtx md(EVP_MD_CTX_new());
+  std::size_t size = 0;
+  std::string value;
+  bool ok = md && EVP_DigestSignInit(md.get(), nullptr, md_type, nullptr, key) == 1 &&
+            EVP_DigestSign(md.get(), nullptr, &size,
+                           reinterpret_cast<const unsigned char*>(canonical.data()),
+                           canonical.size()) == 1;
+  if (ok) {
+    value.resize(size);
+    ok = EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(value.data()), &size,
+                        reinterpret_cast<const unsigned char*>(canonical.data()),
+                        canonical.size()) == 1;
+    value.resize(size);
+  }
+  if (ok && EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) {
+    // OpenSSL gives DER; XML-DSig wants r || s, each as long as the group order.
+    const std::size_t half = (static_cast<std::size_t>(EVP_PKEY_get_bits(key)) + 7) / 8;
+    const auto* der = reinterpret_cast<const unsigned char*>(value.data());
+    std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> ecdsa(
+        d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(value.size())), ECDSA_SIG_free);
+    std::string raw(2 * half, '\0');
+    ok = ecdsa &&
+         BN_bn2binpad(ECDSA_SIG_get0_r(ecdsa.get()), reinterpret_cast<unsigned char*>(raw.data()),
+                      static_cast<int>(half)) == static_cast<int>(half) &&
+         BN_bn2binpad(ECDSA_SIG_get0_s(ecdsa.get()),
+                      reinterpret_cast<unsigned char*>(raw.data()) + half,
+                      static_cast<int>(half)) == static_cast<int>(half);
+    value = std::move(raw);
+  }
+  if (!ok) {
+    ERR_clear_error();
+    return "signing failed";
+  }
+  xmlNodeSetContent(signature_value, to_xml(base64_encode(value).c_str()));
+  return nullptr;
 }
 
 // Elements that make a tree unsafe to accept whatever the signatures say.

@@ -126,6 +126,36 @@ TEST_F(IntakeTest, AcceptsASignedPackageDurablyAndOnlyOnce) {
   EXPECT_EQ(audit_count(), 1);
 }
 
+// Delivery reads what was just accepted from the cache: the model without its attachments'
+// content, and the original's size; never a refused package or a copy of one already held.
+TEST_F(IntakeTest, AnAcceptedDocumentIsRememberedForDeliveryOnceDurable) {
+  PackageCache cache(8);
+  intake_->set_package_cache(&cache);
+  EXPECT_EQ(refused("<edXML/>").code, "intake.invalid_edxml");
+  EXPECT_EQ(cache.size(), 0u);
+  const std::string pkg = signed_package(sample());
+  auto first = intake_->submit_sync(pkg, {"clerk-stc", kFrom, "r1"});
+  ASSERT_TRUE(first) << first.error().message;
+  auto entry = cache.find(first->document);
+  ASSERT_TRUE(entry);
+  EXPECT_EQ(entry->original_size, pkg.size());
+  EXPECT_EQ(entry->package->document.from.organ_id, kFrom);
+  ASSERT_FALSE(entry->package->attachments.empty());
+  for (const auto& a : entry->package->attachments) {
+    EXPECT_TRUE(a.data.empty());
+    EXPECT_FALSE(a.sha256_hex.empty());
+  }
+  // What the store holds decodes to the same model.
+  auto stored = store_->document(first->document);
+  ASSERT_TRUE(stored && *stored);
+  auto decoded = codec_.decode((*stored)->original);
+  ASSERT_TRUE(decoded);
+  for (auto& a : decoded->attachments) a.data.clear();
+  EXPECT_TRUE(*decoded == *entry->package);
+  ASSERT_TRUE(intake_->submit_sync(pkg, {"clerk-stc", kFrom, "r2"}));
+  EXPECT_EQ(cache.size(), 1u);
+}
+
 TEST_F(IntakeTest, RefusesEachKindOfBadInputWithItsCode) {
   IntakePolicy small;
   small.max_bytes = 100;

@@ -162,6 +162,44 @@ TEST_F(PeerDeliveryTest, DeliversTheSignedOriginalToTheHostingNodeAndRecordsTheH
   EXPECT_EQ(peer_.calls.size(), 1u);
 }
 
+// A document still in the cache is not parsed again: its hand-over comes from the cached model
+// (here marked with another type), while the peer still gets the stored original.
+TEST_F(PeerDeliveryTest, ACachedDocumentIsDeliveredWithoutParsingItAgain) {
+  const auto id = queue(kRemote);
+  auto package = codec_.decode(original_);
+  ASSERT_TRUE(package);
+  package->document.type = "cached";
+  PackageCache cache(4);
+  cache.put(item(id).document, std::make_shared<const Package>(std::move(*package)),
+            original_.size());
+  PeerDelivery delivery(*store_, directory_, codec_, peer_, clock_, policy_);
+  delivery.set_package_cache(&cache);
+  EXPECT_EQ(run(delivery).delivered, 1u);
+  ASSERT_EQ(peer_.calls.size(), 1u);
+  EXPECT_EQ(peer_.calls[0].package, original_);
+  auto events = store_->audit_events(1, 100);
+  bool recorded = false;
+  for (const auto& e : *events) {
+    if (e.action == "handover.recorded") {
+      recorded = true;
+      EXPECT_THAT(e.detail, HasSubstr("\"type\":\"cached\""));
+    }
+  }
+  EXPECT_TRUE(recorded);
+  // Not in the cache: read and parsed from the store, with the document's own type.
+  queue(kRemote);
+  EXPECT_EQ(run(delivery).delivered, 1u);
+  events = store_->audit_events(1, 100);
+  EXPECT_THAT(events->back().action, "delivery.delivered");
+  int cached_types = 0;
+  for (const auto& e : *events) {
+    if (e.action == "handover.recorded" &&
+        e.detail.find("\"type\":\"cached\"") != std::string::npos)
+      ++cached_types;
+  }
+  EXPECT_EQ(cached_types, 1);
+}
+
 TEST_F(PeerDeliveryTest, LeavesLocalRecipientsAndStatusPacketsAlone) {
   const auto local = queue(kLocal);
   const auto status = queue(kRemote, "status");

@@ -150,6 +150,40 @@ TEST_F(XmlDsig, SignerThenOrganisationBothVerifyIndependently) {
   EXPECT_EQ(v.signatures[1].common_name, "Sở Tài chính tỉnh Tây Ninh");
 }
 
+// Our own signer computes the digests and the value: a plain XML-DSig implementation must agree,
+// for every key type and digest we sign with, for the first signature and the second.
+TEST_F(XmlDsig, PlainXmlsecAcceptsWhatWeSign) {
+  SigningKey rsa_signer = pki_->issue("RSA signer", 110, KeyType::rsa_2048);
+  SigningKey rsa_organisation = pki_->issue("RSA organisation", 111, KeyType::rsa_2048);
+  struct Case {
+    const char* name;
+    const SigningKey* signer;
+    const SigningKey* organisation;
+    bool sha1;
+  };
+  for (const Case& c : {Case{"ECDSA-SHA256", &signer_, &organisation_, false},
+                        Case{"ECDSA-SHA1", &signer_, &organisation_, true},
+                        Case{"RSA-SHA256", &rsa_signer, &rsa_organisation, false},
+                        Case{"RSA-SHA1", &rsa_signer, &rsa_organisation, true}}) {
+    SCOPED_TRACE(c.name);
+    const std::string one = sign(package_, *c.signer, SignatureRole::signer, c.sha1);
+    EXPECT_TRUE(naive_xmlsec_accepts(one, *c.signer));
+    const std::string both = sign(one, *c.organisation, SignatureRole::organisation, c.sha1);
+    EXPECT_TRUE(naive_xmlsec_accepts(both, *c.organisation));
+    VerifyPolicy policy;
+    policy.allow_sha1 = true;
+    auto v = verify(both, policy);
+    ASSERT_EQ(v.signatures.size(), 2u);
+    EXPECT_EQ(v.signatures[0].signature_algorithm, c.name);
+    EXPECT_EQ(v.signatures[0].code, VerdictCode::valid) << v.signatures[0].reason;
+    EXPECT_EQ(v.signatures[1].code, VerdictCode::valid) << v.signatures[1].reason;
+    // And a plain implementation refuses it once the content changes.
+    std::string altered = both;
+    replace_once(altered, "Đang xử lý văn bản đến", "Đã hoàn thành");
+    EXPECT_FALSE(naive_xmlsec_accepts(altered, *c.organisation));
+  }
+}
+
 TEST_F(XmlDsig, SigningKeepsTheSendersBytes) {
   auto signed_xml = sign(package_, signer_);
   const auto end = package_.find("</edXML:edXMLHeader>");

@@ -1,0 +1,49 @@
+#include "engine/package_cache.hpp"
+
+#include <gtest/gtest.h>
+
+namespace lienthong {
+namespace {
+
+std::shared_ptr<const Package> package(const std::string& from) {
+  auto p = std::make_shared<Package>();
+  p->document.from.organ_id = from;
+  return p;
+}
+
+TEST(PackageCache, FindsWhatWasPutAndForgetsTheOldestOnceFull) {
+  PackageCache cache(2);
+  EXPECT_FALSE(cache.find(1));
+  cache.put(1, package("a"), 10);
+  cache.put(2, package("b"), 20);
+  ASSERT_TRUE(cache.find(1));
+  EXPECT_EQ(cache.find(1)->package->document.from.organ_id, "a");
+  EXPECT_EQ(cache.find(2)->original_size, 20u);
+  cache.put(3, package("c"), 30);
+  EXPECT_FALSE(cache.find(1));
+  EXPECT_TRUE(cache.find(2));
+  EXPECT_TRUE(cache.find(3));
+  EXPECT_EQ(cache.size(), 2u);
+}
+
+TEST(PackageCache, PuttingAnIdAgainReplacesItWithoutGrowing) {
+  PackageCache cache(2);
+  cache.put(1, package("a"), 10);
+  cache.put(1, package("a2"), 11);
+  EXPECT_EQ(cache.size(), 1u);
+  EXPECT_EQ(cache.find(1)->package->document.from.organ_id, "a2");
+  cache.put(2, package("b"), 20);
+  cache.put(3, package("c"), 30);  // 1 is still the oldest
+  EXPECT_FALSE(cache.find(1));
+  EXPECT_TRUE(cache.find(2));
+}
+
+TEST(PackageCache, ACacheOfNoCapacityHoldsNothing) {
+  PackageCache cache(0);
+  cache.put(1, package("a"), 10);
+  EXPECT_FALSE(cache.find(1));
+  EXPECT_EQ(cache.size(), 0u);
+}
+
+}  // namespace
+}  // namespace lienthong
