@@ -11,7 +11,7 @@ namespace lienthong {
 struct TrustStore::Cache {
   static constexpr std::size_t kMaxEntries = 4096;
   std::mutex mutex;
-  std::unordered_map<std::string, Cert> certificates;
+  std::unordered_map<std::string, TrustStore::Parsed> certificates;
   std::unordered_map<std::string, std::pair<std::time_t, std::time_t>> chains;
 };
 
@@ -54,19 +54,32 @@ Expected<void> TrustStore::add_crl_bytes(std::string_view bytes) {
 }
 
 Expected<Cert> TrustStore::certificate(std::string_view der) const {
+  auto parsed = parsed_certificate(der);
+  if (!parsed) return parsed.error();
+  return std::move(parsed->cert);
+}
+
+Expected<TrustStore::Parsed> TrustStore::parsed_certificate(std::string_view der) const {
   std::string key(der);
   {
     std::lock_guard lock(cache_->mutex);
     if (auto it = cache_->certificates.find(key); it != cache_->certificates.end()) {
-      return share(it->second.get());
+      return Parsed{share(it->second.cert.get()), it->second.facts};
     }
   }
   auto cert = load_certificate_der(der);
-  if (!cert) return cert;
+  if (!cert) return cert.error();
+  auto facts = std::make_shared<CertificateFacts>();
+  facts->subject = name_to_string(X509_get_subject_name(cert->get()));
+  facts->common_name = common_name(cert->get());
+  facts->issuer = name_to_string(X509_get_issuer_name(cert->get()));
+  facts->serial = serial_hex(cert->get());
+  facts->fingerprint_sha256 = cert_fingerprint_sha256(cert->get());
+  Parsed out{std::move(*cert), std::move(facts)};
   std::lock_guard lock(cache_->mutex);
   if (cache_->certificates.size() >= Cache::kMaxEntries) cache_->certificates.clear();
-  cache_->certificates.emplace(std::move(key), share(cert->get()));
-  return cert;
+  cache_->certificates.emplace(std::move(key), Parsed{share(out.cert.get()), out.facts});
+  return out;
 }
 
 bool TrustStore::chain_known_valid(const std::string& chain_key, std::time_t at) const {

@@ -5,11 +5,21 @@
 #include <cstdint>
 #include <ctime>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "signing/crypto.hpp"
 
 namespace lienthong {
+
+// What a verdict tells of a certificate, worked out once per certificate (see TrustStore).
+struct CertificateFacts {
+  std::string subject;  // RFC 2253
+  std::string common_name;
+  std::string issuer;
+  std::string serial;
+  std::string fingerprint_sha256;
+};
 
 // Trust anchors and CRLs. Built once, then shared read-only by every verification.
 class TrustStore {
@@ -30,6 +40,12 @@ class TrustStore {
   // Parsed certificates by their DER bytes: parsing is pure, and OpenSSL 3 decodes public keys
   // slowly, so a certificate seen on every package is parsed once.
   Expected<Cert> certificate(std::string_view der) const;
+  // The same, with its facts (names printed once, not for every package).
+  struct Parsed {
+    Cert cert;
+    std::shared_ptr<const CertificateFacts> facts;
+  };
+  Expected<Parsed> parsed_certificate(std::string_view der) const;
 
   // A chain that validated stays valid while the time stays inside every certificate's validity
   // and every CRL's [thisUpdate, nextUpdate], with anchors and CRLs unchanged (adding either

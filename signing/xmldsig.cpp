@@ -1248,7 +1248,7 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
         return Failure{VerdictCode::unexpected_structure,
                        at_line(sigs[i]) + "Id '" + shape.properties_id + "' is not unique"};
       }
-      auto leaf = trust.certificate(shape.certificates_der.front());
+      auto leaf = trust.parsed_certificate(shape.certificates_der.front());
       if (!leaf) return Failure{VerdictCode::certificate_invalid, leaf.error().message};
       std::string chain_key = sha256(shape.certificates_der.front());
       std::vector<Cert> intermediates;
@@ -1258,12 +1258,13 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
         intermediates.push_back(std::move(*c));
         chain_key += sha256(shape.certificates_der[k]);
       }
-      X509* cert = leaf->get();
-      sv.subject = name_to_string(X509_get_subject_name(cert));
-      sv.common_name = common_name(cert);
-      sv.issuer = name_to_string(X509_get_issuer_name(cert));
-      sv.serial = serial_hex(cert);
-      sv.fingerprint_sha256 = cert_fingerprint_sha256(cert);
+      X509* cert = leaf->cert.get();
+      const CertificateFacts& facts = *leaf->facts;
+      sv.subject = facts.subject;
+      sv.common_name = facts.common_name;
+      sv.issuer = facts.issuer;
+      sv.serial = facts.serial;
+      sv.fingerprint_sha256 = facts.fingerprint_sha256;
       if (auto f = check_certificate(cert, intermediates, chain_key, trust, at)) return f;
       return check_cryptography(doc, sigs, i, shape, X509_get0_pubkey(cert), shared);
     };
