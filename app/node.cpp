@@ -421,6 +421,7 @@ Expected<std::optional<StoredCheckpoint>> Node::checkpoint_locked() {
 void Node::checkpoint_if_due(bool stopping) {
   std::lock_guard lock(audit_mutex_);
   auto n = audit_log_->size();
+  if (n) audit_size_seen_ = *n;
   if (!n || *n <= checkpointed_size_) return;
   const bool enough = *n - checkpointed_size_ >= config_.audit.checkpoint_events;
   const bool late = clock_.now() - checkpointed_at_ >= config_.audit.checkpoint_interval.count();
@@ -449,6 +450,7 @@ void Node::run_background_once() {
            json_quote(r.error().message) + "}");
   }
   // Fire every deadline that is due, earliest first.
+  bool fired = false;
   for (int guard = 0; guard < 10'000; ++guard) {
     auto next = store_->next_deadline();
     if (!next || !*next) break;
@@ -463,9 +465,10 @@ void Node::run_background_once() {
              json_quote(r.error().message) + "}");
       break;
     }
+    fired = true;
   }
   // A fired timer may have queued local deliveries.
-  (void)local_->run_once();
+  if (fired) (void)local_->run_once();
   checkpoint_if_due();
 }
 
@@ -565,7 +568,7 @@ void Node::background() {
     {
       // The next checkpoint by time, once the log has grown (checkpoint_if_due signs it).
       std::lock_guard lock(audit_mutex_);
-      if (auto n = audit_log_->size(); n && *n > checkpointed_size_) {
+      if (audit_size_seen_ > checkpointed_size_) {
         wait = std::chrono::seconds(std::clamp<Timestamp>(
             checkpointed_at_ + config_.audit.checkpoint_interval.count() - clock_.now(), 1, 60));
       }

@@ -88,6 +88,7 @@ class Node {
   std::string audit_vkey_;
   std::string audit_origin_;
   std::uint64_t checkpointed_size_ = 0;
+  std::uint64_t audit_size_seen_ = 0;  // by the last checkpoint_if_due
   Timestamp checkpointed_at_ = 0;
   std::unique_ptr<Router> router_;
   std::map<std::string, SigningKey> organisation_keys_;  // of the agencies hosted here
