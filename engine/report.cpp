@@ -18,11 +18,11 @@ bool digits(std::string_view s) {
 }
 
 std::int64_t first_of_month(int year, int month) {
-  return ConfigDate{year, month, 1}.day_number();
+  return first_day_of_month(month_number(year, month));
 }
 
 std::int64_t last_of_month(int year, int month) {
-  return (month == 12 ? first_of_month(year + 1, 1) : first_of_month(year, month + 1)) - 1;
+  return last_day_of_month(month_number(year, month));
 }
 
 std::optional<double> share(std::int64_t part, std::int64_t whole) {

@@ -17,6 +17,20 @@
 
 namespace lienthong {
 
+std::int64_t month_of_day(std::int64_t day) {
+  const ConfigDate d = ConfigDate::from_day_number(day);
+  return month_number(d.year, d.month);
+}
+
+std::int64_t first_day_of_month(std::int64_t month) {
+  const auto year = static_cast<int>(month >= 0 ? month / 12 : -((-month + 11) / 12));
+  return ConfigDate{year, static_cast<int>(month - std::int64_t{year} * 12) + 1, 1}.day_number();
+}
+
+std::int64_t last_day_of_month(std::int64_t month) {
+  return first_day_of_month(month + 1) - 1;
+}
+
 Expected<void> Store::write_sync(Work work) {
   std::promise<Expected<void>> promise;
   auto future = promise.get_future();
@@ -288,6 +302,7 @@ INSERT INTO report_days(day, agency, type, channel, handovers, steps_completed, 
     FROM old_counts GROUP BY day, agency, type, channel;
 INSERT INTO report_months(month, agency, type, channel, handovers, steps_completed, steps_on_time,
                           dossiers)
+  -- the month as month_number() numbers it
   SELECT CAST(strftime('%Y', day * 86400, 'unixepoch') AS INTEGER) * 12 +
              CAST(strftime('%m', day * 86400, 'unixepoch') AS INTEGER) - 1,
          agency, type, channel, sum(handovers), sum(steps_completed), sum(steps_on_time),
@@ -980,16 +995,8 @@ class SqliteTx final : public StoreTx {
     using Key = std::tuple<std::int64_t, std::string, std::string, std::string>;
     std::map<Key, Tally> days, months;
     for (const PendingTally& p : tallies_) {
-      const ConfigDate date = ConfigDate::from_day_number(p.day);
-      const std::int64_t month = date.year * 12 + date.month - 1;
-      for (auto [into, key] : {std::pair{&days, p.day}, std::pair{&months, month}}) {
-        Tally& sum = (*into)[Key{key, p.tally.agency, p.tally.type, p.tally.channel}];
-        sum.handovers += p.tally.handovers;
-        sum.steps_completed += p.tally.steps_completed;
-        sum.steps_on_time += p.tally.steps_on_time;
-        sum.dossiers += p.tally.dossiers;
-        sum.dossiers_completed += p.tally.dossiers_completed;
-        sum.dossiers_on_time += p.tally.dossiers_on_time;
+      for (auto [into, key] : {std::pair{&days, p.day}, std::pair{&months, month_of_day(p.day)}}) {
+        (*into)[Key{key, p.tally.agency, p.tally.type, p.tally.channel}].add(p.tally);
       }
     }
     tallies_.clear();
@@ -1284,13 +1291,10 @@ class SqliteStore final : public Store {
     std::pair<std::int64_t, std::int64_t> days[2] = {{1, 0}, {1, 0}};
     std::pair<std::int64_t, std::int64_t> months = {1, 0};
     for (std::int64_t day = first_day; day <= last_day;) {
-      const ConfigDate d = ConfigDate::from_day_number(day);
-      const std::int64_t month_first = ConfigDate{d.year, d.month, 1}.day_number();
-      const ConfigDate next =
-          d.month == 12 ? ConfigDate{d.year + 1, 1, 1} : ConfigDate{d.year, d.month + 1, 1};
-      const std::int64_t month_last = next.day_number() - 1;
+      const std::int64_t key = month_of_day(day);
+      const std::int64_t month_first = first_day_of_month(key);
+      const std::int64_t month_last = last_day_of_month(key);
       if (day == month_first && month_last <= last_day) {
-        const std::int64_t key = d.year * 12 + d.month - 1;
         if (months.first > months.second) months.first = key;
         months.second = key;
       } else if (days[0].first > days[0].second) {

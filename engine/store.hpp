@@ -22,7 +22,14 @@ inline std::int64_t local_day(Timestamp at, int utc_offset) {
   return t >= 0 ? t / 86400 : -((-t + 86399) / 86400);
 }
 
-// One entry of the tamper-evident log: who did what, for which agency and document, when.
+// The months of the monthly report counts, numbered year * 12 + month - 1, and their days.
+inline std::int64_t month_number(int year, int month) {
+  return std::int64_t{year} * 12 + month - 1;
+}
+std::int64_t month_of_day(std::int64_t day);
+std::int64_t first_day_of_month(std::int64_t month);
+std::int64_t last_day_of_month(std::int64_t month);
+
 // What one audit event adds to the report counts (engine/report), for an agency, a type (the
 // document type of a hand-over, "dossier" for dossiers, empty for steps) and a channel
 // (electronic, paper or electronic+paper for hand-overs; online, in_person or post for dossiers;
@@ -38,8 +45,18 @@ struct Tally {
   std::int64_t dossiers = 0;
   std::int64_t dossiers_completed = 0;
   std::int64_t dossiers_on_time = 0;
+
+  void add(const Tally& other) {
+    handovers += other.handovers;
+    steps_completed += other.steps_completed;
+    steps_on_time += other.steps_on_time;
+    dossiers += other.dossiers;
+    dossiers_completed += other.dossiers_completed;
+    dossiers_on_time += other.dossiers_on_time;
+  }
 };
 
+// One entry of the tamper-evident log: who did what, for which agency and document, when.
 struct AuditEvent {
   std::int64_t seq = 0;
   Timestamp at = 0;

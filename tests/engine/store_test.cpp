@@ -1,5 +1,6 @@
 #include "engine/store.hpp"
 
+#include "config/node_config.hpp"
 #include "engine/report.hpp"
 
 #include "base/encoding.hpp"
@@ -65,8 +66,26 @@ class StoreTest : public ::testing::Test {
   std::string path_;
 };
 
+TEST(ReportMonths, NumberMonthsAndKnowTheirDays) {
+  auto day = [](int y, int m, int d) { return ConfigDate{y, m, d}.day_number(); };
+  const std::int64_t feb_2024 = month_number(2024, 2);
+  EXPECT_EQ(feb_2024, 2024 * 12 + 1);
+  EXPECT_EQ(first_day_of_month(feb_2024), day(2024, 2, 1));
+  EXPECT_EQ(last_day_of_month(feb_2024), day(2024, 2, 29));  // leap year
+  const std::int64_t dec_2025 = month_number(2025, 12);
+  EXPECT_EQ(last_day_of_month(dec_2025), day(2025, 12, 31));
+  EXPECT_EQ(first_day_of_month(dec_2025 + 1), day(2026, 1, 1));
+  for (std::int64_t d = day(2025, 12, 30); d <= day(2026, 3, 2); ++d) {
+    const std::int64_t m = month_of_day(d);
+    EXPECT_LE(first_day_of_month(m), d);
+    EXPECT_GE(last_day_of_month(m), d);
+  }
+  EXPECT_EQ(month_of_day(day(2026, 1, 1)), month_number(2026, 1));
+  EXPECT_EQ(month_of_day(day(2025, 12, 31)), month_number(2025, 12));
+}
+
 // The checkpointer thread copies the WAL back beside the writer, and the writer finishes the copy
-// when the WAL grows past 32 MB; without either the WAL would hold every write (96 MB here).
+// when the WAL grows past 48 MB; without either the WAL would hold every write (96 MB here).
 TEST_F(StoreTest, CheckpointerKeepsTheWalBounded) {
   constexpr int kTransactions = 12, kPerTransaction = 500;  // 96 MB of originals in all
   {
