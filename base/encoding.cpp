@@ -113,7 +113,7 @@ Expected<std::string> base64_decode(std::string_view text) {
 }
 
 Sha256::Sha256() : ctx_(EVP_MD_CTX_new()) {
-  EVP_DigestInit_ex(ctx_, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx_, md_sha256(), nullptr);
 }
 
 Sha256::~Sha256() {
@@ -195,11 +195,37 @@ std::string json_quote(std::string_view text) {
   return out + "\"";
 }
 
+namespace {
+
+const EVP_MD* fetched(const char* name, const EVP_MD* (*legacy)()) {
+  const EVP_MD* md = EVP_MD_fetch(nullptr, name, nullptr);
+  return md ? md : legacy();
+}
+
+}  // namespace
+
+const EVP_MD* md_sha1() {
+  static const EVP_MD* md = fetched("SHA1", EVP_sha1);
+  return md;
+}
+const EVP_MD* md_sha256() {
+  static const EVP_MD* md = fetched("SHA2-256", EVP_sha256);
+  return md;
+}
+const EVP_MD* md_sha384() {
+  static const EVP_MD* md = fetched("SHA2-384", EVP_sha384);
+  return md;
+}
+const EVP_MD* md_sha512() {
+  static const EVP_MD* md = fetched("SHA2-512", EVP_sha512);
+  return md;
+}
+
 std::string sha256(std::string_view bytes) {
   std::string out(32, '\0');
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), reinterpret_cast<unsigned char*>(out.data()), &len,
-             EVP_sha256(), nullptr);
+             md_sha256(), nullptr);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include "base/expected.hpp"
 
 struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+struct evp_md_st;      // OpenSSL's EVP_MD
 
 namespace lienthong {
 
@@ -35,6 +36,12 @@ std::string to_hex(std::string_view bytes);
 Expected<std::string> from_hex(std::string_view hex);
 // The text as a JSON string literal, quotes included (control characters escaped, UTF-8 kept).
 std::string json_quote(std::string_view text);
+// The digests, fetched from OpenSSL's provider once for the process: EVP_sha256() and the like
+// make OpenSSL 3 look the algorithm up again on every use.
+const evp_md_st* md_sha1();
+const evp_md_st* md_sha256();
+const evp_md_st* md_sha384();
+const evp_md_st* md_sha512();
 // Raw 32-byte SHA-256 digest.
 std::string sha256(std::string_view bytes);
 inline std::string sha256_hex(std::string_view bytes) {

@@ -14,7 +14,7 @@ MerkleHash sha256_of(unsigned char prefix, std::string_view a, std::string_view 
   MerkleHash out{};
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   unsigned int len = 0;
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  EVP_DigestInit_ex(ctx, md_sha256(), nullptr);
   EVP_DigestUpdate(ctx, &prefix, 1);
   EVP_DigestUpdate(ctx, a.data(), a.size());
   EVP_DigestUpdate(ctx, b.data(), b.size());
@@ -121,7 +121,7 @@ MerkleHash merkle_node_hash(const MerkleHash& left, const MerkleHash& right) {
 MerkleHash merkle_empty_root() {
   MerkleHash out{};
   unsigned int len = 0;
-  EVP_Digest("", 0, out.data(), &len, EVP_sha256(), nullptr);
+  EVP_Digest("", 0, out.data(), &len, md_sha256(), nullptr);
   return out;
 }
 

@@ -56,23 +56,20 @@ struct Algorithm {
 };
 
 constexpr Algorithm kSignatureAlgorithms[] = {
-    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "ECDSA-SHA256", false, EVP_sha256,
-     true},
-    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", "ECDSA-SHA384", false, EVP_sha384,
-     true},
-    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", "ECDSA-SHA512", false, EVP_sha512,
-     true},
-    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "RSA-SHA256", false, EVP_sha256, false},
-    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", "RSA-SHA384", false, EVP_sha384, false},
-    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", "RSA-SHA512", false, EVP_sha512, false},
-    {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "RSA-SHA1", true, EVP_sha1, false},
-    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1", "ECDSA-SHA1", true, EVP_sha1, true},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha256", "ECDSA-SHA256", false, md_sha256, true},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha384", "ECDSA-SHA384", false, md_sha384, true},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha512", "ECDSA-SHA512", false, md_sha512, true},
+    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha256", "RSA-SHA256", false, md_sha256, false},
+    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha384", "RSA-SHA384", false, md_sha384, false},
+    {"http://www.w3.org/2001/04/xmldsig-more#rsa-sha512", "RSA-SHA512", false, md_sha512, false},
+    {"http://www.w3.org/2000/09/xmldsig#rsa-sha1", "RSA-SHA1", true, md_sha1, false},
+    {"http://www.w3.org/2001/04/xmldsig-more#ecdsa-sha1", "ECDSA-SHA1", true, md_sha1, true},
 };
 constexpr Algorithm kDigestAlgorithms[] = {
-    {"http://www.w3.org/2001/04/xmlenc#sha256", "SHA-256", false, EVP_sha256, false},
-    {"http://www.w3.org/2001/04/xmldsig-more#sha384", "SHA-384", false, EVP_sha384, false},
-    {"http://www.w3.org/2001/04/xmlenc#sha512", "SHA-512", false, EVP_sha512, false},
-    {"http://www.w3.org/2000/09/xmldsig#sha1", "SHA-1", true, EVP_sha1, false},
+    {"http://www.w3.org/2001/04/xmlenc#sha256", "SHA-256", false, md_sha256, false},
+    {"http://www.w3.org/2001/04/xmldsig-more#sha384", "SHA-384", false, md_sha384, false},
+    {"http://www.w3.org/2001/04/xmlenc#sha512", "SHA-512", false, md_sha512, false},
+    {"http://www.w3.org/2000/09/xmldsig#sha1", "SHA-1", true, md_sha1, false},
 };
 
 template <std::size_t N>
@@ -1064,7 +1061,7 @@ std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode
 // them; xmlsec's general transform engine would cost several parses. nullptr, or what failed.
 const char* complete_signature(xmlDoc* doc, xmlNode* sig, xmlNode* properties, EVP_PKEY* key,
                                bool sha1) {
-  const EVP_MD* md_type = sha1 ? EVP_sha1() : EVP_sha256();
+  const EVP_MD* md_type = sha1 ? md_sha1() : md_sha256();
   xmlNode* signed_info = xml_first_element(sig);
   xmlNode* signature_value = signed_info ? xml_next_element(signed_info) : nullptr;
   if (!signature_value || !is_dsig(signature_value, "SignatureValue"))
