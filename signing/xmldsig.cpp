@@ -894,17 +894,28 @@ std::optional<Failure> compare_digest(const ReferenceShape& ref, const unsigned 
   return std::nullopt;
 }
 
-std::optional<Failure> check_reference(xmlDoc* doc, const ReferenceShape& ref) {
+// The raw digest of the canonical form of `subtree` (the whole document when null); nullopt when
+// it cannot be canonicalized.
+std::optional<std::string> canonical_digest(xmlDoc* doc, xmlNode* subtree, int mode,
+                                            const std::vector<std::string>& prefixes,
+                                            const EVP_MD* type) {
   MdCtx md(EVP_MD_CTX_new());
-  if (!md || EVP_DigestInit_ex(md.get(), ref.digest->md(), nullptr) != 1 ||
-      !canonicalize(doc, ref.whole_document ? nullptr : ref.target, ref.c14n,
-                    ref.inclusive_prefixes, digest_sink, md.get())) {
-    return cannot_canonicalize(ref);
-  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
-  EVP_DigestFinal_ex(md.get(), digest, &size);
-  return compare_digest(ref, digest, size);
+  if (!md || EVP_DigestInit_ex(md.get(), type, nullptr) != 1 ||
+      !canonicalize(doc, subtree, mode, prefixes, digest_sink, md.get()) ||
+      EVP_DigestFinal_ex(md.get(), digest, &size) != 1) {
+    return std::nullopt;
+  }
+  return std::string(reinterpret_cast<const char*>(digest), size);
+}
+
+std::optional<Failure> check_reference(xmlDoc* doc, const ReferenceShape& ref) {
+  auto digest = canonical_digest(doc, ref.whole_document ? nullptr : ref.target, ref.c14n,
+                                 ref.inclusive_prefixes, ref.digest->md());
+  if (!digest) return cannot_canonicalize(ref);
+  return compare_digest(ref, reinterpret_cast<const unsigned char*>(digest->data()),
+                        static_cast<unsigned int>(digest->size()));
 }
 
 std::optional<Failure> check_reference_parts(const ReferenceShape& ref,
@@ -1067,20 +1078,11 @@ const char* complete_signature(xmlDoc* doc, xmlNode* sig, xmlNode* properties, E
   if (!signature_value || !is_dsig(signature_value, "SignatureValue"))
     return "the signature template is incomplete";
   auto digest_of = [&](xmlNode* subtree) -> std::optional<std::string> {
-    MdCtx md(EVP_MD_CTX_new());
-    if (!md || EVP_DigestInit_ex(md.get(), md_type, nullptr) != 1) return std::nullopt;
-    if (subtree) {
-      if (!canonicalize(doc, subtree, XML_C14N_EXCLUSIVE_1_0, {}, digest_sink, md.get()))
-        return std::nullopt;
-    } else {
-      SignaturesRemoved enveloped({sig}, 0, 1);
-      if (!canonicalize(doc, nullptr, XML_C14N_EXCLUSIVE_1_0, {}, digest_sink, md.get()))
-        return std::nullopt;
-    }
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    if (EVP_DigestFinal_ex(md.get(), digest, &size) != 1) return std::nullopt;
-    return base64_encode(std::string_view(reinterpret_cast<const char*>(digest), size));
+    std::optional<SignaturesRemoved> enveloped;
+    if (!subtree) enveloped.emplace(std::vector<xmlNode*>{sig}, 0, 1);
+    auto digest = canonical_digest(doc, subtree, XML_C14N_EXCLUSIVE_1_0, {}, md_type);
+    if (!digest) return std::nullopt;
+    return base64_encode(*digest);
   };
   // The document's reference comes first, then the properties'.
   int k = 0;
