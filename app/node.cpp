@@ -223,8 +223,14 @@ Node::Node(const NodeConfig& config, const Clock& clock,
         throw std::runtime_error("peer " + p.id + " " + p.tls_cert + ": " + r.error().message);
       endpoints.push_back({p.id, p.endpoint, trust});
     }
-    peer_api_ = std::make_unique<PeerApi>(
-        PeerApiContext{config.id, *intake_, peer_identities_, [this] { changed(); }, log_});
+    // Status packets to senders on other nodes are signed as the answering agency: those emitted
+    // on arrival go back in the acknowledgement, the others through the outbox.
+    status_packager_ = std::make_unique<SignedStatusPackager>(
+        directory_, config.calendar.utc_offset_seconds, organisation_keys_);
+    intake_->set_status_packager(status_packager_.get());
+    peer_api_ = std::make_unique<PeerApi>(PeerApiContext{config.id, *intake_, peer_identities_,
+                                                         [this] { changed(); }, log_,
+                                                         status_packager_.get()});
     peer_server_ = std::make_unique<HttpServer>(
         peering.address, peering.port, limits,
         [this](HttpRequest&& r, Responder respond) {
@@ -241,11 +247,9 @@ Node::Node(const NodeConfig& config, const Clock& clock,
         RetryPolicy{peering.retry_first.count(), 2.0, peering.retry_max.count(),
                     peering.dead_after.count()},
         std::random_device{}());
-    // Status packets to senders on other nodes are signed as the answering agency.
-    status_packager_ = std::make_unique<SignedStatusPackager>(
-        directory_, config.calendar.utc_offset_seconds, organisation_keys_);
     peer_delivery_->set_status_packager(status_packager_.get());
     peer_delivery_->set_package_cache(&packages_);
+    peer_delivery_->set_intake(intake_.get());
   }
 }
 
@@ -481,6 +485,7 @@ void Node::peer_background() {
         log_("{\"event\":\"error\",\"what\":\"peer delivery\",\"error\":" +
              json_quote(r.error().message) + "}");
       }
+      if (r && r->statuses > 0) return changed();  // statuses stored: workflows moved here
       {
         std::lock_guard lock(mutex_);
         peer_changed_ = true;

@@ -17,11 +17,22 @@
 
 namespace lienthong {
 
+// A status an agency hosted here owes the sender of a package it received from a peer, to go back
+// in the acknowledgement (Submitter::statuses_in_ack) rather than through the outbox.
+struct OwedStatus {
+  std::string from;  // the answering agency
+  std::string code;
+  Timestamp at = 0;  // when it arose: the packet's timestamp, so that it is the same packet again
+};
+
 struct IntakeReceipt {
   std::int64_t document = 0;
   std::string message_id;
   bool duplicate = false;  // already held: the original's id, nothing changed
   Verdict verdict;
+  // With Submitter::statuses_in_ack: the statuses to sign and return, and the package they answer.
+  std::vector<OwedStatus> statuses;
+  std::shared_ptr<const Package> package;
 };
 
 // What intake did, since the node started: for /metrics.
@@ -37,6 +48,19 @@ struct Submitter {
   std::string agency;  // the agency the submitter acts for (a clerk's own agency)
   std::string request_id;
   std::string node;  // a peer node, identified by its TLS certificate: From must be hosted there
+  // The peer stores the status packets returned in its acknowledgement: those that the agencies
+  // hosted here emit on arrival go back that way and count as delivered (attempts 0, audited with
+  // the channel "ack"). A copy sent again gets them again.
+  bool statuses_in_ack = false;
+};
+
+// A package that passed every check of intake, ready to be stored (see Intake::check).
+struct CheckedPackage {
+  NewDocument record;
+  std::shared_ptr<Package> package;
+  std::uint64_t original_size = 0;
+  Submitter who;
+  IntakeReceipt receipt;
 };
 
 struct IntakePolicy {
@@ -67,6 +91,16 @@ class Intake {
   void set_organisation_keys(const std::map<std::string, SigningKey>* keys) { keys_ = keys; }
   // Documents accepted are remembered there once durable (see PackageCache).
   void set_package_cache(PackageCache* cache) { cache_ = cache; }
+  // Only statuses of agencies it signs for go back in acknowledgements
+  // (Submitter::statuses_in_ack).
+  void set_status_packager(const StatusPackager* packager) { packager_ = packager; }
+
+  // The three steps of `submit`, for a caller that stores packages in a write of its own:
+  // the checks (no store access; a refusal is counted and leaves nothing behind), then inside a
+  // write the duplicate check, the insert and the routing, then once durable the bookkeeping.
+  Expected<CheckedPackage> check(PackageBytes bytes, Submitter who);
+  Expected<void> store(StoreTx& tx, CheckedPackage& checked) const;
+  void stored(CheckedPackage& checked, const Expected<void>& written);
 
   // `done` runs once: after the durable commit, or at once with the refusal.
   void submit(PackageBytes bytes, Submitter who, std::function<void(Expected<IntakeReceipt>)> done);
@@ -88,7 +122,11 @@ class Intake {
   IntakePolicy policy_;
   const Router* router_ = nullptr;
   const std::map<std::string, SigningKey>* keys_ = nullptr;
+  Expected<CheckedPackage> check_package(PackageBytes bytes, Submitter who);
+  Expected<void> owed_statuses(StoreTx& tx, CheckedPackage& checked, bool fresh) const;
+
   PackageCache* cache_ = nullptr;
+  const StatusPackager* packager_ = nullptr;
   IntakeCounters counters_;
 };
 

@@ -45,12 +45,26 @@ AuditEvent delivery_event(const OutboxItem& item, Timestamp now, const std::stri
 
 }  // namespace
 
+// For a delivery's audit event: how many statuses came back in the acknowledgement, and why any
+// of them was refused.
+std::string PeerDelivery::carried(const Outcome& o) {
+  if (o.statuses.empty() && o.refused.empty()) return {};
+  std::string out = ",\"statuses\":" + std::to_string(o.statuses.size());
+  if (!o.refused.empty()) {
+    out += ",\"statuses_refused\":[";
+    for (std::size_t i = 0; i < o.refused.size(); ++i)
+      out += (i ? "," : "") + json_quote(o.refused[i]);
+    out += "]";
+  }
+  return out;
+}
+
 Expected<PeerDelivery::Round> PeerDelivery::run_once(std::size_t batch) {
   auto pass = deliver_due(batch);
   if (!pass) return pass.error();
   Round round;
   auto r = store_.write_sync([&](StoreTx& tx) { return record(tx, **pass, round); });
-  release(**pass);
+  release(**pass, r);
   if (!r) return r.error();
   return round;
 }
@@ -72,7 +86,7 @@ Expected<std::size_t> PeerDelivery::run_pipelined(std::size_t batch,
         return record(tx, *p, *round);
       },
       [this, p = *pass, round, recorded = std::move(recorded)](Expected<void> r) {
-        release(*p);
+        release(*p, r);
         if (recorded) recorded(r ? Expected<Round>(*round) : Expected<Round>(r.error()));
         std::lock_guard lock(mutex_);
         if (--recording_ == 0) recorded_.notify_all();
@@ -85,7 +99,12 @@ void PeerDelivery::drain() {
   recorded_.wait(lock, [&] { return recording_ == 0; });
 }
 
-void PeerDelivery::release(const Pass& pass) {
+void PeerDelivery::release(Pass& pass, const Expected<void>& recorded) {
+  if (intake_) {
+    for (auto& o : pass.outcomes) {
+      for (auto& s : o.statuses) intake_->stored(s, recorded);
+    }
+  }
   std::lock_guard lock(mutex_);
   for (const auto& i : pass.items) claimed_.erase(i.id);
 }
@@ -141,7 +160,7 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
       return;
     }
     const auto sent = std::chrono::steady_clock::now();
-    auto ack = transport_.deliver(to->node, p->bytes);
+    auto ack = transport_.deliver(to->node, p->bytes, intake_ && item.kind == "document");
     metrics_.seconds.observe(
         to->node, std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
     if (!ack) metrics_.failed.add(to->node);
@@ -161,8 +180,19 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
     if (ack) {
       o.payload = std::move(*p);
       std::string().swap(o.payload.bytes);
-      o.remote_id = std::move(*ack);
+      o.remote_id = std::move(ack->id);
       o.ok = true;
+      for (std::string& packet : ack->statuses) {
+        // Checked as if the peer had sent it itself: from an agency it hosts, signed for it.
+        auto checked = intake_->check(PackageBytes{std::move(packet), nullptr},
+                                      Submitter{"peer:" + to->node, "", "", to->node});
+        if (checked && checked->package->kind == PackageKind::status) {
+          o.statuses.push_back(std::move(*checked));
+        } else {
+          o.refused.push_back(checked ? "intake.not_a_status: a document, not a status"
+                                      : checked.error().code + ": " + checked.error().message);
+        }
+      }
     } else {
       if (!answered) {
         std::lock_guard lock(down_mutex);
@@ -252,13 +282,18 @@ Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item,
 
 // Every outcome of a round in one transaction, each item checked afresh: one an administrator
 // acted on meanwhile is left as it is.
-Expected<void> PeerDelivery::record(StoreTx& tx, const Pass& pass, Round& round) {
+Expected<void> PeerDelivery::record(StoreTx& tx, Pass& pass, Round& round) {
   const std::vector<OutboxItem>& items = pass.items;
-  const std::vector<Outcome>& outcomes = pass.outcomes;
+  std::vector<Outcome>& outcomes = pass.outcomes;
   const Timestamp now = clock_.now();
   for (std::size_t k = 0; k < items.size(); ++k) {
     const OutboxItem& item = items[k];
-    const Outcome& o = outcomes[k];
+    Outcome& o = outcomes[k];
+    // The peer counts the statuses it carried back as delivered, whatever became of the item.
+    for (CheckedPackage& status : o.statuses) {
+      if (auto w = intake_->store(tx, status); !w) return w;
+      ++round.statuses;
+    }
     auto current = tx.outbox_item(item.id);
     if (!current) return current.error();
     if (!*current || (*current)->state != "pending") continue;
@@ -275,8 +310,9 @@ Expected<void> PeerDelivery::record(StoreTx& tx, const Pass& pass, Round& round)
           item, now, document ? "delivery.delivered" : "status.delivered",
           "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(o.payload.from) +
               (document ? std::string() : ",\"code\":" + json_quote(item.code)) +
-              ",\"channel\":\"peer\",\"peer\":" + json_quote(o.peer) + ",\"remote_id\":" +
-              json_quote(o.remote_id) + ",\"attempts\":" + std::to_string(attempts) + "}"));
+              ",\"channel\":\"peer\",\"peer\":" + json_quote(o.peer) +
+              ",\"remote_id\":" + json_quote(o.remote_id) +
+              ",\"attempts\":" + std::to_string(attempts) + carried(o) + "}"));
       if (!a) return a.error();
       ++round.delivered;
       continue;

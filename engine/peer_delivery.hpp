@@ -11,6 +11,7 @@
 #include "base/metrics.hpp"
 #include "base/worker_pool.hpp"
 #include "engine/directory.hpp"
+#include "engine/intake.hpp"
 #include "engine/package_cache.hpp"
 #include "engine/ports.hpp"
 #include "engine/store.hpp"
@@ -53,6 +54,7 @@ class PeerDelivery {
     std::size_t delivered = 0;
     std::size_t retrying = 0;  // failed, scheduled again
     std::size_t dead_lettered = 0;
+    std::size_t statuses = 0;  // carried back in acknowledgements and stored
   };
   // One pass over the due items (at most `batch` of each kind); returns once their outcomes are
   // durable.
@@ -69,6 +71,10 @@ class PeerDelivery {
   void set_status_packager(const StatusPackager* packager) { packager_ = packager; }
   // Packages remembered at intake, read before the store (see PackageCache).
   void set_package_cache(const PackageCache* cache) { cache_ = cache; }
+  // With an intake, peers are asked to carry the statuses their recipients emit on arrival back
+  // in the acknowledgement (PeerAck::statuses): each is checked by it as if the peer had sent it,
+  // and stored in the same transaction that records the document delivered.
+  void set_intake(Intake* intake) { intake_ = intake; }
 
   // Calls to peers since the node started: for /metrics.
   struct Metrics {
@@ -93,6 +99,8 @@ class PeerDelivery {
     Payload payload;  // without its bytes, once delivered
     std::string remote_id;
     Error error;
+    std::vector<CheckedPackage> statuses;  // carried back, checked, to store with the outcome
+    std::vector<std::string> refused;      // carried back but refused: why
   };
   struct Pass {
     std::vector<OutboxItem> items;
@@ -100,8 +108,10 @@ class PeerDelivery {
   };
   // Takes the due items not in flight (claims them) and delivers them.
   Expected<std::shared_ptr<Pass>> deliver_due(std::size_t batch);
-  Expected<void> record(StoreTx& tx, const Pass& pass, Round& round);
-  void release(const Pass& pass);
+  Expected<void> record(StoreTx& tx, Pass& pass, Round& round);
+  static std::string carried(const Outcome& outcome);
+  // Once the outcomes are durable (or failed to be): the items may be taken again.
+  void release(Pass& pass, const Expected<void>& recorded);
   static constexpr std::size_t kParallel = 16;  // deliveries in flight at once
 
   Store& store_;
@@ -113,6 +123,7 @@ class PeerDelivery {
   std::mt19937_64 random_;
   const StatusPackager* packager_ = nullptr;
   const PackageCache* cache_ = nullptr;
+  Intake* intake_ = nullptr;
   std::mutex mutex_;
   std::mutex large_payload_;
   std::set<std::int64_t> claimed_;  // items taken by a pass whose outcome is not yet durable

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/expected.hpp"
 #include "engine/package.hpp"
@@ -25,14 +26,25 @@ class Codec {
   virtual std::string encode(const Package& package) const = 0;
 };
 
+// A peer's answer once it holds a package durably.
+struct PeerAck {
+  std::string id;  // the peer's id for the package
+  // Asked for with `with_statuses`: the status packets (signed edXML) its recipients emitted on
+  // arrival, carried back in this answer instead of coming through the peer's outbox. The peer
+  // counts them as delivered: the caller must store them before it counts the package delivered,
+  // and a package delivered again (a copy) brings them back again.
+  std::vector<std::string> statuses;
+};
+
 // Hands a signed package to the node that hosts the recipient (adapters/peer: HTTPS with mutual
-// TLS). Returns once the peer has stored it durably, with the id it gave it. Errors whose code is
-// `peer.refused` are the peer's final answer about this package (retrying cannot change it); any
-// other error (unreachable, timeout, overloaded) is worth another attempt.
+// TLS). Returns once the peer has stored it durably. Errors whose code is `peer.refused` are the
+// peer's final answer about this package (retrying cannot change it); any other error
+// (unreachable, timeout, overloaded) is worth another attempt.
 class PeerTransport {
  public:
   virtual ~PeerTransport() = default;
-  virtual Expected<std::string> deliver(const std::string& peer, std::string_view package) = 0;
+  virtual Expected<PeerAck> deliver(const std::string& peer, std::string_view package,
+                                    bool with_statuses) = 0;
 };
 
 // Writes the status packet that an agency hosted here sends back about a document it received:
@@ -45,6 +57,8 @@ class StatusPackager {
   virtual Expected<std::string> status_packet(const std::string& from_agency,
                                               const Package& answered, const std::string& code,
                                               std::int64_t at) const = 0;
+  // Whether it holds the key to sign for the agency.
+  virtual bool signs_for(const std::string& agency) const = 0;
 };
 
 // The time, injectable so that tests drive it.

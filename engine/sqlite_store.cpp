@@ -778,6 +778,15 @@ class SqliteTx final : public StoreTx {
     return one<OutboxItem>(**st, outbox_from);
   }
 
+  Expected<std::vector<OutboxItem>> statuses_queued(std::int64_t document) override {
+    auto st = stmt(statuses_queued_, std::string("SELECT ") + kOutboxColumns +
+                                         " FROM outbox INDEXED BY outbox_by_document WHERE "
+                                         "document = ? AND kind = 'status' ORDER BY id");
+    if (!st) return st.error();
+    (*st)->bind(1, document);
+    return rows<OutboxItem>(**st, outbox_from);
+  }
+
   Expected<void> set_outbox_state(std::int64_t id, const std::string& state) override {
     auto st = stmt(set_outbox_, "UPDATE outbox SET state = ? WHERE id = ?");
     if (!st) return st.error();
@@ -1042,7 +1051,7 @@ class SqliteTx final : public StoreTx {
       get_task_by_token_, close_task_, set_deadline_, clear_deadline_, enqueue_, hand_over_,
       document_sent_, open_instances_, get_outbox_, set_outbox_, dossier_counter_, insert_dossier_,
       get_workflow_, put_workflow_, insert_user_, insert_agency_, record_attempt_, record_status_,
-      tx_instances_, last_status_, documents_sent_;
+      tx_instances_, last_status_, documents_sent_, statuses_queued_;
 };
 
 class SqliteStore final : public Store {

@@ -236,6 +236,8 @@ class StoreTx {
                                                             const std::string& to_agency,
                                                             const std::string& code) = 0;
   virtual Expected<std::optional<OutboxItem>> outbox_item(std::int64_t id) = 0;
+  // The status packets queued about a document, in any state, oldest first.
+  virtual Expected<std::vector<OutboxItem>> statuses_queued(std::int64_t document) = 0;
   virtual Expected<void> set_outbox_state(std::int64_t id, const std::string& state) = 0;
   // After a delivery attempt to a peer: the new state, attempt count, when to try next, and why
   // the last attempt failed (empty when it succeeded).

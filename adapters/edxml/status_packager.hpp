@@ -21,6 +21,7 @@ class SignedStatusPackager final : public StatusPackager {
 
   Expected<std::string> status_packet(const std::string& from_agency, const Package& answered,
                                       const std::string& code, std::int64_t at) const override;
+  bool signs_for(const std::string& agency) const override { return keys_.count(agency) > 0; }
 
  private:
   const Directory& directory_;

@@ -753,6 +753,14 @@ net::awaitable<std::optional<HttpResponse>> Connection::handle(HttpRequest reque
     }
     if (response) {
       exchange_.reset();
+      if (auto finish = std::move(response->finish)) {
+        try {
+          finish(*response);
+        } catch (const std::exception& e) {
+          log_line("error", "handler", std::string("finishing a response threw: ") + e.what());
+          response = json_error(500, "internal_error", "the server failed to handle the request");
+        }
+      }
       co_return response;
     }
     if (force_closed_) {

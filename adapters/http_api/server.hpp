@@ -70,6 +70,9 @@ struct HttpResponse {
   // Extra headers. The server owns the framing: Content-Length, Transfer-Encoding and Connection
   // given here are ignored, and a header whose name or value could split the header is dropped.
   std::vector<std::pair<std::string, std::string>> headers;
+  // Runs on the connection's own thread just before the response is written, and may change it:
+  // work too heavy for the thread that answers (the store's writer, say).
+  std::function<void(HttpResponse&)> finish;
 };
 
 // Answers one request. Call it exactly once, from any thread, now or later (for example after the

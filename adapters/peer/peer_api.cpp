@@ -84,18 +84,42 @@ void PeerApi::handle(HttpRequest&& req, Responder respond) {
   }
   if (req.method != "POST") return reply(json_error(405, "http.method", "use POST"));
   Submitter who{"peer:" + *peer, "", request_id, *peer};
+  who.statuses_in_ack = ctx_.packager && req.header("X-Lienthong-Ack") == "statuses";
   auto changed = ctx_.changed;
   ctx_.intake.submit(
       PackageBytes{std::move(req.body), std::move(req.body_file)}, std::move(who),
-      [reply, changed](Expected<IntakeReceipt> r) {
+      [reply, changed, packager = ctx_.packager](Expected<IntakeReceipt> r) {
         if (!r) {
           return reply(json_error(http_status_of(r.error()), r.error().code, r.error().message));
         }
         if (changed && !r->duplicate) changed();
-        reply(json(r->duplicate ? 200 : 202,
-                   "{\"id\":" + std::to_string(r->document) +
-                       ",\"message_id\":" + json_quote(r->message_id) +
-                       ",\"duplicate\":" + (r->duplicate ? "true" : "false") + "}"));
+        HttpResponse answer = json(r->duplicate ? 200 : 202,
+                                   "{\"id\":" + std::to_string(r->document) +
+                                       ",\"message_id\":" + json_quote(r->message_id) +
+                                       ",\"duplicate\":" + (r->duplicate ? "true" : "false"));
+        if (r->statuses.empty()) {
+          answer.body += "}";
+          return reply(std::move(answer));
+        }
+        // Signed on the connection's thread, not the store's writer that runs this.
+        answer.finish = [packager, owed = std::move(r->statuses),
+                         package = std::move(r->package)](HttpResponse& a) {
+          std::string statuses;
+          for (const OwedStatus& s : owed) {
+            auto packet = packager->status_packet(s.from, *package, s.code, s.at);
+            if (!packet) {
+              // Counted as delivered here: the sender must try again, and the copy it sends
+              // brings them back.
+              auto headers = std::move(a.headers);
+              a = json_error(503, packet.error().code, packet.error().message);
+              a.headers = std::move(headers);
+              return;
+            }
+            statuses += (statuses.empty() ? "" : ",") + json_quote(*packet);
+          }
+          a.body += ",\"statuses\":[" + statuses + "]}";
+        };
+        reply(std::move(answer));
       });
 }
 

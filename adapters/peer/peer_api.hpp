@@ -37,12 +37,17 @@ struct PeerApiContext {
   const PeerIdentities& peers;
   std::function<void()> changed;                // wakes the node's background work after a write
   std::function<void(const std::string&)> log;  // one JSON object per line; empty: no log
+  // Signs the statuses that go back in acknowledgements; none: they go through the outbox.
+  const StatusPackager* packager = nullptr;
 };
 
 // The peering listener's endpoints (behind HttpServer with mutual TLS):
 //   POST /peer/v1/packages  a signed package from the node that hosts its From agency: 202 with
 //                           this node's id for it once durable, 200 for one already held, or the
-//                           intake's refusal (4xx: final; 5xx: try again later)
+//                           intake's refusal (4xx: final; 5xx: try again later). With the header
+//                           `X-Lienthong-Ack: statuses`, the answer carries in "statuses" the
+//                           signed status packets its recipients here emitted on arrival (see
+//                           Submitter::statuses_in_ack).
 //   GET  /peer/v1/healthz   which node this is
 // A client certificate that belongs to no configured peer gets 403 `peer.unknown_node`.
 class PeerApi {

@@ -79,7 +79,7 @@ class PeerClient::Peer {
 
   // Safe from several threads at once: each call takes a kept-alive connection of its own (or
   // opens one) and gives it back afterwards.
-  Expected<std::string> deliver(std::string_view package) {
+  Expected<PeerAck> deliver(std::string_view package, bool with_statuses) {
     std::unique_ptr<Connection> c;
     {
       std::lock_guard lock(mutex_);
@@ -89,8 +89,8 @@ class PeerClient::Peer {
       }
     }
     if (!c) c = std::make_unique<Connection>();
-    std::optional<Expected<std::string>> result;
-    net::co_spawn(c->io, exchange(*c, package, result), [&](std::exception_ptr e) {
+    std::optional<Expected<PeerAck>> result;
+    net::co_spawn(c->io, exchange(*c, package, with_statuses, result), [&](std::exception_ptr e) {
       if (e && !result) result = Error{"peer.internal", "the exchange with " + id_ + " failed"};
     });
     c->io.restart();
@@ -100,7 +100,7 @@ class PeerClient::Peer {
       if (idle_.size() < kMaxIdle) idle_.push_back(std::move(c));
     }
     return result ? std::move(*result)
-                  : Expected<std::string>(Error{"peer.internal", "no answer was produced"});
+                  : Expected<PeerAck>(Error{"peer.internal", "no answer was produced"});
   }
 
  private:
@@ -112,8 +112,8 @@ class PeerClient::Peer {
   };
   static constexpr std::size_t kMaxIdle = 16;
 
-  net::awaitable<void> exchange(Connection& c, std::string_view package,
-                                std::optional<Expected<std::string>>& out) {
+  net::awaitable<void> exchange(Connection& c, std::string_view package, bool with_statuses,
+                                std::optional<Expected<PeerAck>>& out) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool reused = c.stream.has_value();
       if (!c.stream) {
@@ -127,6 +127,7 @@ class PeerClient::Peer {
       request.set(http::field::host, host_header_);
       request.set(http::field::content_type, "application/xml");
       request.set(http::field::user_agent, "lienthong-peer");
+      if (with_statuses) request.set("X-Lienthong-Ack", "statuses");
       request.keep_alive(true);
       request.body() = http::span_body<const char>::value_type(package.data(), package.size());
       request.prepare_payload();
@@ -203,16 +204,24 @@ class PeerClient::Peer {
     co_return Expected<void>{};
   }
 
-  Expected<std::string> interpret(const http::response<http::string_body>& response) const {
+  Expected<PeerAck> interpret(const http::response<http::string_body>& response) const {
     const unsigned status = response.result_int();
     error_code ec;
     json::value body = json::parse(response.body(), ec);
     if (status == 200 || status == 202) {
+      PeerAck ack;
+      ack.id = response.body().substr(0, 64);
       if (!ec && body.is_object()) {
-        if (const json::value* id = body.as_object().if_contains("id"); id && id->is_int64())
-          return std::to_string(id->as_int64());
+        const json::object& o = body.as_object();
+        if (const json::value* id = o.if_contains("id"); id && id->is_int64())
+          ack.id = std::to_string(id->as_int64());
+        if (const json::value* s = o.if_contains("statuses"); s && s->is_array()) {
+          for (const json::value& packet : s->as_array()) {
+            if (packet.is_string()) ack.statuses.emplace_back(packet.as_string());
+          }
+        }
       }
-      return std::string(response.body().substr(0, 64));
+      return ack;
     }
     std::string what = std::to_string(status);
     if (!ec && body.is_object()) {
@@ -253,12 +262,13 @@ PeerClient::PeerClient(PeerClientOptions options, const std::vector<PeerEndpoint
 
 PeerClient::~PeerClient() = default;
 
-Expected<std::string> PeerClient::deliver(const std::string& peer, std::string_view package) {
+Expected<PeerAck> PeerClient::deliver(const std::string& peer, std::string_view package,
+                                      bool with_statuses) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) {
     return Error{"peer.unknown", "no peer '" + peer + "' is configured on this node"};
   }
-  return it->second->deliver(package);
+  return it->second->deliver(package, with_statuses);
 }
 
 }  // namespace lienthong

@@ -28,14 +28,15 @@ struct PeerClientOptions {
   // Each write and each read; plus a second for every MiB of the package, so that a large one may
   // go at 1 MiB/s and the peer may take its time to check and store it.
   std::chrono::milliseconds io_timeout{30'000};
-  std::vector<std::string> crl_files;             // revocation lists for peers' certificates (PEM)
+  std::vector<std::string> crl_files;  // revocation lists for peers' certificates (PEM)
 };
 
 // PeerTransport over HTTPS: TLS 1.2 or later; the server must present the pinned certificate, or
 // one issued by the configured CA for the endpoint's host name or address. Connections are kept
 // alive and reused (one per concurrent call, opened again when one breaks), so calls to the same
 // or different peers may run in parallel from several threads. Answers: 200/202 are the peer's
-// durable acknowledgement (its id for the package is returned); any other 4xx is `peer.refused`
+// durable acknowledgement (its id for the package, and with `with_statuses` the status packets it
+// carries, sent for with the header `X-Lienthong-Ack: statuses`); any other 4xx is `peer.refused`
 // (the peer's final answer, with its code and message); 5xx `peer.unavailable`; no connection, TLS
 // failure or timeout `peer.unreachable`/`peer.tls`/`peer.timeout`.
 class PeerClient final : public PeerTransport {
@@ -44,7 +45,8 @@ class PeerClient final : public PeerTransport {
   PeerClient(PeerClientOptions options, const std::vector<PeerEndpoint>& peers);
   ~PeerClient() override;
 
-  Expected<std::string> deliver(const std::string& peer, std::string_view package) override;
+  Expected<PeerAck> deliver(const std::string& peer, std::string_view package,
+                            bool with_statuses) override;
 
   class Peer;
 

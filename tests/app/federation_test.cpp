@@ -165,6 +165,9 @@ TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesC
   });
   ASSERT_NE(delivery, events->end());
   EXPECT_THAT(delivery->detail, HasSubstr("\"peer\":\"node-b\""));
+  // Status 01, emitted on arrival, came back in the acknowledgement and was stored with it.
+  EXPECT_THAT(delivery->detail, HasSubstr("\"statuses\":1"));
+  EXPECT_EQ(latest(0, kH53, kA53), "01");
   // On the receiving node the package came from node-a, exactly as signed.
   auto received = node(1).store().audit_events(1, 1000);
   ASSERT_TRUE(received);
@@ -187,6 +190,20 @@ TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesC
     }
   }
   EXPECT_EQ(statuses, 2);
+  // On node B, 01 went back in the acknowledgement and 03 through the outbox.
+  auto sent_back = node(1).store().audit_events(1, 1000);
+  std::vector<std::string> channels;
+  for (const auto& e : *sent_back) {
+    if (e.action != "status.delivered") continue;
+    channels.push_back(e.detail.find("\"code\":\"01\"") != std::string::npos &&
+                               e.detail.find("\"channel\":\"ack\"") != std::string::npos
+                           ? "01 ack"
+                       : e.detail.find("\"code\":\"03\"") != std::string::npos &&
+                               e.detail.find("\"channel\":\"peer\"") != std::string::npos
+                           ? "03 peer"
+                           : e.detail);
+  }
+  EXPECT_THAT(channels, ::testing::ElementsAre("01 ack", "03 peer"));
   EXPECT_TRUE(verify_audit_chain(node(0).store())->ok);
   EXPECT_TRUE(verify_audit_chain(node(1).store())->ok);
 }
@@ -198,28 +215,38 @@ TEST_F(Federation, APeerCannotSendInAnotherNodesNameNorReplayNorComeInUnknown) {
   const std::string a53 = "<edXML:OrganId>000.00.01.A53</edXML:OrganId>";
   from_a53.replace(from_a53.find(a53), a53.size(), h53);  // To: H53
   from_a53.replace(from_a53.find(h53), h53.size(), a53);  // From: A53
-  auto impostor = as("node-a").deliver("node-b", signed_by(kA53, from_a53));
+  auto impostor = as("node-a").deliver("node-b", signed_by(kA53, from_a53), false);
   ASSERT_FALSE(impostor);
   EXPECT_EQ(impostor.error().code, "peer.refused");
   EXPECT_THAT(impostor.error().message, HasSubstr("intake.not_your_agency"));
 
   // A certificate from the right CA, but of no configured peer.
-  auto stranger = as("node-x").deliver("node-b", signed_by(kH53, sample()));
+  auto stranger = as("node-x").deliver("node-b", signed_by(kH53, sample()), false);
   ASSERT_FALSE(stranger);
   EXPECT_THAT(stranger.error().message, HasSubstr("peer.unknown_node"));
   auto nothing = node(1).store().audit_events(1, 1000);
   ASSERT_TRUE(nothing);
   EXPECT_TRUE(nothing->empty());  // refusals leave nothing behind
 
-  // The genuine package, then the same bytes again: one document.
+  // The genuine package, then the same bytes again: one document. Its status 01 comes back in
+  // both acknowledgements (the first answer may have been lost), signed.
   const std::string package = signed_by(kH53, sample());
   PeerClient a = as("node-a");
-  auto first = a.deliver("node-b", package);
+  auto first = a.deliver("node-b", package, true);
   ASSERT_TRUE(first) << first.error().message;
-  auto replay = a.deliver("node-b", package);
+  auto replay = a.deliver("node-b", package, true);
   ASSERT_TRUE(replay) << replay.error().message;
-  EXPECT_EQ(*replay, *first);
+  EXPECT_EQ(replay->id, first->id);
   EXPECT_EQ(inbox_b().size(), 1u);
+  for (const PeerAck* ack : {&*first, &*replay}) {
+    ASSERT_EQ(ack->statuses.size(), 1u);
+    EXPECT_THAT(ack->statuses[0], HasSubstr(">01</edXML:StatusCode>"));
+    EXPECT_THAT(ack->statuses[0], HasSubstr("SignatureValue>"));
+  }
+  // A caller that does not ask gets none.
+  auto asked_not = a.deliver("node-b", signed_by(kH53, sample()), false);
+  ASSERT_TRUE(asked_not) << asked_not.error().message;
+  EXPECT_TRUE(asked_not->statuses.empty());
 }
 
 // Administrators extend the directory at run time: node B adds an agency it hosts, node A adds
@@ -317,7 +344,7 @@ TEST_F(Federation, BadSignersAndPlainHttpAreRefusedWithTheirReasonAndLeaveNothin
   };
   PeerClient a = as("node-a");
   for (const Case& c : cases) {
-    auto r = a.deliver("node-b", signed_with(c.key));
+    auto r = a.deliver("node-b", signed_with(c.key), false);
     ASSERT_FALSE(r) << c.what;
     EXPECT_EQ(r.error().code, "peer.refused") << c.what;
     EXPECT_THAT(r.error().message, HasSubstr(c.reason)) << c.what;
@@ -345,7 +372,7 @@ TEST_F(Federation, BadSignersAndPlainHttpAreRefusedWithTheirReasonAndLeaveNothin
                   now - 60, now + 86400 * 30);
   ASSERT_TRUE(write_file(dir_ / "pki" / "crl.pem", to_pem(crl.get())));
   restart(1);
-  auto revoked_node = as("node-a").deliver("node-b", package);
+  auto revoked_node = as("node-a").deliver("node-b", package, false);
   ASSERT_FALSE(revoked_node);
   EXPECT_NE(revoked_node.error().code, "peer.refused");  // no HTTP answer: TLS failed
   EXPECT_THAT(revoked_node.error().code, ::testing::AnyOf("peer.tls", "peer.unreachable"));

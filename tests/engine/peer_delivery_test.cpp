@@ -28,10 +28,11 @@ constexpr const char* kOther = "000.00.01.H45";    // hosted on node "quang-tri"
 // acknowledgement. Unit-test stand-in for adapters/peer.
 class ScriptedPeer final : public PeerTransport {
  public:
-  Expected<std::string> deliver(const std::string& peer, std::string_view package) override {
+  Expected<PeerAck> deliver(const std::string& peer, std::string_view package,
+                            bool with_statuses) override {
     std::lock_guard lock(mutex);  // PeerDelivery calls from several threads
-    calls.push_back({peer, std::string(package)});
-    if (answers.empty()) return std::string("remote-") + std::to_string(calls.size());
+    calls.push_back({peer, std::string(package), with_statuses});
+    if (answers.empty()) return PeerAck{"remote-" + std::to_string(calls.size()), statuses};
     Error e = answers.front();
     answers.pop_front();
     return e;
@@ -39,10 +40,12 @@ class ScriptedPeer final : public PeerTransport {
   struct Call {
     std::string peer;
     std::string package;
+    bool with_statuses = false;
   };
   std::mutex mutex;
   std::vector<Call> calls;
   std::deque<Error> answers;
+  std::vector<std::string> statuses;  // carried back in every acknowledgement
 };
 
 class PeerDeliveryTest : public ::testing::Test {
@@ -151,6 +154,7 @@ TEST_F(PeerDeliveryTest, DeliversTheSignedOriginalToTheHostingNodeAndRecordsTheH
   ASSERT_EQ(peer_.calls.size(), 1u);
   EXPECT_EQ(peer_.calls[0].peer, "nghe-an");
   EXPECT_EQ(peer_.calls[0].package, original_);  // byte for byte, signatures intact
+  EXPECT_FALSE(peer_.calls[0].with_statuses);    // no intake to store them with
   const OutboxItem done = item(id);
   EXPECT_EQ(done.state, "delivered");
   EXPECT_EQ(done.attempts, 1);
@@ -160,6 +164,30 @@ TEST_F(PeerDeliveryTest, DeliversTheSignedOriginalToTheHostingNodeAndRecordsTheH
   EXPECT_THAT(events->back().detail, HasSubstr("\"channel\":\"peer\""));
   EXPECT_EQ(run(delivery).delivered, 0u);  // nothing twice
   EXPECT_EQ(peer_.calls.size(), 1u);
+}
+
+// Statuses carried back in an acknowledgement go through intake's checks; one refused there is
+// recorded with the delivery, which stands (the peer holds the document), and stores nothing.
+TEST_F(PeerDeliveryTest, StatusesCarriedBackAreCheckedAndARefusedOneLeavesTheDeliveryStanding) {
+  const auto id = queue(kRemote);
+  TrustStore trust;
+  Intake intake(*store_, codec_, trust, directory_, clock_, IntakePolicy{});
+  PeerDelivery delivery(*store_, directory_, codec_, peer_, clock_, policy_);
+  delivery.set_intake(&intake);
+  peer_.statuses = {"<not-closed>", original_};
+  auto round = run(delivery);
+  EXPECT_EQ(round.delivered, 1u);
+  EXPECT_EQ(round.statuses, 0u);
+  ASSERT_EQ(peer_.calls.size(), 1u);
+  EXPECT_TRUE(peer_.calls[0].with_statuses);
+  EXPECT_EQ(item(id).state, "delivered");
+  EXPECT_EQ(actions(), (std::vector<std::string>{"handover.recorded", "delivery.delivered"}));
+  auto events = store_->audit_events(1, 100);
+  EXPECT_THAT(events->back().detail, HasSubstr("\"statuses\":0,\"statuses_refused\":["));
+  EXPECT_THAT(events->back().detail, HasSubstr("intake.malformed"));
+  // The sample is a document from an agency hosted here: no peer may carry it in its name.
+  EXPECT_THAT(events->back().detail, HasSubstr("intake.not_your_agency"));
+  EXPECT_EQ(intake.counters().refused.snapshot().size(), 2u);
 }
 
 // A document still in the cache is not parsed again: its hand-over comes from the cached model

@@ -110,10 +110,10 @@ class PeerTls : public ::testing::Test {
 TEST_F(PeerTls, DeliversOverMutualTlsAndTheServerSeesTheClientCertificate) {
   serve(accepted(7));
   PeerClient c = client("b.pem");  // node B's own certificate, pinned
-  auto first = c.deliver("node-b", "<edXML>one</edXML>");
+  auto first = c.deliver("node-b", "<edXML>one</edXML>", false);
   ASSERT_TRUE(first) << first.error().message;
-  EXPECT_EQ(*first, "7");
-  auto second = c.deliver("node-b", "<edXML>two</edXML>");
+  EXPECT_EQ(first->id, "7");
+  auto second = c.deliver("node-b", "<edXML>two</edXML>", false);
   ASSERT_TRUE(second) << second.error().message;
   EXPECT_EQ(server_->stats().accepted, 1u);  // the connection was kept alive
   std::lock_guard lock(mutex_);
@@ -130,19 +130,19 @@ TEST_F(PeerTls, DeliversOverMutualTlsAndTheServerSeesTheClientCertificate) {
 TEST_F(PeerTls, ACaAsTrustChecksTheHostNameOrAddress) {
   serve(accepted(1));
   const std::string port = std::to_string(server_->port());
-  EXPECT_TRUE(client("ca.pem").deliver("node-b", "x"));
-  EXPECT_TRUE(client("ca.pem", "a", "https://localhost:" + port).deliver("node-b", "x"));
+  EXPECT_TRUE(client("ca.pem").deliver("node-b", "x", false));
+  EXPECT_TRUE(client("ca.pem", "a", "https://localhost:" + port).deliver("node-b", "x", false));
   server_->stop(0ms);
   // Issued by the same CA, but naming no host: not the node at this address.
   serve(accepted(1), "b-unnamed");
-  auto wrong = client("ca.pem").deliver("node-b", "x");
+  auto wrong = client("ca.pem").deliver("node-b", "x", false);
   ASSERT_FALSE(wrong);
   EXPECT_EQ(wrong.error().code, "peer.tls") << wrong.error().message;
 }
 
 TEST_F(PeerTls, ANodeOtherThanThePinnedOneIsRefused) {
   serve(accepted(1));
-  auto r = client("a.pem").deliver("node-b", "x");  // expects node A's certificate
+  auto r = client("a.pem").deliver("node-b", "x", false);  // expects node A's certificate
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "peer.tls") << r.error().message;
   std::lock_guard lock(mutex_);
@@ -151,7 +151,7 @@ TEST_F(PeerTls, ANodeOtherThanThePinnedOneIsRefused) {
 
 TEST_F(PeerTls, AnExpiredServerCertificateIsRefused) {
   serve(accepted(1), "b-expired");
-  auto r = client("ca.pem").deliver("node-b", "x");
+  auto r = client("ca.pem").deliver("node-b", "x", false);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, "peer.tls");
   EXPECT_NE(r.error().message.find("expired"), std::string::npos) << r.error().message;
@@ -159,7 +159,7 @@ TEST_F(PeerTls, AnExpiredServerCertificateIsRefused) {
 
 TEST_F(PeerTls, AClientCertificateFromAnotherCaNeverReachesTheHandler) {
   serve(accepted(1));
-  auto r = client("b.pem", "x").deliver("node-b", "x");
+  auto r = client("b.pem", "x").deliver("node-b", "x", false);
   ASSERT_FALSE(r);
   EXPECT_TRUE(r.error().code == "peer.tls" || r.error().code == "peer.unreachable")
       << r.error().code << ": " << r.error().message;
@@ -194,7 +194,7 @@ TEST_F(PeerTls, PlainHttpToThePeeringPortGetsNoAnswer) {
 
 TEST_F(PeerTls, AnswersMapToFinalRefusalsOrRetries) {
   serve(json_error(422, "signature.digest_mismatch", "the signed content was altered"));
-  auto refused = client("b.pem").deliver("node-b", "x");
+  auto refused = client("b.pem").deliver("node-b", "x", false);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, "peer.refused");
   EXPECT_NE(refused.error().message.find("422 signature.digest_mismatch"), std::string::npos)
@@ -202,16 +202,16 @@ TEST_F(PeerTls, AnswersMapToFinalRefusalsOrRetries) {
   server_->stop(0ms);
 
   serve(json_error(503, "store.unavailable", "try later"));
-  auto busy = client("b.pem").deliver("node-b", "x");
+  auto busy = client("b.pem").deliver("node-b", "x", false);
   ASSERT_FALSE(busy);
   EXPECT_EQ(busy.error().code, "peer.unavailable");
   const std::string gone = url();
   server_->stop(0ms);
 
-  auto unreachable = client("b.pem", "a", gone).deliver("node-b", "x");
+  auto unreachable = client("b.pem", "a", gone).deliver("node-b", "x", false);
   ASSERT_FALSE(unreachable);
   EXPECT_EQ(unreachable.error().code, "peer.unreachable") << unreachable.error().message;
-  EXPECT_EQ(client("b.pem").deliver("node-c", "x").error().code, "peer.unknown");
+  EXPECT_EQ(client("b.pem").deliver("node-c", "x", false).error().code, "peer.unknown");
 }
 
 TEST_F(PeerTls, BadConfigurationIsAStartupError) {
