@@ -51,6 +51,7 @@ NoteSigner load_or_make_audit_key(const std::string& path, const std::string& na
 
 // Tiles of 256 events a checkpoint pass stores at most: 65,536 events, a fraction of a second.
 constexpr std::uint64_t kCatchUpTiles = 256;
+constexpr std::chrono::milliseconds kCoalesceWrites{5};
 
 }  // namespace
 
@@ -584,6 +585,9 @@ void Node::background() {
     }
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, wait, [&] { return stopping_ || changed_; });
+    // Writes come in bursts (every document accepted is one): one pass per few milliseconds of
+    // them, rather than one per write.
+    wake_.wait_for(lock, kCoalesceWrites, [&] { return stopping_; });
     if (stopping_) return;
     changed_ = false;
   }

@@ -112,7 +112,7 @@ class PeerDelivery {
   static std::string carried(const Outcome& outcome);
   // Once the outcomes are durable (or failed to be): the items may be taken again.
   void release(Pass& pass, const Expected<void>& recorded);
-  static constexpr std::size_t kParallel = 16;  // deliveries in flight at once
+  static constexpr std::size_t kParallel = 24;  // deliveries in flight at once
 
   Store& store_;
   const Directory& directory_;

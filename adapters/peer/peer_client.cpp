@@ -110,7 +110,7 @@ class PeerClient::Peer {
     std::optional<TlsStream> stream;
     beast::flat_buffer buffer;
   };
-  static constexpr std::size_t kMaxIdle = 16;
+  static constexpr std::size_t kMaxIdle = 32;
 
   net::awaitable<void> exchange(Connection& c, std::string_view package, bool with_statuses,
                                 std::optional<Expected<PeerAck>>& out) {
