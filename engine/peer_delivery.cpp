@@ -136,73 +136,128 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
   outcomes.resize(due.size());
   std::map<std::string, Error> down;
   std::mutex down_mutex;
-  auto deliver = [&](std::size_t k) {
+  // What goes to the peer for item k; nothing when its outcome is already settled.
+  auto prepare = [&](std::size_t k, std::unique_lock<std::mutex>& large) -> std::optional<Payload> {
     const OutboxItem& item = due[k];
     Outcome& o = outcomes[k];
     const AgencyEntry* to = directory_.find(item.to_agency);
     if (!to || to->node.empty()) {
       o.error =
           Error{"peer.unknown_agency", "no peer node is known to host agency " + item.to_agency};
-      return;
+      return std::nullopt;
     }
     o.peer = to->node;
     {
       std::lock_guard lock(down_mutex);
       if (auto it = down.find(to->node); it != down.end()) {
         o.error = it->second;
-        return;
+        return std::nullopt;
       }
     }
-    std::unique_lock<std::mutex> large;
     auto p = payload(item, large);
     if (!p) {
       o.error = p.error();
-      return;
+      return std::nullopt;
     }
-    const auto sent = std::chrono::steady_clock::now();
-    auto ack = transport_.deliver(to->node, p->bytes, intake_ && item.kind == "document");
-    metrics_.seconds.observe(
-        to->node, std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
-    if (!ack) metrics_.failed.add(to->node);
+    return std::move(*p);
+  };
+  // The peer's answer about item k.
+  auto settle = [&](std::size_t k, Payload&& p, Expected<PeerAck>&& ack) {
+    Outcome& o = outcomes[k];
+    if (!ack) metrics_.failed.add(o.peer);
     const bool answered = ack || ack.error().code == "peer.refused";
     {
       std::lock_guard lock(mutex_);
       if (answered) {
-        healthy_.insert(to->node);
+        healthy_.insert(o.peer);
       } else {
-        healthy_.erase(to->node);
+        healthy_.erase(o.peer);
       }
     }
-    if (p->bytes.size() > kLargePayload) {
-      std::string().swap(p->bytes);
+    if (p.bytes.size() > kLargePayload) {
+      std::string().swap(p.bytes);
       release_free_memory();
     }
-    if (ack) {
-      o.payload = std::move(*p);
-      std::string().swap(o.payload.bytes);
-      o.remote_id = std::move(ack->id);
-      o.ok = true;
-      for (std::string& packet : ack->statuses) {
-        // Checked as if the peer had sent it itself: from an agency it hosts, signed for it.
-        auto checked = intake_->check(PackageBytes{std::move(packet), nullptr},
-                                      Submitter{"peer:" + to->node, "", "", to->node});
-        if (checked && checked->package->kind == PackageKind::status) {
-          o.statuses.push_back(std::move(*checked));
-        } else {
-          o.refused.push_back(checked ? "intake.not_a_status: a document, not a status"
-                                      : checked.error().code + ": " + checked.error().message);
-        }
-      }
-    } else {
+    if (!ack) {
       if (!answered) {
         std::lock_guard lock(down_mutex);
-        down.emplace(to->node, ack.error());
+        down.emplace(o.peer, ack.error());
       }
       o.error = ack.error();
+      return;
+    }
+    o.payload = std::move(p);
+    std::string().swap(o.payload.bytes);
+    o.remote_id = std::move(ack->id);
+    o.ok = true;
+    for (std::string& packet : ack->statuses) {
+      // Checked as if the peer had sent it itself: from an agency it hosts, signed for it.
+      auto checked = intake_->check(PackageBytes{std::move(packet), nullptr},
+                                    Submitter{"peer:" + o.peer, "", "", o.peer});
+      if (checked && checked->package->kind == PackageKind::status) {
+        o.statuses.push_back(std::move(*checked));
+      } else {
+        o.refused.push_back(checked ? "intake.not_a_status: a document, not a status"
+                                    : checked.error().code + ": " + checked.error().message);
+      }
+    }
+  };
+  auto timed = [&](const std::string& peer, auto call) {
+    const auto sent = std::chrono::steady_clock::now();
+    auto answer = call();
+    metrics_.seconds.observe(
+        peer, std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
+    return answer;
+  };
+  auto send = [&](std::size_t k, Payload&& p) {
+    const bool statuses = intake_ && due[k].kind == "document";
+    auto ack = timed(outcomes[k].peer,
+                     [&] { return transport_.deliver(outcomes[k].peer, p.bytes, statuses); });
+    settle(k, std::move(p), std::move(ack));
+  };
+  auto deliver = [&](std::size_t k) {
+    std::unique_lock<std::mutex> large;
+    if (auto p = prepare(k, large)) send(k, std::move(*p));
+  };
+  // Items to the same peer in one request: large packages still go alone.
+  auto deliver_batch = [&](const std::vector<std::size_t>& unit) {
+    std::vector<std::size_t> batched;
+    std::vector<Payload> payloads;
+    for (std::size_t k : unit) {
+      std::unique_lock<std::mutex> large;
+      auto p = prepare(k, large);
+      if (!p) continue;
+      if (large.owns_lock() || p->bytes.size() > kBatchBytes) {
+        send(k, std::move(*p));
+      } else {
+        batched.push_back(k);
+        payloads.push_back(std::move(*p));
+      }
+    }
+    if (batched.size() <= 1) {
+      if (!batched.empty()) send(batched[0], std::move(payloads[0]));
+      return;
+    }
+    const std::string& peer = outcomes[batched[0]].peer;
+    std::vector<std::string_view> bytes;
+    for (const Payload& p : payloads) bytes.push_back(p.bytes);
+    const bool statuses = intake_ && due[batched[0]].kind == "document";
+    auto answers = timed(peer, [&] { return transport_.deliver_batch(peer, bytes, statuses); });
+    if (!answers && answers.error().code == "peer.no_batches") {
+      {
+        std::lock_guard lock(mutex_);
+        no_batches_.insert(peer);
+      }
+      for (std::size_t i = 0; i < batched.size(); ++i) send(batched[i], std::move(payloads[i]));
+      return;
+    }
+    for (std::size_t i = 0; i < batched.size(); ++i) {
+      settle(batched[i], std::move(payloads[i]),
+             answers ? std::move((*answers)[i]) : Expected<PeerAck>(answers.error()));
     }
   };
   // A peer not known to answer gets one item first, so that if it is down it is called once;
-  // then the rest in parallel.
+  // then the rest in parallel, in batches per peer and kind.
   std::vector<bool> done(due.size(), false);
   std::set<std::string> probed;
   for (std::size_t k = 0; k < due.size(); ++k) {
@@ -216,8 +271,31 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
     deliver(k);
     done[k] = true;
   }
-  pool_.for_each(due.size(), [&](std::size_t k) {
-    if (!done[k]) deliver(k);
+  std::vector<std::vector<std::size_t>> units;
+  {
+    std::lock_guard lock(mutex_);
+    std::map<std::pair<std::string, std::string>, std::size_t> filling;  // (peer, kind) -> unit
+    for (std::size_t k = 0; k < due.size(); ++k) {
+      if (done[k]) continue;
+      const AgencyEntry* to = directory_.find(due[k].to_agency);
+      if (!to || to->node.empty() || no_batches_.count(to->node)) {
+        units.push_back({k});
+        continue;
+      }
+      auto [at, fresh] = filling.try_emplace({to->node, due[k].kind}, units.size());
+      if (fresh || units[at->second].size() == kBatch) {
+        at->second = units.size();
+        units.emplace_back();
+      }
+      units[at->second].push_back(k);
+    }
+  }
+  pool_.for_each(units.size(), [&](std::size_t u) {
+    if (units[u].size() == 1) {
+      deliver(units[u][0]);
+    } else {
+      deliver_batch(units[u]);
+    }
   });
   return pass;
 }

@@ -112,7 +112,10 @@ class PeerDelivery {
   static std::string carried(const Outcome& outcome);
   // Once the outcomes are durable (or failed to be): the items may be taken again.
   void release(Pass& pass, const Expected<void>& recorded);
-  static constexpr std::size_t kParallel = 24;  // deliveries in flight at once
+  static constexpr std::size_t kParallel = 24;  // calls to peers in flight at once
+  // Packages to one peer in one call (PeerTransport::deliver_batch), when each is this small.
+  static constexpr std::size_t kBatch = 8;
+  static constexpr std::size_t kBatchBytes = 256 << 10;
 
   Store& store_;
   const Directory& directory_;
@@ -126,9 +129,10 @@ class PeerDelivery {
   Intake* intake_ = nullptr;
   std::mutex mutex_;
   std::mutex large_payload_;
-  std::set<std::int64_t> claimed_;  // items taken by a pass whose outcome is not yet durable
-  std::set<std::string> healthy_;   // peers whose last call was answered
-  std::size_t recording_ = 0;       // passes whose outcomes are not yet durable
+  std::set<std::int64_t> claimed_;    // items taken by a pass whose outcome is not yet durable
+  std::set<std::string> healthy_;     // peers whose last call was answered
+  std::set<std::string> no_batches_;  // peers that answered a batch with 404 (older versions)
+  std::size_t recording_ = 0;         // passes whose outcomes are not yet durable
   std::condition_variable recorded_;
   Metrics metrics_;
   WorkerPool pool_{kParallel - 1, "lt-deliver"};

@@ -45,6 +45,15 @@ class PeerTransport {
   virtual ~PeerTransport() = default;
   virtual Expected<PeerAck> deliver(const std::string& peer, std::string_view package,
                                     bool with_statuses) = 0;
+  // Several packages in one call, each answered on its own and in order, as `deliver` would have
+  // answered it. An error for the whole call stands for every package; `peer.no_batches` when
+  // the peer does not take batches (deliver them one by one). By default, one call each.
+  virtual Expected<std::vector<Expected<PeerAck>>> deliver_batch(
+      const std::string& peer, const std::vector<std::string_view>& packages, bool with_statuses) {
+    std::vector<Expected<PeerAck>> out;
+    for (auto p : packages) out.push_back(deliver(peer, p, with_statuses));
+    return out;
+  }
 };
 
 // Writes the status packet that an agency hosted here sends back about a document it received:

@@ -48,10 +48,16 @@ struct PeerApiContext {
 //                           `X-Lienthong-Ack: statuses`, the answer carries in "statuses" the
 //                           signed status packets its recipients here emitted on arrival (see
 //                           Submitter::statuses_in_ack).
+//   POST /peer/v1/batches   several packages at once (content type application/vnd.lienthong.batch;
+//                           each "<size in bytes>\n<package>\n", at most kMaxBatch): 200 with
+//                           {"results":[...]}, one object per package in order, each what the
+//                           endpoint above answers plus its "status"; 400 `peer.bad_batch` for a
+//                           body that is not such a list.
 //   GET  /peer/v1/healthz   which node this is
 // A client certificate that belongs to no configured peer gets 403 `peer.unknown_node`.
 class PeerApi {
  public:
+  static constexpr std::size_t kMaxBatch = 64;
   explicit PeerApi(PeerApiContext ctx) : ctx_(std::move(ctx)) {}
   void handle(HttpRequest&& request, Responder respond);
 
@@ -59,5 +65,8 @@ class PeerApi {
   PeerApiContext ctx_;
   std::atomic<std::uint64_t> next_request_{1};
 };
+
+// The packages of a batch body (see PeerApi), or `peer.bad_batch` saying what is wrong with it.
+Expected<std::vector<std::string>> split_batch(std::string_view body, std::size_t max_parts);
 
 }  // namespace lienthong

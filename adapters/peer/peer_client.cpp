@@ -57,6 +57,7 @@ class PeerClient::Peer {
     }
     url_ = *url;
     target_ = url_.prefix + "/peer/v1/packages";
+    batch_target_ = url_.prefix + "/peer/v1/batches";
     host_header_ = url_.host_header();
     set_tls_identity(ctx_, options.cert_file, options.key_file, "peer " + id_);
     auto pem = read_file(endpoint.trust_file);
@@ -80,27 +81,57 @@ class PeerClient::Peer {
   // Safe from several threads at once: each call takes a kept-alive connection of its own (or
   // opens one) and gives it back afterwards.
   Expected<PeerAck> deliver(std::string_view package, bool with_statuses) {
-    std::unique_ptr<Connection> c;
-    {
-      std::lock_guard lock(mutex_);
-      if (!idle_.empty()) {
-        c = std::move(idle_.back());
-        idle_.pop_back();
+    auto response = call(target_, "application/xml", package, with_statuses);
+    if (!response) return response.error();
+    return interpret(response->result_int(), response->body());
+  }
+
+  Expected<std::vector<Expected<PeerAck>>> deliver_batch(
+      const std::vector<std::string_view>& packages, bool with_statuses) {
+    std::string body;
+    std::size_t size = 0;
+    for (auto p : packages) size += p.size() + 24;
+    body.reserve(size);
+    for (auto p : packages) {
+      body += std::to_string(p.size());
+      body += '\n';
+      body += p;
+      body += '\n';
+    }
+    auto response = call(batch_target_, "application/vnd.lienthong.batch", body, with_statuses);
+    if (!response) return response.error();
+    const unsigned status = response->result_int();
+    if (status == 404 || status == 405) {
+      return Error{"peer.no_batches", "peer " + id_ + " does not take batches"};
+    }
+    if (status != 200) {
+      auto whole = interpret(status, response->body());
+      if (whole) return Error{"peer.unavailable", "peer " + id_ + ": an odd answer to a batch"};
+      return whole.error();
+    }
+    error_code ec;
+    json::value answer = json::parse(response->body(), ec);
+    const json::array* results = nullptr;
+    if (!ec && answer.is_object()) {
+      if (const json::value* r = answer.as_object().if_contains("results"); r && r->is_array())
+        results = &r->as_array();
+    }
+    if (!results || results->size() != packages.size()) {
+      return Error{"peer.unavailable", "peer " + id_ + " answered a batch of " +
+                                           std::to_string(packages.size()) +
+                                           " packages without a result for each"};
+    }
+    std::vector<Expected<PeerAck>> out;
+    out.reserve(results->size());
+    for (const json::value& r : *results) {
+      const json::value* code = r.is_object() ? r.as_object().if_contains("status") : nullptr;
+      if (!code || !code->is_int64()) {
+        out.push_back(Error{"peer.unavailable", "peer " + id_ + ": a result without a status"});
+        continue;
       }
+      out.push_back(interpret(static_cast<unsigned>(code->as_int64()), r));
     }
-    if (!c) c = std::make_unique<Connection>();
-    std::optional<Expected<PeerAck>> result;
-    net::co_spawn(c->io, exchange(*c, package, with_statuses, result), [&](std::exception_ptr e) {
-      if (e && !result) result = Error{"peer.internal", "the exchange with " + id_ + " failed"};
-    });
-    c->io.restart();
-    c->io.run();
-    if (c->stream) {
-      std::lock_guard lock(mutex_);
-      if (idle_.size() < kMaxIdle) idle_.push_back(std::move(c));
-    }
-    return result ? std::move(*result)
-                  : Expected<PeerAck>(Error{"peer.internal", "no answer was produced"});
+    return out;
   }
 
  private:
@@ -112,8 +143,39 @@ class PeerClient::Peer {
   };
   static constexpr std::size_t kMaxIdle = 32;
 
-  net::awaitable<void> exchange(Connection& c, std::string_view package, bool with_statuses,
-                                std::optional<Expected<PeerAck>>& out) {
+  using Response = http::response<http::string_body>;
+
+  // One request on a kept-alive connection of this thread's own (opened if there is none).
+  Expected<Response> call(const std::string& target, const char* content_type,
+                          std::string_view body, bool with_statuses) {
+    std::unique_ptr<Connection> c;
+    {
+      std::lock_guard lock(mutex_);
+      if (!idle_.empty()) {
+        c = std::move(idle_.back());
+        idle_.pop_back();
+      }
+    }
+    if (!c) c = std::make_unique<Connection>();
+    std::optional<Expected<Response>> result;
+    net::co_spawn(c->io, exchange(*c, target, content_type, body, with_statuses, result),
+                  [&](std::exception_ptr e) {
+                    if (e && !result)
+                      result = Error{"peer.internal", "the exchange with " + id_ + " failed"};
+                  });
+    c->io.restart();
+    c->io.run();
+    if (c->stream) {
+      std::lock_guard lock(mutex_);
+      if (idle_.size() < kMaxIdle) idle_.push_back(std::move(c));
+    }
+    return result ? std::move(*result)
+                  : Expected<Response>(Error{"peer.internal", "no answer was produced"});
+  }
+
+  net::awaitable<void> exchange(Connection& c, const std::string& target, const char* content_type,
+                                std::string_view package, bool with_statuses,
+                                std::optional<Expected<Response>>& out) {
     for (int attempt = 0; attempt < 2; ++attempt) {
       const bool reused = c.stream.has_value();
       if (!c.stream) {
@@ -123,9 +185,9 @@ class PeerClient::Peer {
         }
       }
       // The package is sent from where it lies, not copied into the request.
-      http::request<http::span_body<const char>> request{http::verb::post, target_, 11};
+      http::request<http::span_body<const char>> request{http::verb::post, target, 11};
       request.set(http::field::host, host_header_);
-      request.set(http::field::content_type, "application/xml");
+      request.set(http::field::content_type, content_type);
       request.set(http::field::user_agent, "lienthong-peer");
       if (with_statuses) request.set("X-Lienthong-Ack", "statuses");
       request.keep_alive(true);
@@ -143,7 +205,7 @@ class PeerClient::Peer {
         if (!ec) {
           auto response = parser.release();
           if (!response.keep_alive()) drop(c);
-          out = interpret(response);
+          out = std::move(response);
           co_return;
         }
       }
@@ -204,14 +266,18 @@ class PeerClient::Peer {
     co_return Expected<void>{};
   }
 
-  Expected<PeerAck> interpret(const http::response<http::string_body>& response) const {
-    const unsigned status = response.result_int();
+  // One package's answer: its HTTP status, and its JSON object (or the body it could not parse).
+  Expected<PeerAck> interpret(unsigned status, std::string_view text) const {
     error_code ec;
-    json::value body = json::parse(response.body(), ec);
+    json::value body = json::parse(text, ec);
+    if (ec) body = json::string(text.substr(0, 64));
+    return interpret(status, body);
+  }
+  Expected<PeerAck> interpret(unsigned status, const json::value& body) const {
     if (status == 200 || status == 202) {
       PeerAck ack;
-      ack.id = response.body().substr(0, 64);
-      if (!ec && body.is_object()) {
+      if (body.is_string()) ack.id = body.as_string();
+      if (body.is_object()) {
         const json::object& o = body.as_object();
         if (const json::value* id = o.if_contains("id"); id && id->is_int64())
           ack.id = std::to_string(id->as_int64());
@@ -224,7 +290,7 @@ class PeerClient::Peer {
       return ack;
     }
     std::string what = std::to_string(status);
-    if (!ec && body.is_object()) {
+    if (body.is_object()) {
       if (const json::value* e = body.as_object().if_contains("error"); e && e->is_object()) {
         const json::object& o = e->as_object();
         if (const json::value* c = o.if_contains("code"); c && c->is_string())
@@ -249,6 +315,7 @@ class PeerClient::Peer {
   const PeerClientOptions options_;
   HttpUrl url_;
   std::string target_;
+  std::string batch_target_;
   std::string host_header_;
   std::string pinned_;  // SHA-256 of the pinned certificate; empty when trusting a CA
   net::ssl::context ctx_;
@@ -261,6 +328,15 @@ PeerClient::PeerClient(PeerClientOptions options, const std::vector<PeerEndpoint
 }
 
 PeerClient::~PeerClient() = default;
+
+Expected<std::vector<Expected<PeerAck>>> PeerClient::deliver_batch(
+    const std::string& peer, const std::vector<std::string_view>& packages, bool with_statuses) {
+  auto it = peers_.find(peer);
+  if (it == peers_.end()) {
+    return Error{"peer.unknown", "no peer '" + peer + "' is configured on this node"};
+  }
+  return it->second->deliver_batch(packages, with_statuses);
+}
 
 Expected<PeerAck> PeerClient::deliver(const std::string& peer, std::string_view package,
                                       bool with_statuses) {

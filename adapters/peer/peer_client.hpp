@@ -47,6 +47,10 @@ class PeerClient final : public PeerTransport {
 
   Expected<PeerAck> deliver(const std::string& peer, std::string_view package,
                             bool with_statuses) override;
+  // POST {prefix}/peer/v1/batches (see PeerApi); 404 or 405 is `peer.no_batches`.
+  Expected<std::vector<Expected<PeerAck>>> deliver_batch(
+      const std::string& peer, const std::vector<std::string_view>& packages,
+      bool with_statuses) override;
 
   class Peer;
 

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "adapters/peer/peer_api.hpp"
 #include "adapters/peer/peer_client.hpp"
 #include "app/federation.hpp"
 #include "app/node.hpp"
@@ -243,14 +244,45 @@ TEST_F(Federation, APeerCannotSendInAnotherNodesNameNorReplayNorComeInUnknown) {
     EXPECT_THAT(ack->statuses[0], HasSubstr(">01</edXML:StatusCode>"));
     EXPECT_THAT(ack->statuses[0], HasSubstr("SignatureValue>"));
   }
+  // Several packages in one call: each answered on its own, in order.
+  std::string other = sample();
+  other.replace(other.find("2491/STC-BCTC"), 4, "2492");  // another document
+  auto batch = a.deliver_batch("node-b", {package, signed_by(kH53, other), "<oops/>"}, true);
+  ASSERT_TRUE(batch) << batch.error().message;
+  ASSERT_EQ(batch->size(), 3u);
+  ASSERT_TRUE((*batch)[0]) << (*batch)[0].error().message;
+  EXPECT_EQ((*batch)[0]->id, first->id);  // a copy: the same document, its status again
+  EXPECT_EQ((*batch)[0]->statuses.size(), 1u);
+  ASSERT_TRUE((*batch)[1]) << (*batch)[1].error().message;
+  EXPECT_NE((*batch)[1]->id, first->id);
+  EXPECT_EQ((*batch)[1]->statuses.size(), 1u);
+  ASSERT_FALSE((*batch)[2]);
+  EXPECT_EQ((*batch)[2].error().code, "peer.refused");
+  EXPECT_THAT((*batch)[2].error().message, HasSubstr("intake."));
+  EXPECT_EQ(inbox_b().size(), 2u);
   // A caller that does not ask gets none.
   auto asked_not = a.deliver("node-b", signed_by(kH53, sample()), false);
   ASSERT_TRUE(asked_not) << asked_not.error().message;
   EXPECT_TRUE(asked_not->statuses.empty());
+  EXPECT_EQ(inbox_b().size(), 2u);
 }
 
 // Administrators extend the directory at run time: node B adds an agency it hosts, node A adds
 // the same agency as hosted on peer node-b; documents then reach it, also after node A restarts.
+TEST(PeerBatch, IsSplitIntoItsPackagesOrRefusedSayingWhy) {
+  auto parts = split_batch("3\nabc\n0\n\n5\nx\ny\nz\n", 64);
+  ASSERT_TRUE(parts) << parts.error().message;
+  EXPECT_EQ(*parts, (std::vector<std::string>{"abc", "", "x\ny\nz"}));
+  for (const char* bad : {"", "3\nabcd\n", "3\nab", "x\nabc\n", "\nabc\n", "3abc\n"}) {
+    auto r = split_batch(bad, 64);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, "peer.bad_batch");
+  }
+  auto too_many = split_batch("1\na\n1\nb\n1\nc\n", 2);
+  ASSERT_FALSE(too_many);
+  EXPECT_THAT(too_many.error().message, HasSubstr("at most 2"));
+}
+
 TEST_F(Federation, AnAgencyAddedThroughTheApiOnEachSideIsReachable) {
   const fs::path p = dir_ / "pki" / kH12;
   auto pem = [&](const char* file) {

@@ -4,10 +4,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <filesystem>
 #include <mutex>
 
+#include "adapters/edxml/codec.hpp"
 #include "adapters/edxml/edxml_codec.hpp"
 #include "base/encoding.hpp"
 #include "signing/crypto.hpp"
@@ -46,6 +48,19 @@ class ScriptedPeer final : public PeerTransport {
   std::vector<Call> calls;
   std::deque<Error> answers;
   std::vector<std::string> statuses;  // carried back in every acknowledgement
+  bool batches = true;                // false: answers batches as an older peer (no_batches)
+  std::vector<std::size_t> batch_sizes;
+
+  Expected<std::vector<Expected<PeerAck>>> deliver_batch(
+      const std::string& peer, const std::vector<std::string_view>& packages,
+      bool with_statuses) override {
+    {
+      std::lock_guard lock(mutex);
+      if (!batches) return Error{"peer.no_batches", "no batches here"};
+      batch_sizes.push_back(packages.size());
+    }
+    return PeerTransport::deliver_batch(peer, packages, with_statuses);
+  }
 };
 
 class PeerDeliveryTest : public ::testing::Test {
@@ -188,6 +203,43 @@ TEST_F(PeerDeliveryTest, StatusesCarriedBackAreCheckedAndARefusedOneLeavesTheDel
   // The sample is a document from an agency hosted here: no peer may carry it in its name.
   EXPECT_THAT(events->back().detail, HasSubstr("intake.not_your_agency"));
   EXPECT_EQ(intake.counters().refused.snapshot().size(), 2u);
+}
+
+// Items due to the same peer go in batches of at most kBatch; a peer that does not take batches
+// gets them one by one, in the same round and afterwards.
+TEST_F(PeerDeliveryTest, ItemsToOnePeerGoInBatchesUnlessThePeerTakesNone) {
+  const std::string large = original_;  // 367 KB: goes alone
+  auto small = decode_edxml(original_);
+  ASSERT_TRUE(small);
+  small->attachments.front().data = "a small attachment";
+  small->attachments.front().sha256_hex = sha256_hex(small->attachments.front().data);
+  original_ = encode_edxml(*small);
+  for (int i = 0; i < 11; ++i) queue(kRemote);
+  queue(kOther);
+  PeerDelivery delivery(*store_, directory_, codec_, peer_, clock_, policy_);
+  EXPECT_EQ(run(delivery).delivered, 12u);
+  // One probe per peer first (neither is known to answer yet), then the other 10 for nghe-an.
+  std::sort(peer_.batch_sizes.begin(), peer_.batch_sizes.end());  // sent in parallel
+  EXPECT_EQ(peer_.batch_sizes, (std::vector<std::size_t>{2, 8}));
+  EXPECT_EQ(peer_.calls.size(), 12u);
+
+  peer_.batches = false;
+  peer_.batch_sizes.clear();
+  for (int i = 0; i < 5; ++i) queue(kRemote);
+  EXPECT_EQ(run(delivery).delivered, 5u);
+  EXPECT_EQ(peer_.calls.size(), 17u);
+  peer_.batches = true;
+  for (int i = 0; i < 5; ++i) queue(kRemote);
+  EXPECT_EQ(run(delivery).delivered, 5u);
+  EXPECT_TRUE(peer_.batch_sizes.empty());  // remembered: not asked again
+  EXPECT_EQ(peer_.calls.size(), 22u);
+
+  PeerDelivery fresh(*store_, directory_, codec_, peer_, clock_, policy_);
+  original_ = large;
+  for (int i = 0; i < 4; ++i) queue(kRemote);
+  EXPECT_EQ(run(fresh).delivered, 4u);
+  EXPECT_TRUE(peer_.batch_sizes.empty());  // each too large for a batch
+  EXPECT_EQ(peer_.calls.size(), 26u);
 }
 
 // A document still in the cache is not parsed again: its hand-over comes from the cached model
