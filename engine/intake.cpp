@@ -275,16 +275,11 @@ Expected<void> Intake::owed_statuses(StoreTx& tx, CheckedPackage& c, bool fresh)
     if (fresh) {
       const Timestamp now = c.record.received_at;
       if (auto w = tx.record_attempt(item.id, "delivered", 0, now, ""); !w) return w;
-      AuditEvent e;
-      e.at = now;
-      e.actor = "node";
-      e.agency = item.to_agency;
-      e.action = "status.delivered";
-      e.document = item.document;
-      e.detail = "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(from) +
-                 ",\"code\":" + json_quote(item.code) +
-                 ",\"channel\":\"ack\",\"peer\":" + json_quote(c.who.node) + "}";
-      auto a = tx.append_audit(std::move(e));
+      auto a = tx.append_audit(delivery_event(
+          item, now, "status.delivered",
+          "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(from) +
+              ",\"code\":" + json_quote(item.code) +
+              ",\"channel\":\"ack\",\"peer\":" + json_quote(c.who.node) + "}"));
       if (!a) return a.error();
     }
     c.receipt.statuses.push_back(OwedStatus{from, item.code, item.created_at});

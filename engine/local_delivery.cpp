@@ -65,15 +65,10 @@ Expected<std::size_t> LocalDelivery::run_once(std::size_t batch) {
         if (auto s = router_.status(tx, item.document, from, item.code, cause, now); !s) return s;
       }
       if (auto s = tx.set_outbox_state(item.id, "delivered"); !s) return s;
-      AuditEvent e;
-      e.at = now;
-      e.actor = "node";
-      e.agency = item.to_agency;
-      e.action = item.kind == "document" ? "delivery.delivered" : "status.delivered";
-      e.document = item.document;
-      e.detail = "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(from) +
-                 ",\"code\":" + json_quote(item.code) + ",\"channel\":\"local\"}";
-      auto a = tx.append_audit(std::move(e));
+      auto a = tx.append_audit(delivery_event(
+          item, now, item.kind == "document" ? "delivery.delivered" : "status.delivered",
+          "{\"outbox\":" + std::to_string(item.id) + ",\"from\":" + json_quote(from) +
+              ",\"code\":" + json_quote(item.code) + ",\"channel\":\"local\"}"));
       if (!a) return a.error();
       return {};
     });
@@ -84,15 +79,10 @@ Expected<std::size_t> LocalDelivery::run_once(std::size_t batch) {
       auto dead = store_.write_sync([&](StoreTx& tx) -> Expected<void> {
         const std::string reason = r.error().code + ": " + r.error().message;
         if (auto w = tx.record_attempt(item.id, "dead", item.attempts + 1, 0, reason); !w) return w;
-        AuditEvent e;
-        e.at = now;
-        e.actor = "node";
-        e.agency = item.to_agency;
-        e.action = "delivery.dead_lettered";
-        e.document = item.document;
-        e.detail = "{\"outbox\":" + std::to_string(item.id) + ",\"reason\":" + json_quote(reason) +
-                   ",\"channel\":\"local\"}";
-        auto a = tx.append_audit(std::move(e));
+        auto a = tx.append_audit(delivery_event(item, now, "delivery.dead_lettered",
+                                                "{\"outbox\":" + std::to_string(item.id) +
+                                                    ",\"reason\":" + json_quote(reason) +
+                                                    ",\"channel\":\"local\"}"));
         if (!a) return a.error();
         return {};
       });

@@ -31,18 +31,6 @@ namespace {
 // release_free_memory).
 constexpr std::size_t kLargePayload = 8 << 20;
 
-AuditEvent delivery_event(const OutboxItem& item, Timestamp now, const std::string& action,
-                          const std::string& detail) {
-  AuditEvent e;
-  e.at = now;
-  e.actor = "node";
-  e.agency = item.to_agency;
-  e.action = action;
-  e.document = item.document;
-  e.detail = detail;
-  return e;
-}
-
 }  // namespace
 
 // For a delivery's audit event: how many statuses came back in the acknowledgement, and why any

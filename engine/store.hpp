@@ -155,6 +155,19 @@ struct OutboxItem {
   std::string last_error;
 };
 
+// The node's audit event about an outbox item: its recipient, its document, what happened.
+inline AuditEvent delivery_event(const OutboxItem& item, Timestamp at, std::string action,
+                                 std::string detail) {
+  AuditEvent e;
+  e.at = at;
+  e.actor = "node";
+  e.agency = item.to_agency;
+  e.action = std::move(action);
+  e.document = item.document;
+  e.detail = std::move(detail);
+  return e;
+}
+
 // One hand-over of a document between agencies, with its channel, for the reports.
 struct HandOver {
   std::int64_t document = 0;
