@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstring>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -809,6 +810,44 @@ int in_subtree(void* root, xmlNode* node, xmlNode* parent) {
   return 0;
 }
 
+// Leaves only the path from the document down to `subtree` in the tree for the lifetime of this
+// object: libxml2's c14n visits every node of the document to ask whether it is in the node-set,
+// so a <SignedInfo> would cost a walk of the whole package. Nodes outside the subtree are never in
+// it, and what the subtree's form takes from its ancestors (namespaces, xml: attributes) is found
+// through parent pointers, which stay.
+class PathOnly {
+ public:
+  explicit PathOnly(xmlNode* subtree) {
+    for (xmlNode* n = subtree; n && n->parent; n = n->parent) {
+      xmlNode* p = n->parent;
+      saved_.push_back({n, p, n->prev, n->next, p->children, p->last});
+      n->prev = n->next = nullptr;
+      p->children = p->last = n;
+    }
+  }
+  ~PathOnly() {
+    for (auto it = saved_.rbegin(); it != saved_.rend(); ++it) {
+      it->node->prev = it->prev;
+      it->node->next = it->next;
+      it->parent->children = it->first;
+      it->parent->last = it->last;
+    }
+  }
+  PathOnly(const PathOnly&) = delete;
+  PathOnly& operator=(const PathOnly&) = delete;
+
+ private:
+  struct Saved {
+    xmlNode* node;
+    xmlNode* parent;
+    xmlNode* prev;
+    xmlNode* next;
+    xmlNode* first;
+    xmlNode* last;
+  };
+  std::vector<Saved> saved_;
+};
+
 // Where one element's canonical form starts and ends in the output: libxml2 asks whether a node
 // is visible just before writing it, so the question about the element gives its start and the
 // question about the node after it (a marker placed there) its end.
@@ -841,6 +880,8 @@ bool canonicalize(xmlDoc* doc, xmlNode* subtree, int mode, const std::vector<std
   xmlOutputBuffer* out = xmlOutputBufferCreateIO(sink, nullptr, sink_ctx, nullptr);
   if (!out) return false;
   if (marks) marks->out = out;
+  std::optional<PathOnly> path;
+  if (subtree) path.emplace(subtree);
   int rc = xmlC14NExecute(doc,
                           subtree ? in_subtree
                           : marks ? mark_positions
