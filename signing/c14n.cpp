@@ -1,0 +1,302 @@
+#include "signing/c14n.hpp"
+
+#include <algorithm>
+#include <array>
+#include <string>
+#include <vector>
+
+namespace lienthong {
+namespace {
+
+std::string_view sv(const xmlChar* s) {
+  return s ? std::string_view(reinterpret_cast<const char*>(s)) : std::string_view();
+}
+
+bool supported_child(const xmlNode* n) {
+  switch (n->type) {
+    case XML_ELEMENT_NODE:
+    case XML_TEXT_NODE:
+    case XML_CDATA_SECTION_NODE:
+    case XML_COMMENT_NODE:
+      return true;
+    case XML_PI_NODE:
+      return sv(n->content).find('\r') == std::string_view::npos;
+    default:
+      return false;
+  }
+}
+
+// Every node and attribute value is one this writer renders as libxml2 does.
+bool supported(xmlDoc* doc) {
+  std::vector<const xmlNode*> stack;
+  for (const xmlNode* n = doc->children; n; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE && n->type != XML_COMMENT_NODE && n->type != XML_PI_NODE) {
+      return false;
+    }
+    if (!supported_child(n)) return false;
+    if (n->type == XML_ELEMENT_NODE) stack.push_back(n);
+  }
+  while (!stack.empty()) {
+    const xmlNode* e = stack.back();
+    stack.pop_back();
+    // libxml2 keeps a namespace name as written ("&#38;" for "&") and copies it out unescaped.
+    for (const xmlNs* ns = e->nsDef; ns; ns = ns->next) {
+      if (sv(ns->href).find_first_of("&<\"\t\n\r") != std::string_view::npos) return false;
+    }
+    for (const xmlAttr* a = e->properties; a; a = a->next) {
+      for (const xmlNode* v = a->children; v; v = v->next) {
+        if (v->type != XML_TEXT_NODE) return false;
+      }
+    }
+    for (const xmlNode* c = e->children; c; c = c->next) {
+      if (!supported_child(c)) return false;
+      if (c->type == XML_ELEMENT_NODE) stack.push_back(c);
+    }
+  }
+  return true;
+}
+
+enum : unsigned char { kPlain = 0, kInText = 1, kInAttribute = 2 };
+
+constexpr std::array<unsigned char, 256> kEscapes = [] {
+  std::array<unsigned char, 256> t{};
+  t['&'] = kInText | kInAttribute;
+  t['<'] = kInText | kInAttribute;
+  t['>'] = kInText;
+  t['\r'] = kInText | kInAttribute;
+  t['"'] = kInAttribute;
+  t['\t'] = kInAttribute;
+  t['\n'] = kInAttribute;
+  return t;
+}();
+
+std::string_view escape_of(char c) {
+  switch (c) {
+    case '&':
+      return "&amp;";
+    case '<':
+      return "&lt;";
+    case '>':
+      return "&gt;";
+    case '"':
+      return "&quot;";
+    case '\t':
+      return "&#x9;";
+    case '\n':
+      return "&#xA;";
+    default:
+      return "&#xD;";
+  }
+}
+
+struct Ns {
+  std::string_view prefix;  // empty for the default namespace
+  std::string_view uri;     // empty for no namespace
+};
+
+struct Attribute {
+  std::string_view uri;
+  std::string_view local;
+  std::string_view prefix;
+  const xmlAttr* attr;
+};
+
+class Writer {
+ public:
+  Writer(bool exclusive, const std::function<bool(std::string_view)>& sink, const xmlNode* mark,
+         std::size_t* mark_start, std::size_t* mark_end)
+      : exclusive_(exclusive),
+        sink_(sink),
+        mark_(mark),
+        mark_start_(mark_start),
+        mark_end_(mark_end) {
+    buffer_.reserve(kChunk);
+  }
+
+  bool document(xmlDoc* doc) {
+    bool after_root = false;
+    for (const xmlNode* n = doc->children; n && !failed_; n = n->next) {
+      if (n->type == XML_ELEMENT_NODE) {
+        element(n);
+        after_root = true;
+      } else if (n->type == XML_PI_NODE) {
+        if (after_root) put("\n");
+        pi(n);
+        if (!after_root) put("\n");
+      }
+    }
+    flush();
+    return !failed_;
+  }
+
+ private:
+  static constexpr std::size_t kChunk = 64 << 10;
+
+  void put(std::string_view s) {
+    if (s.size() >= kChunk) {
+      flush();
+      if (!failed_ && !sink_(s)) failed_ = true;
+      written_ += s.size();
+      return;
+    }
+    buffer_.append(s);
+    if (buffer_.size() >= kChunk) flush();
+  }
+  void flush() {
+    if (buffer_.empty()) return;
+    if (!failed_ && !sink_(buffer_)) failed_ = true;
+    written_ += buffer_.size();
+    buffer_.clear();
+  }
+  std::size_t offset() const { return written_ + buffer_.size(); }
+
+  void escaped(std::string_view s, unsigned char where) {
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      if (!(kEscapes[static_cast<unsigned char>(s[i])] & where)) continue;
+      put(s.substr(run, i - run));
+      put(escape_of(s[i]));
+      run = i + 1;
+    }
+    put(s.substr(run));
+  }
+
+  void pi(const xmlNode* n) {
+    put("<?");
+    put(sv(n->name));
+    if (!sv(n->content).empty()) {
+      put(" ");
+      put(sv(n->content));
+    }
+    put("?>");
+  }
+
+  std::string_view in_scope(std::string_view prefix) const {
+    for (auto it = scope_.rbegin(); it != scope_.rend(); ++it) {
+      if (it->prefix == prefix) return it->uri;
+    }
+    return {};
+  }
+  bool rendered(std::string_view prefix, std::string_view& uri) const {
+    for (auto it = scope_.rbegin(); it != scope_.rend(); ++it) {
+      if (it->prefix == prefix) {
+        uri = it->uri;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // The namespace declarations this element renders; they join scope_ for its descendants.
+  // Inclusive: its own declarations that differ from what its parent has in scope. Exclusive:
+  // the namespaces it or its attributes visibly use, unless an ancestor rendered the same.
+  void namespaces(const xmlNode* e, std::vector<Ns>& out) {
+    if (!exclusive_) {
+      for (const xmlNs* ns = e->nsDef; ns; ns = ns->next) {
+        Ns d{sv(ns->prefix), sv(ns->href)};
+        if (d.prefix == "xml") continue;
+        if (in_scope(d.prefix) != d.uri) out.push_back(d);
+      }
+    } else {
+      auto use = [&](std::string_view prefix, std::string_view uri) {
+        if (prefix == "xml") return;
+        for (const Ns& d : out) {
+          if (d.prefix == prefix) return;
+        }
+        std::string_view before;
+        const bool seen = rendered(prefix, before);
+        if (prefix.empty() ? before != uri : !seen || before != uri) out.push_back({prefix, uri});
+      };
+      use(e->ns ? sv(e->ns->prefix) : std::string_view(), e->ns ? sv(e->ns->href) : "");
+      for (const xmlAttr* a = e->properties; a; a = a->next) {
+        if (a->ns) use(sv(a->ns->prefix), sv(a->ns->href));
+      }
+    }
+    std::sort(out.begin(), out.end(), [](const Ns& a, const Ns& b) { return a.prefix < b.prefix; });
+    scope_.insert(scope_.end(), out.begin(), out.end());
+  }
+
+  void qname(const xmlNs* ns, const xmlChar* name) {
+    if (ns && ns->prefix) {
+      put(sv(ns->prefix));
+      put(":");
+    }
+    put(sv(name));
+  }
+
+  void element(const xmlNode* e) {
+    if (e == mark_ && mark_start_) *mark_start_ = offset();
+    const std::size_t scope_size = scope_.size();
+    std::vector<Ns> decls;
+    namespaces(e, decls);
+    put("<");
+    qname(e->ns, e->name);
+    for (const Ns& d : decls) {
+      put(d.prefix.empty() ? " xmlns" : " xmlns:");
+      put(d.prefix);
+      put("=\"");
+      put(d.uri);
+      put("\"");
+    }
+    std::vector<Attribute> attrs;
+    for (const xmlAttr* a = e->properties; a; a = a->next) {
+      attrs.push_back({a->ns ? sv(a->ns->href) : "", sv(a->name),
+                       a->ns ? sv(a->ns->prefix) : "", a});
+    }
+    std::sort(attrs.begin(), attrs.end(), [](const Attribute& a, const Attribute& b) {
+      return a.uri != b.uri ? a.uri < b.uri : a.local < b.local;
+    });
+    for (const Attribute& a : attrs) {
+      put(" ");
+      qname(a.attr->ns, a.attr->name);
+      put("=\"");
+      for (const xmlNode* v = a.attr->children; v; v = v->next) escaped(sv(v->content), kInAttribute);
+      put("\"");
+    }
+    put(">");
+    for (const xmlNode* c = e->children; c && !failed_; c = c->next) {
+      switch (c->type) {
+        case XML_ELEMENT_NODE:
+          element(c);
+          break;
+        case XML_TEXT_NODE:
+        case XML_CDATA_SECTION_NODE:
+          escaped(sv(c->content), kInText);
+          break;
+        case XML_PI_NODE:
+          pi(c);
+          break;
+        default:  // comments
+          break;
+      }
+    }
+    put("</");
+    qname(e->ns, e->name);
+    put(">");
+    scope_.resize(scope_size);
+    if (e == mark_ && mark_end_) *mark_end_ = offset();
+  }
+
+  const bool exclusive_;
+  const std::function<bool(std::string_view)>& sink_;
+  const xmlNode* mark_;
+  std::size_t* mark_start_;
+  std::size_t* mark_end_;
+  std::string buffer_;
+  std::size_t written_ = 0;
+  bool failed_ = false;
+  std::vector<Ns> scope_;  // inclusive: in scope; exclusive: rendered by an ancestor
+};
+
+}  // namespace
+
+C14nOutcome canonicalize_document(xmlDoc* doc, bool exclusive,
+                                  const std::function<bool(std::string_view)>& sink,
+                                  const xmlNode* mark, std::size_t* mark_start,
+                                  std::size_t* mark_end) {
+  if (!supported(doc)) return C14nOutcome::unsupported;
+  Writer w(exclusive, sink, mark, mark_start, mark_end);
+  return w.document(doc) ? C14nOutcome::written : C14nOutcome::sink_failed;
+}
+
+}  // namespace lienthong
