@@ -240,8 +240,8 @@ class Writer {
     }
     std::vector<Attribute> attrs;
     for (const xmlAttr* a = e->properties; a; a = a->next) {
-      attrs.push_back({a->ns ? sv(a->ns->href) : "", sv(a->name),
-                       a->ns ? sv(a->ns->prefix) : "", a});
+      attrs.push_back(
+          {a->ns ? sv(a->ns->href) : "", sv(a->name), a->ns ? sv(a->ns->prefix) : "", a});
     }
     std::sort(attrs.begin(), attrs.end(), [](const Attribute& a, const Attribute& b) {
       return a.uri != b.uri ? a.uri < b.uri : a.local < b.local;
@@ -250,7 +250,8 @@ class Writer {
       put(" ");
       qname(a.attr->ns, a.attr->name);
       put("=\"");
-      for (const xmlNode* v = a.attr->children; v; v = v->next) escaped(sv(v->content), kInAttribute);
+      for (const xmlNode* v = a.attr->children; v; v = v->next)
+        escaped(sv(v->content), kInAttribute);
       put("\"");
     }
     put(">");

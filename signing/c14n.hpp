@@ -20,9 +20,10 @@ enum class C14nOutcome { written, unsupported, sink_failed };
 //
 // When `mark` is an element of the document, `mark_start` and `mark_end` receive the offsets in
 // the output where its canonical form starts and ends.
-[[nodiscard]] C14nOutcome canonicalize_document(
-    xmlDoc* doc, bool exclusive, const std::function<bool(std::string_view)>& sink,
-    const xmlNode* mark = nullptr, std::size_t* mark_start = nullptr,
-    std::size_t* mark_end = nullptr);
+[[nodiscard]] C14nOutcome canonicalize_document(xmlDoc* doc, bool exclusive,
+                                                const std::function<bool(std::string_view)>& sink,
+                                                const xmlNode* mark = nullptr,
+                                                std::size_t* mark_start = nullptr,
+                                                std::size_t* mark_end = nullptr);
 
 }  // namespace lienthong

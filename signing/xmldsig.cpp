@@ -880,8 +880,8 @@ bool canonicalize(xmlDoc* doc, xmlNode* subtree, int mode, const std::vector<std
       return sink(sink_ctx, piece.data(), static_cast<int>(piece.size())) >= 0;
     };
     switch (canonicalize_document(doc, mode == XML_C14N_EXCLUSIVE_1_0, to_sink,
-                                  marks ? marks->element : nullptr,
-                                  marks ? &marks->start : nullptr, marks ? &marks->end : nullptr)) {
+                                  marks ? marks->element : nullptr, marks ? &marks->start : nullptr,
+                                  marks ? &marks->end : nullptr)) {
       case C14nOutcome::written:
         return true;
       case C14nOutcome::sink_failed:

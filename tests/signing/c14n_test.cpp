@@ -68,7 +68,8 @@ const std::vector<std::string> kDocuments = {
     "tỉnh Tây Ninh — 𝄞</m>",
     "<d xmlns=\"urn:one\"><e xmlns=\"urn:one\"><f xmlns=\"urn:two\"><g xmlns=\"\" "
     "xmlns:n=\"urn:n\"><n:h xmlns=\"urn:three\"/></g></f></e></d>",
-    "<p:root xmlns:p=\"urn:p\"><p:a xmlns:p=\"urn:p\" xmlns:s=\"urn:s\"><b s:at=\"v\"/></p:a></p:root>",
+    "<p:root xmlns:p=\"urn:p\"><p:a xmlns:p=\"urn:p\" xmlns:s=\"urn:s\"><b "
+    "s:at=\"v\"/></p:a></p:root>",
 };
 
 TEST(C14n, MatchesLibxml2OnEveryRuleInBothModes) {
@@ -92,7 +93,8 @@ std::string generated(std::mt19937& rng, int depth) {
   const std::string name = (prefix.empty() ? "" : prefix + ":") + pick({"e", "f", "g"});
   std::string xml = "<" + name;
   if (depth == 0) {
-    for (const char* p : {"a", "b", "c"}) xml += std::string(" xmlns:") + p + "=\"" + pick(uris) + "\"";
+    for (const char* p : {"a", "b", "c"})
+      xml += std::string(" xmlns:") + p + "=\"" + pick(uris) + "\"";
   }
   if (rng() % 3 == 0) xml += " xmlns=\"" + pick({"", "urn:1", "urn:2"}) + "\"";
   if (rng() % 4 == 0) xml += " xmlns:" + pick({"a", "b", "c"}) + "=\"" + pick(uris) + "\"";
@@ -102,7 +104,8 @@ std::string generated(std::mt19937& rng, int depth) {
     const std::string attr = (p.empty() ? "" : p + ":") + pick({"x", "y", "z"});
     if (std::find(used.begin(), used.end(), attr) != used.end()) continue;
     used.push_back(attr);
-    xml += " " + attr + "=\"" + pick({"v", "&lt;&amp;&quot;'>", "&#9;&#10;&#13;", "", "Việt"}) + "\"";
+    xml +=
+        " " + attr + "=\"" + pick({"v", "&lt;&amp;&quot;'>", "&#9;&#10;&#13;", "", "Việt"}) + "\"";
   }
   xml += ">";
   for (int i = depth < 4 ? static_cast<int>(rng() % 4) : 0; i > 0; --i) {
