@@ -1,5 +1,7 @@
 #include "engine/sqlite.hpp"
 
+#include <mutex>
+
 namespace lienthong::sqlite {
 
 Expected<bool> Stmt::step() {
@@ -33,6 +35,13 @@ std::string Stmt::blob(int col) const {
 }
 
 Expected<Db> Db::open(const std::string& path, bool read_only) {
+  // Without memory statistics (which nothing reads) SQLite takes no global mutex around each of
+  // its allocations.
+  static std::once_flag configured;
+  std::call_once(configured, [] {
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    sqlite3_initialize();
+  });
   sqlite3* raw = nullptr;
   const int flags =
       (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
