@@ -163,8 +163,15 @@ Expected<std::string> from_hex(std::string_view hex) {
 }
 
 std::string json_quote(std::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
+  std::string out;
+  out.reserve(text.size() + 2);
+  out += '"';
+  std::size_t run = 0;  // start of the characters copied as they are
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(text, run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -181,18 +188,17 @@ std::string json_quote(std::string_view text) {
       case '\t':
         out += "\\t";
         break;
-      default:
-        if (c < 0x20) {
-          static constexpr char kDigits[] = "0123456789abcdef";
-          out += "\\u00";
-          out += kDigits[c >> 4];
-          out += kDigits[c & 15];
-        } else {
-          out += static_cast<char>(c);
-        }
+      default: {
+        static constexpr char kDigits[] = "0123456789abcdef";
+        out += "\\u00";
+        out += kDigits[c >> 4];
+        out += kDigits[c & 15];
+      }
     }
   }
-  return out + "\"";
+  out.append(text, run, text.size() - run);
+  out += '"';
+  return out;
 }
 
 namespace {

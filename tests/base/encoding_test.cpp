@@ -62,6 +62,9 @@ TEST(JsonQuote, EscapesWhatJsonRequires) {
   EXPECT_EQ(json_quote("plain"), "\"plain\"");
   EXPECT_EQ(json_quote("a\"b\\c\nd\x01"), "\"a\\\"b\\\\c\\nd\\u0001\"");
   EXPECT_EQ(json_quote("Sở Tài chính"), "\"Sở Tài chính\"");
+  EXPECT_EQ(json_quote(""), "\"\"");
+  EXPECT_EQ(json_quote("\r\t\x1f<x a=\"1\"/>\\"), "\"\\r\\t\\u001f<x a=\\\"1\\\"/>\\\\\"");
+  EXPECT_EQ(json_quote(std::string_view("a\0b", 3)), "\"a\\u0000b\"");
 }
 
 TEST(Sha256, KnownVector) {
