@@ -403,6 +403,40 @@ TEST_F(XmlDsig, AlteredContentBreaksBothSignatures) {
   EXPECT_EQ(v.signatures[1].code, VerdictCode::digest_mismatch);
 }
 
+// Edits that change the canonical form and edits that do not (the signatures use exclusive c14n),
+// each judged by our verifier exactly as by plain xmlsec, which canonicalizes with libxml2.
+TEST_F(XmlDsig, EditsAreJudgedAsXmlsecJudgesThem) {
+  const std::string signed_xml = sign(package_, signer_);
+  ASSERT_TRUE(verify(signed_xml).valid());
+  struct Edit {
+    std::string from, to;
+    bool still_valid;
+  };
+  const std::string ns = "http://www.mic.gov.vn/TBT/QCVN_102_2016";
+  const std::vector<Edit> edits = {
+      {"<edXML:StatusCode>05</edXML:StatusCode>", "<edXML:StatusCode >05</edXML:StatusCode >",
+       true},
+      {"<edXML:From>", "<edXML:From xmlns:u=\"urn:unused\">", true},
+      {"<edXML:From>", "<edXML:From xmlns=\"" + ns + "\">", true},
+      {"nghean@gov.vn<", "nghean&#64;gov.vn<", true},
+      {"nghean@gov.vn<", "nghean@gov.vn<![CDATA[]]><", true},
+      {"0383 843049", "0383<![CDATA[ ]]>843049", true},
+      {"<edXML:StatusCode>05</edXML:StatusCode>",
+       "<x:StatusCode xmlns:x=\"" + ns + "\">05</x:StatusCode>", false},
+      {"<edXML:StatusCode>", "<edXML:StatusCode a=\"1\">", false},
+      {"Phong hanh chinh<", "Phong hanh chinh <", false},
+      {"0383 840418<", "0383 840418&#13;<", false},
+      {"<edXML:From>", "<edXML:From xmlns:edXML=\"urn:other\">", false},
+  };
+  for (const Edit& e : edits) {
+    std::string edited = signed_xml;
+    replace_once(edited, e.from, e.to);
+    const bool ours = verify(edited).valid();
+    EXPECT_EQ(ours, naive_xmlsec_accepts(edited, signer_)) << e.to;
+    EXPECT_EQ(ours, e.still_valid) << e.to;
+  }
+}
+
 TEST_F(XmlDsig, AlteredFirstSignatureBreaksTheSecond) {
   auto both = sign_both(package_);
   // Replace the signer's signature with another valid signature by the same signer, made later:
