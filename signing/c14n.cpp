@@ -40,8 +40,10 @@ bool supported(xmlDoc* doc) {
     const xmlNode* e = stack.back();
     stack.pop_back();
     // libxml2 keeps a namespace name as written ("&#38;" for "&") and copies it out unescaped.
+    // A prefix undeclared (xmlns:p="", XML 1.1 only) is left to libxml2 too.
     for (const xmlNs* ns = e->nsDef; ns; ns = ns->next) {
       if (sv(ns->href).find_first_of("&<\"\t\n\r") != std::string_view::npos) return false;
+      if (ns->prefix && sv(ns->href).empty()) return false;
     }
     for (const xmlAttr* a = e->properties; a; a = a->next) {
       for (const xmlNode* v = a->children; v; v = v->next) {
@@ -56,7 +58,7 @@ bool supported(xmlDoc* doc) {
   return true;
 }
 
-enum : unsigned char { kPlain = 0, kInText = 1, kInAttribute = 2 };
+enum : unsigned char { kInText = 1, kInAttribute = 2 };  // where a character is escaped
 
 constexpr std::array<unsigned char, 256> kEscapes = [] {
   std::array<unsigned char, 256> t{};
@@ -95,9 +97,8 @@ struct Ns {
 };
 
 struct Attribute {
-  std::string_view uri;
+  std::string_view uri;  // the sort key: namespace name, then local name
   std::string_view local;
-  std::string_view prefix;
   const xmlAttr* attr;
 };
 
@@ -240,8 +241,7 @@ class Writer {
     }
     std::vector<Attribute> attrs;
     for (const xmlAttr* a = e->properties; a; a = a->next) {
-      attrs.push_back(
-          {a->ns ? sv(a->ns->href) : "", sv(a->name), a->ns ? sv(a->ns->prefix) : "", a});
+      attrs.push_back({a->ns ? sv(a->ns->href) : "", sv(a->name), a});
     }
     std::sort(attrs.begin(), attrs.end(), [](const Attribute& a, const Attribute& b) {
       return a.uri != b.uri ? a.uri < b.uri : a.local < b.local;
