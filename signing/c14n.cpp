@@ -172,20 +172,13 @@ class Writer {
     put("?>");
   }
 
-  std::string_view in_scope(std::string_view prefix) const {
+  // The namespace name `prefix` has in scope_, empty when none: a prefix is never bound to an
+  // empty name here (supported() leaves xmlns:p="" to libxml2).
+  std::string_view bound(std::string_view prefix) const {
     for (auto it = scope_.rbegin(); it != scope_.rend(); ++it) {
       if (it->prefix == prefix) return it->uri;
     }
     return {};
-  }
-  bool rendered(std::string_view prefix, std::string_view& uri) const {
-    for (auto it = scope_.rbegin(); it != scope_.rend(); ++it) {
-      if (it->prefix == prefix) {
-        uri = it->uri;
-        return true;
-      }
-    }
-    return false;
   }
 
   // The namespace declarations this element renders; they join scope_ for its descendants.
@@ -196,7 +189,7 @@ class Writer {
       for (const xmlNs* ns = e->nsDef; ns; ns = ns->next) {
         Ns d{sv(ns->prefix), sv(ns->href)};
         if (d.prefix == "xml") continue;
-        if (in_scope(d.prefix) != d.uri) out.push_back(d);
+        if (bound(d.prefix) != d.uri) out.push_back(d);
       }
     } else {
       auto use = [&](std::string_view prefix, std::string_view uri) {
@@ -204,9 +197,7 @@ class Writer {
         for (const Ns& d : out) {
           if (d.prefix == prefix) return;
         }
-        std::string_view before;
-        const bool seen = rendered(prefix, before);
-        if (prefix.empty() ? before != uri : !seen || before != uri) out.push_back({prefix, uri});
+        if (bound(prefix) != uri) out.push_back({prefix, uri});
       };
       use(e->ns ? sv(e->ns->prefix) : std::string_view(), e->ns ? sv(e->ns->href) : "");
       for (const xmlAttr* a = e->properties; a; a = a->next) {
