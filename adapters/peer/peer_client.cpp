@@ -329,22 +329,26 @@ PeerClient::PeerClient(PeerClientOptions options, const std::vector<PeerEndpoint
 
 PeerClient::~PeerClient() = default;
 
-Expected<std::vector<Expected<PeerAck>>> PeerClient::deliver_batch(
-    const std::string& peer, const std::vector<std::string_view>& packages, bool with_statuses) {
+Expected<PeerClient::Peer*> PeerClient::find(const std::string& peer) const {
   auto it = peers_.find(peer);
   if (it == peers_.end()) {
     return Error{"peer.unknown", "no peer '" + peer + "' is configured on this node"};
   }
-  return it->second->deliver_batch(packages, with_statuses);
+  return it->second.get();
+}
+
+Expected<std::vector<Expected<PeerAck>>> PeerClient::deliver_batch(
+    const std::string& peer, const std::vector<std::string_view>& packages, bool with_statuses) {
+  auto p = find(peer);
+  if (!p) return p.error();
+  return (*p)->deliver_batch(packages, with_statuses);
 }
 
 Expected<PeerAck> PeerClient::deliver(const std::string& peer, std::string_view package,
                                       bool with_statuses) {
-  auto it = peers_.find(peer);
-  if (it == peers_.end()) {
-    return Error{"peer.unknown", "no peer '" + peer + "' is configured on this node"};
-  }
-  return it->second->deliver(package, with_statuses);
+  auto p = find(peer);
+  if (!p) return p.error();
+  return (*p)->deliver(package, with_statuses);
 }
 
 }  // namespace lienthong

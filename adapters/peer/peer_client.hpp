@@ -55,6 +55,9 @@ class PeerClient final : public PeerTransport {
   class Peer;
 
  private:
+  // The configured peer of that id, or `peer.unknown`.
+  Expected<Peer*> find(const std::string& peer) const;
+
   std::map<std::string, std::unique_ptr<Peer>> peers_;
 };
 
