@@ -197,8 +197,10 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
         peer, std::chrono::duration<double>(std::chrono::steady_clock::now() - sent).count());
     return answer;
   };
+  // A document's acknowledgement may carry the statuses its recipients emitted on arrival.
+  auto with_statuses = [&](std::size_t k) { return intake_ && due[k].kind == "document"; };
   auto send = [&](std::size_t k, Payload&& p) {
-    const bool statuses = intake_ && due[k].kind == "document";
+    const bool statuses = with_statuses(k);
     auto ack = timed(outcomes[k].peer,
                      [&] { return transport_.deliver(outcomes[k].peer, p.bytes, statuses); });
     settle(k, std::move(p), std::move(ack));
@@ -229,7 +231,7 @@ Expected<std::shared_ptr<PeerDelivery::Pass>> PeerDelivery::deliver_due(std::siz
     const std::string& peer = outcomes[batched[0]].peer;
     std::vector<std::string_view> bytes;
     for (const Payload& p : payloads) bytes.push_back(p.bytes);
-    const bool statuses = intake_ && due[batched[0]].kind == "document";
+    const bool statuses = with_statuses(batched[0]);  // a unit holds items of one kind
     auto answers = timed(peer, [&] { return transport_.deliver_batch(peer, bytes, statuses); });
     if (!answers && answers.error().code == "peer.no_batches") {
       {
