@@ -14,7 +14,6 @@
 #include <filesystem>
 #include <thread>
 
-#include "adapters/peer/peer_api.hpp"
 #include "adapters/peer/peer_client.hpp"
 #include "app/federation.hpp"
 #include "app/node.hpp"
@@ -274,20 +273,6 @@ TEST_F(Federation, APeerCannotSendInAnotherNodesNameNorReplayNorComeInUnknown) {
 
 // Administrators extend the directory at run time: node B adds an agency it hosts, node A adds
 // the same agency as hosted on peer node-b; documents then reach it, also after node A restarts.
-TEST(PeerBatch, IsSplitIntoItsPackagesOrRefusedSayingWhy) {
-  auto parts = split_batch("3\nabc\n0\n\n5\nx\ny\nz\n", 64);
-  ASSERT_TRUE(parts) << parts.error().message;
-  EXPECT_EQ(*parts, (std::vector<std::string>{"abc", "", "x\ny\nz"}));
-  for (const char* bad : {"", "3\nabcd\n", "3\nab", "x\nabc\n", "\nabc\n", "3abc\n"}) {
-    auto r = split_batch(bad, 64);
-    ASSERT_FALSE(r) << bad;
-    EXPECT_EQ(r.error().code, "peer.bad_batch");
-  }
-  auto too_many = split_batch("1\na\n1\nb\n1\nc\n", 2);
-  ASSERT_FALSE(too_many);
-  EXPECT_THAT(too_many.error().message, HasSubstr("at most 2"));
-}
-
 TEST_F(Federation, AnAgencyAddedThroughTheApiOnEachSideIsReachable) {
   const fs::path p = dir_ / "pki" / kH12;
   auto pem = [&](const char* file) {
