@@ -64,7 +64,7 @@ Expected<TrustStore::Parsed> TrustStore::parsed_certificate(std::string_view der
   {
     std::lock_guard lock(cache_->mutex);
     if (auto it = cache_->certificates.find(key); it != cache_->certificates.end()) {
-      return Parsed{share(it->second.cert.get()), it->second.facts};
+      return Parsed{share(it->second.cert.get()), it->second.facts, it->second.p256};
     }
   }
   auto cert = load_certificate_der(der);
@@ -75,10 +75,11 @@ Expected<TrustStore::Parsed> TrustStore::parsed_certificate(std::string_view der
   facts->issuer = name_to_string(X509_get_issuer_name(cert->get()));
   facts->serial = serial_hex(cert->get());
   facts->fingerprint_sha256 = cert_fingerprint_sha256(cert->get());
-  Parsed out{std::move(*cert), std::move(facts)};
+  auto p256 = P256Verifier::of(X509_get0_pubkey(cert->get()));
+  Parsed out{std::move(*cert), std::move(facts), std::move(p256)};
   std::lock_guard lock(cache_->mutex);
   if (cache_->certificates.size() >= Cache::kMaxEntries) cache_->certificates.clear();
-  cache_->certificates.emplace(std::move(key), Parsed{share(out.cert.get()), out.facts});
+  cache_->certificates.emplace(std::move(key), Parsed{share(out.cert.get()), out.facts, out.p256});
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "signing/crypto.hpp"
+#include "signing/ecdsa_p256.hpp"
 
 namespace lienthong {
 
@@ -40,10 +41,12 @@ class TrustStore {
   // Parsed certificates by their DER bytes: parsing is pure, and OpenSSL 3 decodes public keys
   // slowly, so a certificate seen on every package is parsed once.
   Expected<Cert> certificate(std::string_view der) const;
-  // The same, with its facts (names printed once, not for every package).
+  // The same, with its facts (names printed once, not for every package) and, for a P-256 key,
+  // the verifier that gets a table of the key's multiples once the key is seen often.
   struct Parsed {
     Cert cert;
     std::shared_ptr<const CertificateFacts> facts;
+    std::shared_ptr<const P256Verifier> p256;
   };
   Expected<Parsed> parsed_certificate(std::string_view der) const;
 

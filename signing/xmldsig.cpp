@@ -1065,7 +1065,7 @@ std::optional<std::string> ecdsa_value_to_der(std::string_view value, EVP_PKEY* 
 // general node-set engine (four times the cost of a parse) is not needed.
 std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode*>& sigs,
                                           std::size_t index, const Shape& shape, EVP_PKEY* key,
-                                          SharedCanonical& shared) {
+                                          const P256Verifier* p256, SharedCanonical& shared) {
   SignaturesRemoved later(sigs, index + 1, sigs.size());
   for (const auto& ref : shape.references) {
     if (!ref.whole_document) {
@@ -1101,6 +1101,14 @@ std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode
     return Failure{VerdictCode::malformed_signature,
                    at_line(shape.signature_value) + "<SignatureValue> is not valid base64"};
   }
+  const Failure mismatch{VerdictCode::bad_signature_value,
+                         "the signature value does not match the signed information and key"};
+  if (alg.ec && p256 && alg.md == md_sha256 && value->size() == 64) {
+    if (auto ok = p256->verify(sha256(signed_info), *value)) {
+      if (*ok) return std::nullopt;
+      return mismatch;
+    }
+  }
   if (alg.ec) {
     auto der = ecdsa_value_to_der(*value, key);
     if (!der) {
@@ -1117,10 +1125,7 @@ std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode
                        value->size(), reinterpret_cast<const unsigned char*>(signed_info.data()),
                        signed_info.size()) == 1;
   ERR_clear_error();
-  if (!ok) {
-    return Failure{VerdictCode::bad_signature_value,
-                   "the signature value does not match the signed information and key"};
-  }
+  if (!ok) return mismatch;
   return std::nullopt;
 }
 
@@ -1322,7 +1327,8 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
       sv.serial = facts.serial;
       sv.fingerprint_sha256 = facts.fingerprint_sha256;
       if (auto f = check_certificate(cert, intermediates, chain_key, trust, at)) return f;
-      return check_cryptography(doc, sigs, i, shape, X509_get0_pubkey(cert), shared);
+      return check_cryptography(doc, sigs, i, shape, X509_get0_pubkey(cert), leaf->p256.get(),
+                                shared);
     };
     if (auto f = judge()) {
       sv.code = f->code;

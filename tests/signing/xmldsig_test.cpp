@@ -468,6 +468,27 @@ TEST_F(XmlDsig, BadSignatureValueIsNamed) {
   EXPECT_EQ(v.code, VerdictCode::bad_signature_value) << v.reason;
 }
 
+// Once a key is seen often it verifies through its own precomputed table (signing/ecdsa_p256):
+// the same packages must keep the same verdicts, good and bad.
+TEST_F(XmlDsig, AKeySeenOftenKeepsItsVerdicts) {
+  const std::string good = sign(package_, signer_);
+  std::string bad = good;
+  const auto b = bad.find("<SignatureValue>") + 16;
+  bad[b + 5] = bad[b + 5] == 'A' ? 'B' : 'A';
+  auto verifier = trust_.parsed_certificate(to_der(signer_.cert.get()))->p256;
+  ASSERT_NE(verifier, nullptr);
+  for (int i = 0; i < P256Verifier::kWarmUses && !verifier->has_table(); ++i) {
+    ASSERT_TRUE(verify(good).valid());
+  }
+  ASSERT_TRUE(verifier->has_table());
+  EXPECT_TRUE(verify(good).valid());
+  EXPECT_TRUE(verify(sign(package_, signer_)).valid());
+  EXPECT_EQ(verify(bad).code, VerdictCode::bad_signature_value);
+  std::string altered = good;
+  replace_once(altered, "Đang xử lý văn bản đến", "Đã hoàn thành");
+  EXPECT_EQ(verify(altered).code, VerdictCode::digest_mismatch);
+}
+
 TEST_F(XmlDsig, AlteredSigningTimeIsCaught) {
   auto signed_xml = sign(package_, signer_);
   replace_once(signed_xml, format_utc(kNow - 3600), format_utc(kNow - 7200));
