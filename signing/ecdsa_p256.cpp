@@ -4,6 +4,8 @@
 #include <openssl/core_names.h>
 #include <openssl/obj_mac.h>
 
+#include <array>
+#include <cstdint>
 #include <cstring>
 
 namespace lienthong {
@@ -23,6 +25,92 @@ struct PointFree {
   void operator()(EC_POINT* p) const noexcept { EC_POINT_free(p); }
 };
 using Point = std::unique_ptr<EC_POINT, PointFree>;
+
+// 256-bit numbers as four 64-bit limbs, least significant first, for the one inversion modulo the
+// group order that a verification needs: BN_mod_inverse takes 9 µs, a third of the whole.
+using U256 = std::array<std::uint64_t, 4>;
+using U128 = unsigned __int128;
+
+U256 from_bytes(const unsigned char* b) {
+  U256 x{};
+  for (int i = 0; i < 32; ++i) x[3 - i / 8] = (x[3 - i / 8] << 8) | b[i];
+  return x;
+}
+
+void to_bytes(const U256& x, unsigned char* b) {
+  for (int i = 0; i < 32; ++i)
+    b[i] = static_cast<unsigned char>(x[3 - i / 8] >> (56 - 8 * (i % 8)));
+}
+
+bool is_one(const U256& x) {
+  return x[0] == 1 && (x[1] | x[2] | x[3]) == 0;
+}
+
+bool less(const U256& a, const U256& b) {
+  for (int i = 3; i >= 0; --i) {
+    if (a[i] != b[i]) return a[i] < b[i];
+  }
+  return false;
+}
+
+// a += b; the carry out.
+std::uint64_t add(U256& a, const U256& b) {
+  U128 carry = 0;
+  for (int i = 0; i < 4; ++i) {
+    carry += static_cast<U128>(a[i]) + b[i];
+    a[i] = static_cast<std::uint64_t>(carry);
+    carry >>= 64;
+  }
+  return static_cast<std::uint64_t>(carry);
+}
+
+// a -= b; the borrow out.
+std::uint64_t sub(U256& a, const U256& b) {
+  std::uint64_t borrow = 0;
+  for (int i = 0; i < 4; ++i) {
+    const U128 d = static_cast<U128>(a[i]) - b[i] - borrow;
+    a[i] = static_cast<std::uint64_t>(d);
+    borrow = static_cast<std::uint64_t>(d >> 64) & 1;
+  }
+  return borrow;
+}
+
+// a = (top·2^256 + a) / 2.
+void halve(U256& a, std::uint64_t top = 0) {
+  for (int i = 0; i < 3; ++i) a[i] = (a[i] >> 1) | (a[i + 1] << 63);
+  a[3] = (a[3] >> 1) | (top << 63);
+}
+
+// a⁻¹ mod n for 0 < a < n, n an odd prime: binary extended Euclid, keeping x1·a ≡ u and
+// x2·a ≡ v (mod n), with x1, x2 in [0, n). Not constant time: it only ever sees public values.
+U256 inverse_mod(U256 u, const U256& n) {
+  U256 v = n, x1{1, 0, 0, 0}, x2{};
+  auto halve_mod = [&](U256& x) {
+    if (x[0] & 1) {
+      halve(x, add(x, n));
+    } else {
+      halve(x);
+    }
+  };
+  while (!is_one(u) && !is_one(v)) {
+    while ((u[0] & 1) == 0) {
+      halve(u);
+      halve_mod(x1);
+    }
+    while ((v[0] & 1) == 0) {
+      halve(v);
+      halve_mod(x2);
+    }
+    if (!less(u, v)) {
+      sub(u, v);
+      if (sub(x1, x2)) add(x1, n);
+    } else {
+      sub(v, u);
+      if (sub(x2, x1)) add(x2, n);
+    }
+  }
+  return is_one(u) ? x1 : x2;
+}
 
 BN_CTX* thread_ctx() {
   thread_local std::unique_ptr<BN_CTX, BnCtxFree> ctx(BN_CTX_new());
@@ -131,7 +219,10 @@ std::optional<bool> P256Verifier::verify(std::string_view digest, std::string_vi
   // With SHA-256 and a 256-bit order the digest is used whole (no leftmost-bits truncation).
   Point sum(EC_POINT_new(g_group));
   Point q_term(EC_POINT_new(q_group));
-  if (!sum || !q_term || !BN_mod_inverse(w, s, n, ctx) || !BN_mod_mul(u1, e, w, n, ctx) ||
+  unsigned char order[32], inverse[32];
+  if (BN_bn2binpad(n, order, 32) != 32) return std::nullopt;
+  to_bytes(inverse_mod(from_bytes(rs + 32), from_bytes(order)), inverse);
+  if (!sum || !q_term || !BN_bin2bn(inverse, 32, w) || !BN_mod_mul(u1, e, w, n, ctx) ||
       !BN_mod_mul(u2, r, w, n, ctx) ||
       !EC_POINT_mul(g_group, sum.get(), u1, nullptr, nullptr, ctx) ||
       !EC_POINT_mul(q_group, q_term.get(), u2, nullptr, nullptr, ctx) ||
