@@ -134,10 +134,26 @@ void PeerApi::handle(HttpRequest&& req, Responder respond) {
   auto log = ctx_.log;
   auto reply = [respond, request_id, log, peer, target = req.target](HttpResponse r) {
     r.headers.emplace_back("X-Request-Id", request_id);
-    if (log) {
+    auto note = [log, request_id, peer, target](int status) {
+      if (!log) return;
       log("{\"event\":\"peer_request\",\"request_id\":" + json_quote(request_id) +
           ",\"peer\":" + json_quote(peer.value_or("")) + ",\"target\":" + json_quote(target) +
-          ",\"status\":" + std::to_string(r.status) + "}");
+          ",\"status\":" + std::to_string(status) + "}");
+    };
+    if (!r.finish) {
+      note(r.status);
+    } else {
+      // The status is final only once `finish` ran (signing the owed statuses may turn it 503);
+      // the server answers 500 when it throws.
+      r.finish = [finish = std::move(r.finish), note](HttpResponse& out) {
+        try {
+          finish(out);
+        } catch (...) {
+          note(500);
+          throw;
+        }
+        note(out.status);
+      };
     }
     respond(std::move(r));
   };
