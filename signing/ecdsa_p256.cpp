@@ -177,6 +177,7 @@ std::shared_ptr<P256Verifier> P256Verifier::of(EVP_PKEY* key, int warm_uses) {
 }
 
 P256Verifier::~P256Verifier() {
+  wait_for_table();
   if (EC_GROUP* t = table_.load()) {
     EC_GROUP_free(t);
     --g_tables;
@@ -185,6 +186,11 @@ P256Verifier::~P256Verifier() {
 
 int P256Verifier::tables() {
   return g_tables.load();
+}
+
+void P256Verifier::wait_for_table() const {
+  std::lock_guard lock(builder_mutex_);
+  if (builder_.joinable()) builder_.join();
 }
 
 const EC_GROUP* P256Verifier::table() const {
@@ -198,13 +204,16 @@ const EC_GROUP* P256Verifier::table() const {
     --g_tables;
     return nullptr;
   }
-  EC_GROUP* t = build_table(key_.get());
-  if (!t) {
-    --g_tables;
-    return nullptr;
-  }
-  table_.store(t, std::memory_order_release);
-  return t;
+  // Built beside the verifications rather than in one of them, which would wait 19 ms.
+  std::lock_guard lock(builder_mutex_);
+  builder_ = std::thread([this] {
+    if (EC_GROUP* t = build_table(key_.get())) {
+      table_.store(t, std::memory_order_release);
+    } else {
+      --g_tables;
+    }
+  });
+  return nullptr;
 }
 
 std::optional<bool> P256Verifier::verify(std::string_view digest, std::string_view r_s) const {
