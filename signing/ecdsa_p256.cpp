@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <cstring>
+#include <system_error>
 
 namespace lienthong {
 namespace {
@@ -206,13 +207,17 @@ const EC_GROUP* P256Verifier::table() const {
   }
   // Built beside the verifications rather than in one of them, which would wait 19 ms.
   std::lock_guard lock(builder_mutex_);
-  builder_ = std::thread([this] {
-    if (EC_GROUP* t = build_table(key_.get())) {
-      table_.store(t, std::memory_order_release);
-    } else {
-      --g_tables;
-    }
-  });
+  try {
+    builder_ = std::thread([this] {
+      if (EC_GROUP* t = build_table(key_.get())) {
+        table_.store(t, std::memory_order_release);
+      } else {
+        --g_tables;
+      }
+    });
+  } catch (const std::system_error&) {
+    --g_tables;  // no thread to be had: this key stays with OpenSSL
+  }
   return nullptr;
 }
 

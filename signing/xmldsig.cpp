@@ -1101,12 +1101,14 @@ std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode
     return Failure{VerdictCode::malformed_signature,
                    at_line(shape.signature_value) + "<SignatureValue> is not valid base64"};
   }
-  const Failure mismatch{VerdictCode::bad_signature_value,
-                         "the signature value does not match the signed information and key"};
+  auto mismatch = [] {
+    return Failure{VerdictCode::bad_signature_value,
+                   "the signature value does not match the signed information and key"};
+  };
   if (alg.ec && p256 && alg.md == md_sha256 && value->size() == 64) {
     if (auto ok = p256->verify(sha256(signed_info), *value)) {
       if (*ok) return std::nullopt;
-      return mismatch;
+      return mismatch();
     }
   }
   if (alg.ec) {
@@ -1125,7 +1127,7 @@ std::optional<Failure> check_cryptography(xmlDoc* doc, const std::vector<xmlNode
                        value->size(), reinterpret_cast<const unsigned char*>(signed_info.data()),
                        signed_info.size()) == 1;
   ERR_clear_error();
-  if (!ok) return mismatch;
+  if (!ok) return mismatch();
   return std::nullopt;
 }
 
