@@ -56,14 +56,11 @@ bool openssl_verifies(EVP_PKEY* key, const std::string& digest, const std::strin
   return ok;
 }
 
-std::string order_bytes(int add) {
+// The group order n plus `add`, as 32 bytes.
+std::string order_bytes(unsigned add) {
   EC_GROUP* g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
   BIGNUM* n = BN_dup(EC_GROUP_get0_order(g));
-  if (add >= 0) {
-    BN_add_word(n, static_cast<BN_ULONG>(add));
-  } else {
-    BN_sub_word(n, static_cast<BN_ULONG>(-add));
-  }
+  BN_add_word(n, add);
   std::string out(32, '\0');
   BN_bn2binpad(n, reinterpret_cast<unsigned char*>(out.data()), 32);
   BN_free(n);
