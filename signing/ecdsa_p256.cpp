@@ -107,13 +107,30 @@ void make_odd(U256& w, U256& x, const U256& n, std::uint64_t minus_inv) {
   }
 }
 
+struct Modulus {
+  U256 n;
+  std::uint64_t minus_inv;  // -n⁻¹ mod 2⁶⁴
+};
+
+// P-256's group order, worked out once.
+const Modulus& group_order() {
+  static const Modulus order = [] {
+    unsigned char bytes[32] = {};
+    BN_bn2binpad(EC_GROUP_get0_order(p256()), bytes, 32);
+    const U256 n = from_bytes(bytes);
+    std::uint64_t inv = 1;  // n⁻¹ mod 2⁶⁴ by Newton's iteration: each step doubles the good bits
+    for (int i = 0; i < 6; ++i) inv *= 2 - n[0] * inv;
+    return Modulus{n, ~inv + 1};
+  }();
+  return order;
+}
+
 // a⁻¹ mod n for 0 < a < n, n an odd prime: binary extended Euclid on odd u and v, keeping
 // x1·a ≡ u and x2·a ≡ v (mod n) with x1, x2 in [0, n), all of a difference's factors of two
 // removed at once. Not constant time: it only ever sees public values.
-U256 inverse_mod(U256 u, const U256& n) {
-  std::uint64_t inv = 1;  // n⁻¹ mod 2⁶⁴ by Newton's iteration: each step doubles the good bits
-  for (int i = 0; i < 6; ++i) inv *= 2 - n[0] * inv;
-  const std::uint64_t minus_inv = ~inv + 1;
+U256 inverse_mod(U256 u, const Modulus& m) {
+  const U256& n = m.n;
+  const std::uint64_t minus_inv = m.minus_inv;
   U256 v = n, x1{1, 0, 0, 0}, x2{};
   make_odd(u, x1, n, minus_inv);
   while (((u[0] ^ v[0]) | (u[1] ^ v[1]) | (u[2] ^ v[2]) | (u[3] ^ v[3])) != 0) {
@@ -250,9 +267,8 @@ std::optional<bool> P256Verifier::verify(std::string_view digest, std::string_vi
   // With SHA-256 and a 256-bit order the digest is used whole (no leftmost-bits truncation).
   Point sum(EC_POINT_new(g_group));
   Point q_term(EC_POINT_new(q_group));
-  unsigned char order[32], inverse[32];
-  if (BN_bn2binpad(n, order, 32) != 32) return std::nullopt;
-  to_bytes(inverse_mod(from_bytes(rs + 32), from_bytes(order)), inverse);
+  unsigned char inverse[32];
+  to_bytes(inverse_mod(from_bytes(rs + 32), group_order()), inverse);
   if (!sum || !q_term || !BN_bin2bn(inverse, 32, w) || !BN_mod_mul(u1, e, w, n, ctx) ||
       !BN_mod_mul(u2, r, w, n, ctx) ||
       !EC_POINT_mul(g_group, sum.get(), u1, nullptr, nullptr, ctx) ||
