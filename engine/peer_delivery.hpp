@@ -129,11 +129,10 @@ class PeerDelivery {
   Intake* intake_ = nullptr;
   std::mutex mutex_;
   std::mutex large_payload_;
-  std::set<std::int64_t> claimed_;  // items taken by a pass whose outcome is not yet durable
-  std::set<std::string> healthy_;   // peers whose last call was answered
-  std::set<std::string>
-      no_batches_;             // peers that answered a batch with 404 or 405 (older versions)
-  std::size_t recording_ = 0;  // passes whose outcomes are not yet durable
+  std::set<std::int64_t> claimed_;    // items taken by a pass whose outcome is not yet durable
+  std::set<std::string> healthy_;     // peers whose last call was answered
+  std::set<std::string> no_batches_;  // peers that answered a batch with 404 or 405 (older)
+  std::size_t recording_ = 0;         // passes whose outcomes are not yet durable
   std::condition_variable recorded_;
   Metrics metrics_;
   WorkerPool pool_{kParallel - 1, "lt-deliver"};
