@@ -92,7 +92,7 @@ class Node {
   Timestamp checkpointed_at_ = 0;
   std::unique_ptr<Router> router_;
   std::map<std::string, SigningKey> organisation_keys_;  // of the agencies hosted here
-  PackageCache packages_{4096};                          // documents just accepted, for delivery
+  PackageCache packages_{4096, 32 << 20};                // documents just accepted, for delivery
   std::unique_ptr<Intake> intake_;
   std::unique_ptr<LocalDelivery> local_;
   std::unique_ptr<Api> api_;

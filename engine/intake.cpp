@@ -296,7 +296,11 @@ void Intake::stored(CheckedPackage& c, const Expected<void>& written) {
   (c.receipt.duplicate ? counters_.duplicates : counters_.accepted).add(source_of(c.who));
   if (cache_ && !c.receipt.duplicate && c.package->kind == PackageKind::document) {
     for (auto& a : c.package->attachments) std::string().swap(a.data);
-    cache_->put(c.receipt.document, c.package, c.original_size);
+    std::shared_ptr<const std::string> original;
+    if (!c.record.original_file) {
+      original = std::make_shared<const std::string>(std::move(c.record.original));
+    }
+    cache_->put(c.receipt.document, c.package, c.original_size, std::move(original));
   }
 }
 

@@ -296,6 +296,13 @@ Expected<PeerDelivery::Payload> PeerDelivery::payload(const OutboxItem& item,
   std::optional<StoredDocument> doc;
   if (auto cached = cache_ ? cache_->find(item.document) : std::nullopt) {
     package = std::move(cached->package);
+    if (item.kind == "document" && cached->original && cached->original->size() <= kLargePayload) {
+      Payload out;
+      out.from = package->document.from.organ_id;
+      out.hand_over = hand_over_of(item.document, *package, item.to_agency, 0);
+      out.bytes = *cached->original;
+      return out;
+    }
     if (item.kind == "document") {
       if (cached->original_size > kLargePayload) large = std::unique_lock(large_payload_);
       auto full = store_.document(item.document);

@@ -129,7 +129,7 @@ TEST_F(IntakeTest, AcceptsASignedPackageDurablyAndOnlyOnce) {
 // Delivery reads what was just accepted from the cache: the model without its attachments'
 // content, and the original's size; never a refused package or a copy of one already held.
 TEST_F(IntakeTest, AnAcceptedDocumentIsRememberedForDeliveryOnceDurable) {
-  PackageCache cache(8);
+  PackageCache cache(8, 4 << 20);
   intake_->set_package_cache(&cache);
   EXPECT_EQ(refused("<edXML/>").code, "intake.invalid_edxml");
   EXPECT_EQ(cache.size(), 0u);
@@ -139,6 +139,8 @@ TEST_F(IntakeTest, AnAcceptedDocumentIsRememberedForDeliveryOnceDurable) {
   auto entry = cache.find(first->document);
   ASSERT_TRUE(entry);
   EXPECT_EQ(entry->original_size, pkg.size());
+  ASSERT_TRUE(entry->original);
+  EXPECT_EQ(*entry->original, pkg);
   EXPECT_EQ(entry->package->document.from.organ_id, kFrom);
   ASSERT_FALSE(entry->package->attachments.empty());
   for (const auto& a : entry->package->attachments) {

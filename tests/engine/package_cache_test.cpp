@@ -45,5 +45,37 @@ TEST(PackageCache, ACacheOfNoCapacityHoldsNothing) {
   EXPECT_EQ(cache.size(), 0u);
 }
 
+TEST(PackageCache, KeepsOriginalsWithinItsByteBudget) {
+  PackageCache cache(8, 400);
+  auto bytes = [](std::size_t n) { return std::make_shared<const std::string>(n, 'x'); };
+  cache.put(1, package("a"), 100, bytes(100));
+  cache.put(2, package("b"), 101, bytes(101));  // over a quarter of the budget: not kept
+  ASSERT_TRUE(cache.find(1)->original);
+  EXPECT_EQ(*cache.find(1)->original, std::string(100, 'x'));
+  ASSERT_TRUE(cache.find(2));
+  EXPECT_FALSE(cache.find(2)->original);
+  EXPECT_EQ(cache.original_bytes(), 100u);
+  cache.put(3, package("c"), 100, bytes(100));
+  cache.put(4, package("d"), 100, bytes(100));
+  cache.put(5, package("e"), 100, bytes(100));
+  EXPECT_EQ(cache.original_bytes(), 400u);
+  EXPECT_TRUE(cache.find(1));
+  cache.put(6, package("f"), 90, bytes(90));  // 490 bytes: the oldest goes
+  EXPECT_FALSE(cache.find(1));
+  EXPECT_TRUE(cache.find(2));
+  EXPECT_EQ(cache.original_bytes(), 390u);
+  cache.put(3, package("c2"), 10, bytes(10));  // replaced: its old original no longer counts
+  EXPECT_EQ(cache.original_bytes(), 300u);
+  EXPECT_EQ(cache.size(), 5u);
+}
+
+TEST(PackageCache, WithoutAByteBudgetKeepsNoOriginal) {
+  PackageCache cache(2);
+  cache.put(1, package("a"), 1, std::make_shared<const std::string>("x"));
+  ASSERT_TRUE(cache.find(1));
+  EXPECT_FALSE(cache.find(1)->original);
+  EXPECT_EQ(cache.original_bytes(), 0u);
+}
+
 }  // namespace
 }  // namespace lienthong

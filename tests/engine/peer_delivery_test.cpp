@@ -280,6 +280,24 @@ TEST_F(PeerDeliveryTest, ACachedDocumentIsDeliveredWithoutParsingItAgain) {
   EXPECT_EQ(cached_types, 1);
 }
 
+// The original kept with a cached document is what goes to the peer: nothing is read from the
+// store (a stored original never changes, so here a marked copy shows which one was sent).
+TEST_F(PeerDeliveryTest, ACachedOriginalIsSentWithoutReadingTheStore) {
+  const auto id = queue(kRemote);
+  auto package = codec_.decode(original_);
+  ASSERT_TRUE(package);
+  PackageCache cache(4, 4 << 20);
+  const std::string marked = original_ + "<!-- from the cache -->";
+  cache.put(item(id).document, std::make_shared<const Package>(std::move(*package)),
+            original_.size(), std::make_shared<const std::string>(marked));
+  PeerDelivery delivery(*store_, directory_, codec_, peer_, clock_, policy_);
+  delivery.set_package_cache(&cache);
+  EXPECT_EQ(run(delivery).delivered, 1u);
+  ASSERT_EQ(peer_.calls.size(), 1u);
+  EXPECT_EQ(peer_.calls[0].package, marked);
+  EXPECT_EQ(item(id).state, "delivered");
+}
+
 TEST_F(PeerDeliveryTest, LeavesLocalRecipientsAndStatusPacketsAlone) {
   const auto local = queue(kLocal);
   const auto status = queue(kRemote, "status");
