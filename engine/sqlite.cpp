@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "engine/wal_vfs.hpp"
+
 namespace lienthong::sqlite {
 
 Expected<bool> Stmt::step() {
@@ -46,7 +48,7 @@ Expected<Db> Db::open(const std::string& path, bool read_only) {
   const int flags =
       (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) |
       SQLITE_OPEN_NOMUTEX;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, wal_coalescing_vfs());
   Db db;
   db.db_.reset(raw);
   if (rc != SQLITE_OK) {
