@@ -1237,23 +1237,25 @@ std::optional<Failure> check_tree(xmlDoc* doc, xmlNode* header, Verdict& verdict
 }
 
 // Every Id attribute value in the document, for the duplicate check.
-int count_id(xmlDoc* doc, const std::string& value) {
-  int count = 0;
-  std::vector<xmlNode*> stack{xmlDocGetRootElement(doc)};
+// The values of every Id, ID and id attribute of the document's elements, in one walk.
+std::vector<std::string_view> id_values(xmlDoc* doc) {
+  std::vector<std::string_view> out;
+  std::vector<xmlNode*> stack;
+  if (xmlNode* root = xmlDocGetRootElement(doc)) stack.push_back(root);
   while (!stack.empty()) {
     xmlNode* n = stack.back();
     stack.pop_back();
-    if (!n || n->type != XML_ELEMENT_NODE) continue;
     for (xmlAttr* a = n->properties; a; a = a->next) {
       std::string_view name = reinterpret_cast<const char*>(a->name);
-      if ((name == "Id" || name == "ID" || name == "id") && a->children &&
-          value == reinterpret_cast<const char*>(a->children->content)) {
-        ++count;
+      if ((name == "Id" || name == "ID" || name == "id") && a->children && a->children->content) {
+        out.emplace_back(reinterpret_cast<const char*>(a->children->content));
       }
     }
-    for (xmlNode* c = n->children; c; c = c->next) stack.push_back(c);
+    for (xmlNode* c = n->children; c; c = c->next) {
+      if (c->type == XML_ELEMENT_NODE) stack.push_back(c);
+    }
   }
-  return count;
+  return out;
 }
 
 }  // namespace
@@ -1285,6 +1287,7 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
   }
   const std::time_t at = policy.at ? *policy.at : std::time(nullptr);
   SharedCanonical shared;
+  std::optional<std::vector<std::string_view>> ids;  // gathered once, when first needed
   for (std::size_t i = 0; i < sigs.size(); ++i) {
     SignatureVerdict sv;
     sv.index = static_cast<int>(i) + 1;
@@ -1307,7 +1310,9 @@ Verdict verify_package_doc(xmlDoc* doc, const TrustStore& trust, const VerifyPol
       sv.digest_algorithm = shape.digest_algorithm ? shape.digest_algorithm->name : "";
       sv.weak = shape.weak;
       sv.signing_time = shape.signing_time;
-      if (!shape.properties_id.empty() && count_id(doc, shape.properties_id) != 1) {
+      if (!shape.properties_id.empty() && !ids) ids = id_values(doc);
+      if (!shape.properties_id.empty() &&
+          std::count(ids->begin(), ids->end(), shape.properties_id) != 1) {
         return Failure{VerdictCode::unexpected_structure,
                        at_line(sigs[i]) + "Id '" + shape.properties_id + "' is not unique"};
       }

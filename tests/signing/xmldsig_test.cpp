@@ -718,6 +718,31 @@ TEST_F(XmlDsig, ThreeSignaturesAreRefused) {
   EXPECT_EQ(verify(both).code, VerdictCode::unexpected_structure);
 }
 
+// An element elsewhere with the Id a signature's properties go by (as Id, ID or id) could stand in
+// for them: either signature's is refused, whichever way it is spelled.
+TEST_F(XmlDsig, APropertiesIdThatIsNotUniqueIsRefused) {
+  const std::string both = sign_both(package_);
+  std::vector<std::string> ids;
+  for (auto at = both.find("-properties\""); at != std::string::npos;
+       at = both.find("-properties\"", at + 1)) {
+    const auto start = both.rfind('"', at - 1) + 1;
+    if (both.compare(start - 4, 4, "Id=\"") == 0)
+      ids.push_back(both.substr(start, at + 11 - start));
+  }
+  ASSERT_EQ(ids.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    std::string decoy = both;
+    replace_once(decoy, "</edXML:edXMLEnvelope>",
+                 "<Decoy " + std::string(i == 0 ? "ID" : "id") + "=\"" + ids[i] +
+                     "\"/></edXML:edXMLEnvelope>");
+    auto v = verify(decoy);
+    ASSERT_EQ(v.signatures.size(), 2u);
+    EXPECT_EQ(v.signatures[i].code, VerdictCode::unexpected_structure) << v.signatures[i].reason;
+    EXPECT_NE(v.signatures[i].reason.find("Id '" + ids[i] + "' is not unique"), std::string::npos)
+        << v.signatures[i].reason;
+  }
+}
+
 TEST_F(XmlDsig, MovedElementIsCaught) {
   auto signed_xml = sign(package_, signer_);
   // Move the Description before the StatusCode: same content, different document.
