@@ -277,11 +277,22 @@ std::optional<bool> P256Verifier::verify(std::string_view digest, std::string_vi
     return std::nullopt;
   }
   if (EC_POINT_is_at_infinity(g_group, sum.get())) return false;
-  if (!EC_POINT_get_affine_coordinates(g_group, sum.get(), x, nullptr, ctx) ||
-      !BN_nnmod(x, x, n, ctx)) {
+  // The sum's x is X / Z^2 (Jacobian coordinates): it is r mod n when X = c * Z^2 (mod p) for a
+  // c = r + k * n below p, which spares the field inversion that its affine x would cost.
+  const BIGNUM* p = EC_GROUP_get0_field(g_group);
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  if (!p || !EC_POINT_get_Jprojective_coordinates_GFp(g_group, sum.get(), x, nullptr, w, ctx) ||
+      !BN_mod_sqr(w, w, p, ctx)) {
     return std::nullopt;
   }
-  return BN_cmp(x, r) == 0;
+#pragma GCC diagnostic pop
+  for (BIGNUM* c = r; BN_cmp(c, p) < 0;) {
+    if (!BN_mod_mul(u1, c, w, p, ctx)) return std::nullopt;
+    if (BN_cmp(u1, x) == 0) return true;
+    if (!BN_add(c, c, n)) return std::nullopt;
+  }
+  return false;
 }
 
 }  // namespace lienthong

@@ -2,9 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
+#include <openssl/params.h>
 
 #include <random>
 #include <string>
@@ -135,6 +137,82 @@ TEST(P256Verifier, JudgesAsOpenSslOnRandomSignaturesAndTheirAlterations) {
       ASSERT_EQ(v->verify(digest, flipped), true);
     }
   }
+}
+
+// A valid signature whose point R has x(R) >= n, so that r = x(R) - n: made by choosing the
+// public key, Q = u2^-1 * (R - u1 * G), since R = u1 * G + u2 * Q is all a verifier checks.
+struct SmallR {
+  Pkey key;
+  std::string digest, r_s;
+};
+
+SmallR signature_with_small_r() {
+  EC_GROUP* g = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+  BN_CTX* ctx = BN_CTX_new();
+  const BIGNUM* n = EC_GROUP_get0_order(g);
+  BIGNUM *x = BN_new(), *r = BN_new(), *s = BN_new(), *e = BN_new(), *w = BN_new(), *u1 = BN_new(),
+         *u2 = BN_new();
+  EC_POINT *point_r = EC_POINT_new(g), *q = EC_POINT_new(g), *t = EC_POINT_new(g);
+  SmallR out;
+  out.digest = sha256("small r");
+  // The first x = n + k on the curve, below p.
+  for (unsigned k = 1; k < 100; ++k) {
+    BN_copy(x, n);
+    BN_add_word(x, k);
+    if (EC_POINT_set_compressed_coordinates(g, point_r, x, 0, ctx) == 1) {
+      BN_set_word(r, k);
+      break;
+    }
+  }
+  ERR_clear_error();
+  BN_set_word(s, 12345);
+  BN_bin2bn(reinterpret_cast<const unsigned char*>(out.digest.data()), 32, e);
+  BN_mod_inverse(w, s, n, ctx);
+  BN_mod_mul(u1, e, w, n, ctx);
+  BN_mod_mul(u2, r, w, n, ctx);
+  EC_POINT_mul(g, t, u1, nullptr, nullptr, ctx);  // u1 * G
+  EC_POINT_invert(g, t, ctx);
+  EC_POINT_add(g, t, point_r, t, ctx);  // R - u1 * G
+  BN_mod_inverse(u2, u2, n, ctx);
+  EC_POINT_mul(g, q, nullptr, t, u2, ctx);
+  unsigned char pub[65];
+  const std::size_t len = EC_POINT_point2oct(g, q, POINT_CONVERSION_UNCOMPRESSED, pub, 65, ctx);
+  char group[] = "prime256v1";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, group, 0),
+                         OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, pub, len),
+                         OSSL_PARAM_END};
+  EVP_PKEY_CTX* from = EVP_PKEY_CTX_new_from_name(nullptr, "EC", nullptr);
+  EVP_PKEY* key = nullptr;
+  if (EVP_PKEY_fromdata_init(from) == 1) EVP_PKEY_fromdata(from, &key, EVP_PKEY_PUBLIC_KEY, params);
+  out.key = Pkey(key);
+  out.r_s = std::string(64, '\0');
+  BN_bn2binpad(r, reinterpret_cast<unsigned char*>(out.r_s.data()), 32);
+  BN_bn2binpad(s, reinterpret_cast<unsigned char*>(out.r_s.data()) + 32, 32);
+  EVP_PKEY_CTX_free(from);
+  EC_POINT_free(point_r);
+  EC_POINT_free(q);
+  EC_POINT_free(t);
+  for (BIGNUM* b : {x, r, s, e, w, u1, u2}) BN_free(b);
+  BN_CTX_free(ctx);
+  EC_GROUP_free(g);
+  return out;
+}
+
+TEST(P256Verifier, AcceptsASignatureWhosePointLiesBeyondTheOrder) {
+  SmallR small = signature_with_small_r();
+  ASSERT_TRUE(small.key);
+  ASSERT_EQ(small.r_s.substr(0, 30), std::string(30, '\0'));  // r is small indeed
+  ASSERT_TRUE(openssl_verifies(small.key.get(), small.digest, small.r_s));
+  auto v = P256Verifier::of(small.key.get(), 0);
+  ASSERT_TRUE(v);
+  (void)v->verify({}, {});
+  v->wait_for_table();
+  EXPECT_EQ(v->verify(small.digest, small.r_s), true);
+  std::string other = small.r_s;
+  other[31] ^= 1;  // another small r
+  EXPECT_EQ(v->verify(small.digest, other), false);
+  EXPECT_FALSE(openssl_verifies(small.key.get(), small.digest, other));
+  EXPECT_EQ(v->verify(sha256("another digest"), small.r_s), false);
 }
 
 TEST(P256Verifier, RefusesOutOfRangeAndMisshapenValues) {
