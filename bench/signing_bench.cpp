@@ -1,16 +1,16 @@
 // Signing and verification of edXML packages next to the primitives that bound them: bare
 // ECDSA P-256 sign/verify, SHA-256 and a libxml2 parse of the same bytes, in one run.
 #include <benchmark/benchmark.h>
-#include <openssl/bn.h>
-#include <openssl/ecdsa.h>
 #include <openssl/evp.h>
 
 #include <ctime>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "adapters/edxml/codec.hpp"
 #include "base/encoding.hpp"
+#include "signing/crypto.hpp"
 #include "signing/ecdsa_p256.hpp"
 #include "signing/pki.hpp"
 #include "signing/xmldsig.hpp"
@@ -192,13 +192,8 @@ void BM_EcdsaP256VerifyWithTable(benchmark::State& state) {
     size_t len = sizeof der;
     EVP_PKEY_sign(ctx, der, &len, reinterpret_cast<const unsigned char*>(digest.data()),
                   digest.size());
-    const unsigned char* p = der;
-    ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len));
-    std::string r_s(64, '\0');
-    BN_bn2binpad(ECDSA_SIG_get0_r(sig), reinterpret_cast<unsigned char*>(r_s.data()), 32);
-    BN_bn2binpad(ECDSA_SIG_get0_s(sig), reinterpret_cast<unsigned char*>(r_s.data()) + 32, 32);
-    ECDSA_SIG_free(sig);
-    signed_digests.emplace_back(digest, r_s);
+    auto r_s = ecdsa_der_to_raw(std::string_view(reinterpret_cast<char*>(der), len), 32);
+    signed_digests.emplace_back(digest, r_s.value_or(""));
   }
   EVP_PKEY_CTX_free(ctx);
   auto verifier = P256Verifier::of(X509_get0_pubkey(fx().signer.cert.get()), 0);

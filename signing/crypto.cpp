@@ -2,6 +2,7 @@
 
 #include <openssl/bio.h>
 #include <openssl/core_names.h>
+#include <openssl/ecdsa.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
@@ -253,6 +254,20 @@ std::string cert_fingerprint_sha256(X509* cert) {
     out += kDigits[md[i] & 15];
   }
   return out;
+}
+
+std::optional<std::string> ecdsa_der_to_raw(std::string_view der, std::size_t half) {
+  const auto* p = reinterpret_cast<const unsigned char*>(der.data());
+  std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> sig(
+      d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(der.size())), ECDSA_SIG_free);
+  std::string raw(2 * half, '\0');
+  auto* out = reinterpret_cast<unsigned char*>(raw.data());
+  const int n = static_cast<int>(half);
+  if (!sig || BN_bn2binpad(ECDSA_SIG_get0_r(sig.get()), out, n) != n ||
+      BN_bn2binpad(ECDSA_SIG_get0_s(sig.get()), out + half, n) != n) {
+    return std::nullopt;
+  }
+  return raw;
 }
 
 std::string format_utc(std::time_t t) {

@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,10 @@ std::string name_to_string(const X509_NAME* name);
 std::string common_name(const X509* cert);
 std::string serial_hex(const X509* cert);
 std::string cert_fingerprint_sha256(X509* cert);
+// An ECDSA signature as XML-DSig writes it, r || s with each `half` bytes long (the group order's
+// length), from the DER that OpenSSL makes; nullopt when the DER does not parse or r or s is
+// longer.
+std::optional<std::string> ecdsa_der_to_raw(std::string_view der, std::size_t half);
 std::string format_utc(std::time_t t);  // 2026-11-22T10:00:00Z
 Expected<std::time_t> parse_utc(std::string_view text);
 std::time_t asn1_to_time(const ASN1_TIME* t);

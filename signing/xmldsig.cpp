@@ -1185,18 +1185,9 @@ const char* complete_signature(xmlDoc* doc, xmlNode* sig, xmlNode* properties, E
   }
   if (ok && EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) {
     // OpenSSL gives DER; XML-DSig wants r || s, each as long as the group order.
-    const std::size_t half = (static_cast<std::size_t>(EVP_PKEY_get_bits(key)) + 7) / 8;
-    const auto* der = reinterpret_cast<const unsigned char*>(value.data());
-    std::unique_ptr<ECDSA_SIG, decltype(&ECDSA_SIG_free)> ecdsa(
-        d2i_ECDSA_SIG(nullptr, &der, static_cast<long>(value.size())), ECDSA_SIG_free);
-    std::string raw(2 * half, '\0');
-    ok = ecdsa &&
-         BN_bn2binpad(ECDSA_SIG_get0_r(ecdsa.get()), reinterpret_cast<unsigned char*>(raw.data()),
-                      static_cast<int>(half)) == static_cast<int>(half) &&
-         BN_bn2binpad(ECDSA_SIG_get0_s(ecdsa.get()),
-                      reinterpret_cast<unsigned char*>(raw.data()) + half,
-                      static_cast<int>(half)) == static_cast<int>(half);
-    value = std::move(raw);
+    auto raw = ecdsa_der_to_raw(value, (static_cast<std::size_t>(EVP_PKEY_get_bits(key)) + 7) / 8);
+    ok = raw.has_value();
+    if (ok) value = std::move(*raw);
   }
   if (!ok) {
     ERR_clear_error();

@@ -30,13 +30,9 @@ std::string sign_raw(EVP_PKEY* key, const std::string& digest) {
   EXPECT_EQ(EVP_PKEY_sign(ctx.get(), der, &len,
                           reinterpret_cast<const unsigned char*>(digest.data()), digest.size()),
             1);
-  const unsigned char* p = der;
-  ECDSA_SIG* sig = d2i_ECDSA_SIG(nullptr, &p, static_cast<long>(len));
-  std::string out(64, '\0');
-  BN_bn2binpad(ECDSA_SIG_get0_r(sig), reinterpret_cast<unsigned char*>(out.data()), 32);
-  BN_bn2binpad(ECDSA_SIG_get0_s(sig), reinterpret_cast<unsigned char*>(out.data()) + 32, 32);
-  ECDSA_SIG_free(sig);
-  return out;
+  auto r_s = ecdsa_der_to_raw(std::string_view(reinterpret_cast<char*>(der), len), 32);
+  EXPECT_TRUE(r_s);
+  return r_s.value_or("");
 }
 
 // OpenSSL's own judgement of r || s over `digest`.
