@@ -257,9 +257,12 @@ std::optional<bool> P256Verifier::verify(std::string_view digest, std::string_vi
   BIGNUM* w = BN_CTX_get(ctx);
   BIGNUM* u1 = BN_CTX_get(ctx);
   BIGNUM* u2 = BN_CTX_get(ctx);
-  BIGNUM* x = BN_CTX_get(ctx);
+  BIGNUM* x = BN_CTX_get(ctx);  // the sum's Jacobian X
+  BIGNUM* z2 = BN_CTX_get(ctx);
+  BIGNUM* c = BN_CTX_get(ctx);
+  BIGNUM* c_z2 = BN_CTX_get(ctx);
   const auto* rs = reinterpret_cast<const unsigned char*>(r_s.data());
-  if (!x || !BN_bin2bn(rs, 32, r) || !BN_bin2bn(rs + 32, 32, s) ||
+  if (!c_z2 || !BN_bin2bn(rs, 32, r) || !BN_bin2bn(rs + 32, 32, s) ||
       !BN_bin2bn(reinterpret_cast<const unsigned char*>(digest.data()), 32, e)) {
     return std::nullopt;
   }
@@ -282,14 +285,14 @@ std::optional<bool> P256Verifier::verify(std::string_view digest, std::string_vi
   const BIGNUM* p = EC_GROUP_get0_field(g_group);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-  if (!p || !EC_POINT_get_Jprojective_coordinates_GFp(g_group, sum.get(), x, nullptr, w, ctx) ||
-      !BN_mod_sqr(w, w, p, ctx)) {
+  if (!p || !EC_POINT_get_Jprojective_coordinates_GFp(g_group, sum.get(), x, nullptr, z2, ctx) ||
+      !BN_mod_sqr(z2, z2, p, ctx) || !BN_copy(c, r)) {
     return std::nullopt;
   }
 #pragma GCC diagnostic pop
-  for (BIGNUM* c = r; BN_cmp(c, p) < 0;) {
-    if (!BN_mod_mul(u1, c, w, p, ctx)) return std::nullopt;
-    if (BN_cmp(u1, x) == 0) return true;
+  while (BN_cmp(c, p) < 0) {
+    if (!BN_mod_mul(c_z2, c, z2, p, ctx)) return std::nullopt;
+    if (BN_cmp(c_z2, x) == 0) return true;
     if (!BN_add(c, c, n)) return std::nullopt;
   }
   return false;
