@@ -138,15 +138,14 @@ int x_shm_unmap(sqlite3_file* p, int delete_flag) {
 int x_fetch(sqlite3_file* p, sqlite3_int64 offset, int amount, void** out) {
   *out = nullptr;
   if (int rc = flush(of(p)); rc != SQLITE_OK) return rc;
-  if (real(p)->pMethods->iVersion < 3) return SQLITE_OK;
   return real(p)->pMethods->xFetch(real(p), offset, amount, out);
 }
 int x_unfetch(sqlite3_file* p, sqlite3_int64 offset, void* page) {
-  if (real(p)->pMethods->iVersion < 3) return SQLITE_OK;
   return real(p)->pMethods->xUnfetch(real(p), offset, page);
 }
 
-// For each version of the file underneath (the unix VFS's files are version 3).
+// For each version of the file underneath (the unix VFS's files are version 3): a file gets only
+// the methods its own version has.
 sqlite3_io_methods methods(int version) {
   sqlite3_io_methods m{};
   m.iVersion = version;
