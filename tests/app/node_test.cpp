@@ -7,9 +7,11 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <thread>
 
 #include "base/encoding.hpp"
 #include "engine/sqlite.hpp"
@@ -526,7 +528,13 @@ TEST_F(NodeTest, MetricsForOperatorsInThePrometheusFormat) {
   ASSERT_EQ(http(port_, "POST", "/api/v1/documents", "token-clerk-h53", signed_sample()).status,
             202);
   EXPECT_EQ(http(port_, "POST", "/api/v1/documents", "token-clerk-h53", "<nonsense/>").status, 400);
-  Reply m = http(port_, "GET", "/metrics", "token-auditor");
+  // The server sees the earlier requests' connections close a moment after they do.
+  Reply m;
+  for (int i = 0; i < 200; ++i) {
+    m = http(port_, "GET", "/metrics", "token-auditor");
+    if (m.body.find("lienthong_http_connections 1\n") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   ASSERT_EQ(m.status, 200) << m.body;
   for (const char* line : {
            "# TYPE lienthong_documents_accepted_total counter\n",
