@@ -26,26 +26,47 @@ bool supported_child(const xmlNode* n) {
   }
 }
 
-// Every node and attribute value is one this writer renders as libxml2 does.
-bool supported(xmlDoc* doc) {
-  std::vector<const xmlNode*> stack;
-  for (const xmlNode* n = doc->children; n; n = n->next) {
-    if (n->type != XML_ELEMENT_NODE && n->type != XML_COMMENT_NODE && n->type != XML_PI_NODE) {
-      return false;
+// libxml2 keeps a namespace name as written ("&#38;" for "&") and copies it out unescaped.
+bool plain_namespace_name(const xmlNs* ns) {
+  if (!ns || !ns->href) return true;
+  for (const xmlChar* c = ns->href; *c; ++c) {
+    switch (*c) {
+      case '&':
+      case '<':
+      case '"':
+      case '\t':
+      case '\n':
+      case '\r':
+        return false;
+      default:
+        break;
     }
-    if (!supported_child(n)) return false;
-    if (n->type == XML_ELEMENT_NODE) stack.push_back(n);
   }
+  return true;
+}
+
+// Every node and attribute value under the elements on `stack` is one this writer renders as
+// libxml2 does.
+bool supported(std::vector<const xmlNode*> stack) {
+  const xmlNs* checked = nullptr;
   while (!stack.empty()) {
     const xmlNode* e = stack.back();
     stack.pop_back();
-    // libxml2 keeps a namespace name as written ("&#38;" for "&") and copies it out unescaped.
-    // A prefix undeclared (xmlns:p="", XML 1.1 only) is left to libxml2 too.
+    // A prefix undeclared (xmlns:p="", XML 1.1 only) is left to libxml2 too. A subtree's
+    // elements may use namespaces declared outside it.
     for (const xmlNs* ns = e->nsDef; ns; ns = ns->next) {
-      if (sv(ns->href).find_first_of("&<\"\t\n\r") != std::string_view::npos) return false;
+      if (!plain_namespace_name(ns)) return false;
       if (ns->prefix && sv(ns->href).empty()) return false;
     }
+    // Namespaces are few: each is checked once.
+    auto plain = [&checked](const xmlNs* ns) {
+      if (!ns || ns == checked) return true;
+      checked = ns;
+      return plain_namespace_name(ns);
+    };
+    if (!plain(e->ns)) return false;
     for (const xmlAttr* a = e->properties; a; a = a->next) {
+      if (!plain(a->ns)) return false;
       for (const xmlNode* v = a->children; v; v = v->next) {
         if (v->type != XML_TEXT_NODE) return false;
       }
@@ -56,6 +77,18 @@ bool supported(xmlDoc* doc) {
     }
   }
   return true;
+}
+
+bool supported(xmlDoc* doc) {
+  std::vector<const xmlNode*> stack;
+  for (const xmlNode* n = doc->children; n; n = n->next) {
+    if (n->type != XML_ELEMENT_NODE && n->type != XML_COMMENT_NODE && n->type != XML_PI_NODE) {
+      return false;
+    }
+    if (!supported_child(n)) return false;
+    if (n->type == XML_ELEMENT_NODE) stack.push_back(n);
+  }
+  return supported(std::move(stack));
 }
 
 enum : unsigned char { kInText = 1, kInAttribute = 2 };  // where a character is escaped
@@ -126,6 +159,12 @@ class Writer {
         if (!after_root) put("\n");
       }
     }
+    flush();
+    return !failed_;
+  }
+
+  bool subtree(const xmlNode* e) {
+    element(e);
     flush();
     return !failed_;
   }
@@ -289,6 +328,13 @@ C14nOutcome canonicalize_document(xmlDoc* doc, bool exclusive,
   if (!supported(doc)) return C14nOutcome::unsupported;
   Writer w(exclusive, sink, mark, mark_start, mark_end);
   return w.document(doc) ? C14nOutcome::written : C14nOutcome::sink_failed;
+}
+
+C14nOutcome canonicalize_element(const xmlNode* element,
+                                 const std::function<bool(std::string_view)>& sink) {
+  if (element->type != XML_ELEMENT_NODE || !supported({element})) return C14nOutcome::unsupported;
+  Writer w(true, sink, nullptr, nullptr, nullptr);
+  return w.subtree(element) ? C14nOutcome::written : C14nOutcome::sink_failed;
 }
 
 }  // namespace lienthong

@@ -26,4 +26,12 @@ enum class C14nOutcome { written, unsupported, sink_failed };
                                                 std::size_t* mark_start = nullptr,
                                                 std::size_t* mark_end = nullptr);
 
+// The exclusive canonical form (Exclusive XML Canonicalization 1.0 without an InclusiveNamespaces
+// list, without comments) of `element` and its descendants: what a Reference to the element's Id
+// and a SignedInfo under exclusive c14n need. Exclusive c14n takes nothing from the ancestors
+// (neither their namespaces unless used, nor their xml: attributes), so the form depends on the
+// subtree alone. `unsupported` as above.
+[[nodiscard]] C14nOutcome canonicalize_element(const xmlNode* element,
+                                               const std::function<bool(std::string_view)>& sink);
+
 }  // namespace lienthong

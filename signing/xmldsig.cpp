@@ -875,13 +875,15 @@ int mark_positions(void* marks, xmlNode* node, xmlNode* /*parent*/) {
 // never part of either node-set. `marks` (whole document only) locates one element's form.
 bool canonicalize(xmlDoc* doc, xmlNode* subtree, int mode, const std::vector<std::string>& prefixes,
                   xmlOutputWriteCallback sink, void* sink_ctx, Marks* marks = nullptr) {
-  if (!subtree && (mode == XML_C14N_1_0 || (mode == XML_C14N_EXCLUSIVE_1_0 && prefixes.empty()))) {
+  const bool exclusive = mode == XML_C14N_EXCLUSIVE_1_0 && prefixes.empty();
+  if (exclusive || (!subtree && mode == XML_C14N_1_0)) {
     auto to_sink = [&](std::string_view piece) {
       return sink(sink_ctx, piece.data(), static_cast<int>(piece.size())) >= 0;
     };
-    switch (canonicalize_document(doc, mode == XML_C14N_EXCLUSIVE_1_0, to_sink,
-                                  marks ? marks->element : nullptr, marks ? &marks->start : nullptr,
-                                  marks ? &marks->end : nullptr)) {
+    switch (subtree ? canonicalize_element(subtree, to_sink)
+                    : canonicalize_document(
+                          doc, exclusive, to_sink, marks ? marks->element : nullptr,
+                          marks ? &marks->start : nullptr, marks ? &marks->end : nullptr)) {
       case C14nOutcome::written:
         return true;
       case C14nOutcome::sink_failed:
