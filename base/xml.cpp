@@ -311,6 +311,35 @@ std::string serialize_xml(xmlDoc* doc, bool indent) {
   return out;
 }
 
+void xml_indent(xmlDoc* doc) {
+  // libxml2 indents by two spaces a level, up to 30 levels (xmlsave.c's MAX_INDENT / 2).
+  auto indent = [doc](int level) {
+    const std::string ws =
+        "\n" + std::string(2 * static_cast<std::size_t>(std::min(level, 30)), ' ');
+    return xmlNewDocText(doc, to_xml(ws.c_str()));
+  };
+  struct Frame {
+    xmlNode* element;
+    int level;
+  };
+  std::vector<Frame> stack;
+  if (xmlNode* root = xmlDocGetRootElement(doc)) stack.push_back({root, 0});
+  while (!stack.empty()) {
+    auto [e, level] = stack.back();
+    stack.pop_back();
+    bool only_elements = e->children != nullptr;
+    for (xmlNode* c = e->children; c && only_elements; c = c->next) {
+      only_elements = c->type == XML_ELEMENT_NODE;
+    }
+    if (!only_elements) continue;
+    for (xmlNode* c = e->children; c; c = c->next) {
+      stack.push_back({c, level + 1});
+      xmlAddPrevSibling(c, indent(level + 1));
+    }
+    xmlAddChild(e, indent(level));
+  }
+}
+
 std::string xml_text(const xmlNode* node) {
   xmlChar* content = xmlNodeGetContent(node);
   if (!content) return {};

@@ -41,6 +41,12 @@ std::pair<long, std::string> error_line(const Error& error);
 // Serialises a document as UTF-8 with an XML declaration.
 std::string serialize_xml(xmlDoc* doc, bool indent = true);
 
+// Puts into the tree, as text nodes, the line breaks and indentation serialize_xml(doc, true)
+// would write (around the children of each element that holds only elements), so that
+// serialize_xml(doc, false) then writes the same bytes and a signature made on the tree holds for
+// them: parsing them back gives this tree.
+void xml_indent(xmlDoc* doc);
+
 // Small accessors over libxml2's C structures.
 inline std::string_view xml_local_name(const xmlNode* node) {
   return node->name ? reinterpret_cast<const char*>(node->name) : std::string_view{};

@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "adapters/edxml/codec.hpp"
+#include "base/xml.hpp"
 #include "signing/xmldsig.hpp"
 
 namespace lienthong {
@@ -40,7 +41,14 @@ Expected<std::string> SignedStatusPackager::status_packet(const std::string& fro
   SignOptions options;
   options.role = SignatureRole::organisation;
   options.at = static_cast<std::time_t>(at);
-  return sign_package(encode_edxml(p), key->second, options);
+  // Signed on the encoder's tree, indented as encode_edxml would write it: the same bytes as
+  // signing encode_edxml's text, without parsing it back.
+  XmlDoc doc = encode_edxml_doc(p);
+  xml_indent(doc.get());
+  if (auto signed_doc = sign_package_doc(doc.get(), key->second, options); !signed_doc) {
+    return signed_doc.error();
+  }
+  return serialize_xml(doc.get(), false);
 }
 
 }  // namespace lienthong

@@ -158,5 +158,34 @@ TEST(ParseXml, DoesNotFetchExternalResources) {
   EXPECT_EQ(xml_text(xmlDocGetRootElement(doc->get())), "");
 }
 
+// The indentation put in the tree is what the indenting serialiser writes, and it survives a
+// parse: elements holding only elements are indented, text and mixed content left as they are,
+// and levels past 30 indented as the 30th.
+TEST(XmlIndent, PutsIntoTheTreeWhatTheIndentingSerialiserWrites) {
+  std::string deep;
+  for (int i = 0; i < 34; ++i) deep += "<d" + std::to_string(i) + ">";
+  deep += "x";
+  for (int i = 33; i >= 0; --i) deep += "</d" + std::to_string(i) + ">";
+  for (const std::string& xml :
+       {std::string("<a/>"), std::string("<a>text</a>"),
+        std::string("<p:a xmlns:p=\"urn:p\" k=\"v\"><p:b><c>x &amp; y</c><e/></p:b>"
+                    "<m>mixed <i>in</i> text</m><n><o/><o/></n></p:a>"),
+        "<r>" + deep + "<t/></r>"}) {
+    auto doc = parse_xml(xml);
+    ASSERT_TRUE(doc) << xml;
+    const std::string indented = serialize_xml(doc->get(), true);
+    xml_indent(doc->get());
+    EXPECT_EQ(serialize_xml(doc->get(), false), indented);
+    auto back = parse_xml(indented);
+    ASSERT_TRUE(back);
+    EXPECT_EQ(serialize_xml(back->get(), false), indented);  // the whitespace became text nodes
+  }
+  auto doc = parse_xml("<a><b/></a>");
+  ASSERT_TRUE(doc);
+  xml_indent(doc->get());
+  EXPECT_EQ(serialize_xml(doc->get(), false),
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a>\n  <b/>\n</a>\n");
+}
+
 }  // namespace
 }  // namespace lienthong
