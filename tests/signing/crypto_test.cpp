@@ -63,7 +63,14 @@ TEST(Crypto, UtcTimesRoundTrip) {
   auto t = parse_utc("2026-11-22T08:00:00Z");
   ASSERT_TRUE(t);
   EXPECT_EQ(*t, kNow);
-  EXPECT_FALSE(parse_utc("2026-11-22 08:00:00"));
+  EXPECT_EQ(*parse_utc("2024-02-29T23:59:59Z"), 1709251199);
+  EXPECT_EQ(*parse_utc("1970-01-01T00:00:00Z"), 0);
+  for (const char* bad : {"2026-11-22 08:00:00", "2026-11-22T08:00:00", "2026-11-22T08:00:00+07",
+                          "2026-11-22T08:00:0Z ", "2026-13-22T08:00:00Z", "2026-11-00T08:00:00Z",
+                          "2026-11-22T24:00:00Z", "2026-11-22T08:60:00Z", " 026-11-22T08:00:00Z",
+                          "2026-+1-22T08:00:00Z", "2026/11/22T08:00:00Z", ""}) {
+    EXPECT_FALSE(parse_utc(bad)) << bad;
+  }
 }
 
 TEST(Pki, DemoPkiWritesTheDocumentedLayout) {
