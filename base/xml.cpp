@@ -341,6 +341,14 @@ void xml_indent(xmlDoc* doc) {
 }
 
 std::string xml_text(const xmlNode* node) {
+  // An element with one text child, or none (most leaves): its text as it stands.
+  if (node->type == XML_ELEMENT_NODE) {
+    const xmlNode* c = node->children;
+    if (!c) return {};
+    if (!c->next && c->type == XML_TEXT_NODE) {
+      return c->content ? std::string(reinterpret_cast<const char*>(c->content)) : std::string();
+    }
+  }
   xmlChar* content = xmlNodeGetContent(node);
   if (!content) return {};
   std::string out(reinterpret_cast<const char*>(content));
@@ -349,6 +357,20 @@ std::string xml_text(const xmlNode* node) {
 }
 
 bool xml_attribute(const xmlNode* node, const char* name, std::string& out) {
+  // A parsed attribute's value is one text node: read in place.
+  if (node->type == XML_ELEMENT_NODE) {
+    for (const xmlAttr* a = node->properties; a; a = a->next) {
+      if (a->ns || std::strcmp(reinterpret_cast<const char*>(a->name), name) != 0) continue;
+      const xmlNode* v = a->children;
+      if (!v) {
+        out.clear();
+        return true;
+      }
+      if (v->next || v->type != XML_TEXT_NODE || !v->content) break;
+      out.assign(reinterpret_cast<const char*>(v->content));
+      return true;
+    }
+  }
   xmlChar* v = xmlGetNoNsProp(node, to_xml(name));
   if (!v) return false;
   out.assign(reinterpret_cast<const char*>(v));

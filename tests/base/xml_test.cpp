@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 namespace lienthong {
 namespace {
@@ -185,6 +186,34 @@ TEST(XmlIndent, PutsIntoTheTreeWhatTheIndentingSerialiserWrites) {
   xml_indent(doc->get());
   EXPECT_EQ(serialize_xml(doc->get(), false),
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<a>\n  <b/>\n</a>\n");
+}
+
+TEST(XmlText, IsTheConcatenatedTextOfTheDescendants) {
+  auto doc = parse_xml(
+      "<r><empty/><one>a &amp; b</one><cdata><![CDATA[<x>]]></cdata>"
+      "<mixed>1<i>2<j>3</j></i><![CDATA[4]]>5<!-- no -->6</mixed><short>z</short></r>");
+  ASSERT_TRUE(doc);
+  std::vector<std::string> texts;
+  for (xmlNode* e = xml_first_element(xmlDocGetRootElement(doc->get())); e;
+       e = xml_next_element(e)) {
+    texts.push_back(xml_text(e));
+  }
+  EXPECT_EQ(texts, (std::vector<std::string>{"", "a & b", "<x>", "123456", "z"}));
+  EXPECT_EQ(xml_text(xmlDocGetRootElement(doc->get())), "a & b<x>123456z");
+}
+
+TEST(XmlAttribute, ReadsAttributesWithoutNamespaceOnly) {
+  auto doc = parse_xml("<r xmlns:p=\"urn:p\" p:a=\"ns\" b=\"x &amp; &#x41;\" e=\"\"/>");
+  ASSERT_TRUE(doc);
+  const xmlNode* r = xmlDocGetRootElement(doc->get());
+  std::string v = "unchanged";
+  EXPECT_FALSE(xml_attribute(r, "a", v));  // p:a has a namespace
+  EXPECT_EQ(v, "unchanged");
+  EXPECT_TRUE(xml_attribute(r, "b", v));
+  EXPECT_EQ(v, "x & A");
+  EXPECT_TRUE(xml_attribute(r, "e", v));
+  EXPECT_EQ(v, "");
+  EXPECT_FALSE(xml_attribute(r, "missing", v));
 }
 
 }  // namespace
