@@ -39,20 +39,22 @@ Expected<void> Store::write_sync(Work work) {
 }
 
 std::string audit_entry(const AuditEvent& e) {
+  const std::string seq = std::to_string(e.seq), at = std::to_string(e.at),
+                    document = std::to_string(e.document);
+  const std::string_view fields[] = {seq,      at,       e.actor,  e.agency,
+                                     e.action, document, e.detail, e.request_id};
+  std::size_t size = 0;
+  for (std::string_view v : fields) size += 8 + v.size();
   std::string buf;
-  auto field = [&](std::string_view v) {
-    const std::uint64_t n = v.size();
-    for (int i = 7; i >= 0; --i) buf += static_cast<char>((n >> (8 * i)) & 0xff);
-    buf += v;
-  };
-  field(std::to_string(e.seq));
-  field(std::to_string(e.at));
-  field(e.actor);
-  field(e.agency);
-  field(e.action);
-  field(std::to_string(e.document));
-  field(e.detail);
-  field(e.request_id);
+  buf.reserve(size);
+  for (std::string_view v : fields) {  // each field: its length (8 bytes, big-endian), then it
+    char length[8];
+    for (int i = 0; i < 8; ++i) {
+      length[i] = static_cast<char>((static_cast<std::uint64_t>(v.size()) >> (8 * (7 - i))) & 0xff);
+    }
+    buf.append(length, 8);
+    buf.append(v);
+  }
   return buf;
 }
 

@@ -410,6 +410,30 @@ TEST_F(AuditTamper, ReorderedRowsAreCaught) {
   EXPECT_EQ(c.first_bad, 3);
 }
 
+// The bytes an event's hashes cover, pinned: every stored chain and Merkle tree depends on them.
+TEST(AuditEntry, IsEachFieldAfterItsLengthInEightBigEndianBytes) {
+  AuditEvent e;
+  e.seq = 42;
+  e.at = 1795334400;
+  e.actor = "clerk-h53";
+  e.agency = "000.00.11.H53";
+  e.action = "document.received";
+  e.document = 7;
+  e.detail = std::string(300, 'd');
+  e.request_id = "";
+  std::string expected;
+  for (const std::string& v :
+       {std::string("42"), std::string("1795334400"), std::string("clerk-h53"),
+        std::string("000.00.11.H53"), std::string("document.received"), std::string("7"),
+        std::string(300, 'd'), std::string()}) {
+    expected += std::string(6, '\0');
+    expected += static_cast<char>(v.size() >> 8);
+    expected += static_cast<char>(v.size() & 0xff);
+    expected += v;
+  }
+  EXPECT_EQ(audit_entry(e), expected);
+}
+
 TEST_F(AuditTamper, ARecomputedHashStillBreaksTheChain) {
   // Editing a row and fixing its own hash is not enough: the next event points at the old hash.
   auto store = open_sqlite_store(path_);
