@@ -1172,19 +1172,15 @@ const char* complete_signature(xmlDoc* doc, xmlNode* sig, xmlNode* properties, E
     return "<SignedInfo> cannot be canonicalized";
   }
   MdCtx md(EVP_MD_CTX_new());
-  std::size_t size = 0;
-  std::string value;
-  bool ok = md && EVP_DigestSignInit(md.get(), nullptr, md_type, nullptr, key) == 1 &&
-            EVP_DigestSign(md.get(), nullptr, &size,
-                           reinterpret_cast<const unsigned char*>(canonical.data()),
-                           canonical.size()) == 1;
-  if (ok) {
-    value.resize(size);
-    ok = EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(value.data()), &size,
-                        reinterpret_cast<const unsigned char*>(canonical.data()),
-                        canonical.size()) == 1;
-    value.resize(size);
-  }
+  // The context signs once: FINALISE spares the copy of it OpenSSL otherwise signs with.
+  std::size_t size = static_cast<std::size_t>(std::max(EVP_PKEY_get_size(key), 0));
+  std::string value(size, '\0');
+  bool ok = md && size > 0 && EVP_DigestSignInit(md.get(), nullptr, md_type, nullptr, key) == 1;
+  if (ok) EVP_MD_CTX_set_flags(md.get(), EVP_MD_CTX_FLAG_FINALISE);
+  ok = ok && EVP_DigestSign(md.get(), reinterpret_cast<unsigned char*>(value.data()), &size,
+                            reinterpret_cast<const unsigned char*>(canonical.data()),
+                            canonical.size()) == 1;
+  value.resize(ok ? size : 0);
   if (ok && EVP_PKEY_get_base_id(key) == EVP_PKEY_EC) {
     // OpenSSL gives DER; XML-DSig wants r || s, each as long as the group order.
     auto raw = ecdsa_der_to_raw(value, (static_cast<std::size_t>(EVP_PKEY_get_bits(key)) + 7) / 8);
