@@ -162,6 +162,16 @@ Expected<std::string> from_hex(std::string_view hex) {
   return out;
 }
 
+bool parse_digits(std::string_view text, int& out) {
+  if (text.empty() || text.size() > 9) return false;
+  out = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    out = out * 10 + (c - '0');
+  }
+  return true;
+}
+
 std::string json_quote(std::string_view text) {
   std::string out;
   out.reserve(text.size() + 2);

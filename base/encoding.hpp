@@ -36,6 +36,9 @@ std::string to_hex(std::string_view bytes);
 Expected<std::string> from_hex(std::string_view hex);
 // The text as a JSON string literal, quotes included (control characters escaped, UTF-8 kept).
 std::string json_quote(std::string_view text);
+// The value of a run of ASCII digits (a date's or a time's fields); false when the text is empty
+// or holds anything else. Nine digits at most.
+bool parse_digits(std::string_view text, int& out);
 // The digests, fetched from OpenSSL's provider once for the process: EVP_sha256() and the like
 // make OpenSSL 3 look the algorithm up again on every use.
 const evp_md_st* md_sha1();

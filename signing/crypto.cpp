@@ -10,6 +10,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/encoding.hpp"
+
 namespace lienthong {
 namespace {
 
@@ -280,12 +282,7 @@ std::string format_utc(std::time_t t) {
 Expected<std::time_t> parse_utc(std::string_view text) {
   // Read by hand: sscanf took a microsecond of every signature's check.
   auto number = [&](std::size_t at, std::size_t digits, int& out) {
-    out = 0;
-    for (std::size_t i = at; i < at + digits; ++i) {
-      if (text[i] < '0' || text[i] > '9') return false;
-      out = out * 10 + (text[i] - '0');
-    }
-    return true;
+    return parse_digits(text.substr(at, digits), out);
   };
   int y, mo, d, h, mi, s;
   if (text.size() != 20 || text[4] != '-' || text[7] != '-' || text[10] != 'T' || text[13] != ':' ||

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "base/encoding.hpp"
+
 namespace lienthong {
 namespace {
 
@@ -159,12 +161,7 @@ Expected<CivilDate> parse_civil_date(std::string_view text) {
     return invalid("write it as yyyy-MM-dd, for example 2026-02-17");
   }
   auto number = [&](std::size_t pos, std::size_t len, int& out) {
-    out = 0;
-    for (std::size_t i = pos; i < pos + len; ++i) {
-      if (text[i] < '0' || text[i] > '9') return false;
-      out = out * 10 + (text[i] - '0');
-    }
-    return true;
+    return parse_digits(text.substr(pos, len), out);
   };
   CivilDate date;
   if (!number(0, 4, date.year) || !number(5, 2, date.month) || !number(8, 2, date.day)) {

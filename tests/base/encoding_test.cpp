@@ -71,5 +71,18 @@ TEST(Sha256, KnownVector) {
   EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+TEST(ParseDigits, TakesOnlyARunOfAsciiDigits) {
+  int v = -1;
+  EXPECT_TRUE(parse_digits("2026", v));
+  EXPECT_EQ(v, 2026);
+  EXPECT_TRUE(parse_digits("007", v));
+  EXPECT_EQ(v, 7);
+  EXPECT_TRUE(parse_digits("999999999", v));
+  EXPECT_EQ(v, 999999999);
+  for (const char* bad : {"", "1a", "+1", "-1", " 1", "1 ", "1234567890", "١"}) {
+    EXPECT_FALSE(parse_digits(bad, v)) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace lienthong
