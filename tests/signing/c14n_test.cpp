@@ -199,6 +199,34 @@ TEST(C14n, MatchesLibxml2OnRealPackagesAndALargeText) {
   EXPECT_EQ(our_form(doc.get(), false), libxml2_form(doc.get(), false));
 }
 
+// Every character either mode escapes, at each position of texts and attribute values up to 40
+// characters long: the writer looks for them sixteen at a time, then one by one at the end.
+TEST(C14n, EscapesEachCharacterWhereverItFalls) {
+  const std::vector<std::string> specials = {"&amp;", "&lt;", "&gt;", "\"",    "&quot;",
+                                             "\t",    "&#9;", "\n",   "&#10;", "&#13;"};
+  std::string xml = "<r>";
+  for (const std::string& special : specials) {
+    for (std::size_t length = 1; length <= 40; ++length) {
+      for (std::size_t at = 0; at < length; ++at) {
+        std::string text, value;
+        for (std::size_t i = 0; i < length; ++i) {
+          const std::string plain(1, static_cast<char>('a' + i % 26));
+          text += i == at ? special : plain;
+          value += i == at && special != "\"" ? special : plain;
+        }
+        xml += "<e v=\"" + value + "\">" + text + text + "</e>";
+      }
+    }
+  }
+  XmlDoc doc = parse(xml + "</r>");
+  ASSERT_TRUE(doc);
+  for (bool exclusive : {false, true}) {
+    const std::string ours = our_form(doc.get(), exclusive);
+    EXPECT_EQ(ours, libxml2_form(doc.get(), exclusive));
+    EXPECT_NE(ours.find("&#xD;&#xD;"), std::string::npos);  // twice in a row: text + text
+  }
+}
+
 // Each element of every document above, of the generated ones and of the real packages (their
 // signatures' SignedInfo and SignatureProperties among them).
 TEST(C14n, EveryElementsExclusiveFormMatchesLibxml2) {
