@@ -1,6 +1,7 @@
 #include "engine/router.hpp"
 
 #include "base/encoding.hpp"
+#include "workflows/calendar.hpp"
 
 namespace lienthong {
 
@@ -49,11 +50,12 @@ Expected<void> audit(StoreTx& tx, const Cause& cause, const std::string& agency,
   return {};
 }
 
-// A status packet is known by its sender, document, code and time to the second (edXML): the same
-// code queued again within that second would be taken for a copy of the first by the receiver, so
-// it is stamped a second later.
+// A status packet is known by its sender, document, code and time to the second (edXML), and the
+// recipient orders one agency's statuses by that time (they may arrive out of order). So each
+// status to an agency about a document is stamped at least a second after the one before: the
+// same code again within a second is not taken for a copy, and 05 then 06 are not a tie.
 Expected<std::int64_t> enqueue_status(StoreTx& tx, OutboxItem item) {
-  auto last = tx.last_status_at(item.document, item.to_agency, item.code);
+  auto last = tx.last_status_at(item.document, item.to_agency);
   if (!last) return last.error();
   if (*last && **last >= item.created_at) item.created_at = **last + 1;
   return tx.enqueue(item);
@@ -70,7 +72,13 @@ Expected<void> Router::received(StoreTx& tx, std::int64_t document, const Packag
     if (!*sent) return {};  // an answer to nothing we track: kept and audited, routes nowhere
     const AgencyEntry* from = directory_.find(s.from.organ_id);
     if (from && !from->local) {  // from another node: the sender's view of its recipients
-      if (auto r = tx.record_status(**sent, s.from.organ_id, s.status_code, now); !r) return r;
+      std::optional<std::int64_t> issued;
+      if (const auto& t = s.timestamp) {
+        issued = days_from_civil({t->date.year, t->date.month, t->date.day}) * 86400 +
+                 t->hour * 3600 + t->minute * 60 + t->second;
+      }
+      if (auto r = tx.record_status(**sent, s.from.organ_id, s.status_code, now, issued); !r)
+        return r;
     }
     return status(tx, **sent, s.from.organ_id, s.status_code, cause, now);
   }

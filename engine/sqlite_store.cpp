@@ -312,6 +312,13 @@ INSERT INTO report_months(month, agency, type, channel, handovers, steps_complet
     FROM report_days GROUP BY 1, agency, type, channel;
 DROP TABLE old_counts;
 )sql",
+    // When the agency issued each status received from another node (the time in its packet, by
+    // that node's local clock): the order of a recipient's statuses, which their arrival is not
+    // always. Those received before are taken as issued when they arrived.
+    R"sql(
+ALTER TABLE received_statuses ADD COLUMN issued INTEGER NOT NULL DEFAULT 0;
+UPDATE received_statuses SET issued = at + {utc_offset};
+)sql",
 };
 constexpr int kSchemaVersion = static_cast<int>(std::size(kMigrations));
 
@@ -641,13 +648,12 @@ class SqliteTx final : public StoreTx {
   }
 
   Expected<std::optional<Timestamp>> last_status_at(std::int64_t document,
-                                                    const std::string& to_agency,
-                                                    const std::string& code) override {
+                                                    const std::string& to_agency) override {
     auto st = stmt(last_status_,
                    "SELECT MAX(created_at) FROM outbox WHERE document = ? AND to_agency = ? AND "
-                   "kind = 'status' AND code = ?");
+                   "kind = 'status'");
     if (!st) return st.error();
-    (*st)->bind(1, document).bind(2, to_agency).bind(3, code);
+    (*st)->bind(1, document).bind(2, to_agency);
     auto at = one<std::optional<Timestamp>>(**st, [](const sqlite::Stmt& r) {
       return r.is_null(0) ? std::optional<Timestamp>() : std::optional<Timestamp>(r.int64(0));
     });
@@ -799,12 +805,14 @@ class SqliteTx final : public StoreTx {
   }
 
   Expected<void> record_status(std::int64_t document, const std::string& from_agency,
-                               const std::string& code, Timestamp at) override {
-    auto st =
-        stmt(record_status_,
-             "INSERT INTO received_statuses(document, from_agency, code, at) VALUES(?,?,?,?)");
+                               const std::string& code, Timestamp at,
+                               std::optional<std::int64_t> issued) override {
+    auto st = stmt(record_status_,
+                   "INSERT INTO received_statuses(document, from_agency, code, at, issued) "
+                   "VALUES(?,?,?,?,?)");
     if (!st) return st.error();
     (*st)->bind(1, document).bind(2, from_agency).bind(3, code).bind(4, at);
+    (*st)->bind(5, issued.value_or(at + utc_offset_));
     auto done = (*st)->run();
     (*st)->reset();
     return done;
@@ -1262,21 +1270,22 @@ class SqliteStore final : public Store {
     return rows<AuditEvent>(**st, audit_event_from);
   }
 
-  Expected<std::vector<std::tuple<std::string, std::string, Timestamp>>> statuses(
-      std::int64_t document) override {
+  Expected<std::vector<StatusRecord>> statuses(std::int64_t document) override {
     std::lock_guard lock(read_mutex_);
+    // Statuses of agencies hosted here are issued when queued, by this node's clock.
     auto st = reader_db_.cached(
-        "SELECT agency, code, at FROM ("
-        " SELECT i.agency AS agency, o.code AS code, o.created_at AS at, 0 AS source, o.id AS n"
+        "SELECT agency, code, at, issued FROM ("
+        " SELECT i.agency AS agency, o.code AS code, o.created_at AS at,"
+        "  o.created_at + ?2 AS issued, 0 AS source, o.id AS n"
         " FROM outbox o JOIN instances i ON i.id = o.instance"
         " WHERE o.document = ?1 AND o.kind = 'status'"
-        " UNION ALL SELECT from_agency, code, at, 1, id FROM received_statuses WHERE document = ?1)"
+        " UNION ALL SELECT from_agency, code, at, issued, 1, id FROM received_statuses"
+        " WHERE document = ?1)"
         " ORDER BY at, source, n");
     if (!st) return st.error();
-    (*st)->bind(1, document);
-    using Row = std::tuple<std::string, std::string, Timestamp>;
-    return rows<Row>(**st, [](const sqlite::Stmt& r) {
-      return Row{r.text(0), r.text(1), r.int64(2)};
+    (*st)->bind(1, document).bind(2, static_cast<std::int64_t>(utc_offset_));
+    return rows<StatusRecord>(**st, [](const sqlite::Stmt& r) {
+      return StatusRecord{r.text(0), r.text(1), r.int64(2), r.int64(3)};
     });
   }
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -15,6 +16,21 @@
 namespace lienthong {
 
 using Timestamp = std::int64_t;  // seconds since the epoch, UTC
+
+// A status an agency gave a document.
+struct StatusRecord {
+  std::string from;  // the agency
+  std::string code;
+  Timestamp at = 0;  // when this node had it
+  // When the agency issued it: the time written in its packet, in seconds since 1970-01-01 of the
+  // issuing node's local clock (edXML times carry no offset).
+  std::int64_t issued = 0;
+};
+
+// Each agency's latest status among `statuses`, by agency: the one issued last; within one second
+// the higher code (01 before 03, 06 before 15), then the later arrival. Arrival alone is not the
+// order: a status carried back again after its first carrier was lost arrives after later ones.
+std::map<std::string, std::string> latest_statuses(const std::vector<StatusRecord>& statuses);
 
 // The local day (days since 1970-01-01) of `at` at `utc_offset` seconds east of UTC.
 inline std::int64_t local_day(Timestamp at, int utc_offset) {
@@ -244,10 +260,9 @@ class StoreTx {
                                       Timestamp due) = 0;
   virtual Expected<void> clear_deadline(std::int64_t instance, std::uint32_t timer) = 0;
   virtual Expected<std::int64_t> enqueue(const OutboxItem& item) = 0;
-  // When the latest status `code` about `document` was queued for `to_agency`; nullopt if never.
+  // When the latest status about `document` was queued for `to_agency`; nullopt if never.
   virtual Expected<std::optional<Timestamp>> last_status_at(std::int64_t document,
-                                                            const std::string& to_agency,
-                                                            const std::string& code) = 0;
+                                                            const std::string& to_agency) = 0;
   virtual Expected<std::optional<OutboxItem>> outbox_item(std::int64_t id) = 0;
   // The status packets queued about a document, in any state, oldest first.
   virtual Expected<std::vector<OutboxItem>> statuses_queued(std::int64_t document) = 0;
@@ -266,9 +281,11 @@ class StoreTx {
   virtual Expected<std::int64_t> late_tasks(std::int64_t instance) = 0;
   // The dossier an instance handles, if it handles one.
   virtual Expected<std::optional<DossierRecord>> dossier_of_instance(std::int64_t instance) = 0;
-  // A status packet received from another node about a document sent from here.
+  // A status packet received from another node about a document sent from here, at `at`;
+  // `issued` is the time in it (see StatusRecord), nullopt when it has none.
   virtual Expected<void> record_status(std::int64_t document, const std::string& from_agency,
-                                       const std::string& code, Timestamp at) = 0;
+                                       const std::string& code, Timestamp at,
+                                       std::optional<std::int64_t> issued) = 0;
   // The next dossier number of an agency on a local day (yyMMdd), without gaps: numbers are taken
   // inside the transaction, so a request that fails gives its number back.
   virtual Expected<int> next_dossier_number(const std::string& agency, const std::string& day) = 0;
@@ -336,10 +353,9 @@ class Store {
                                                         std::size_t limit, std::size_t offset) = 0;
   // The audit events about a document, in order: its history.
   virtual Expected<std::vector<AuditEvent>> history(std::int64_t document) = 0;
-  // Status packets about a document, in order of arrival: (from agency, code, at); from agencies
-  // hosted here and from those on other nodes.
-  virtual Expected<std::vector<std::tuple<std::string, std::string, Timestamp>>> statuses(
-      std::int64_t document) = 0;
+  // Status packets about a document, in order of arrival; from agencies hosted here and from
+  // those on other nodes.
+  virtual Expected<std::vector<StatusRecord>> statuses(std::int64_t document) = 0;
   virtual Expected<std::vector<InstanceRecord>> instances_of(std::int64_t document) = 0;
   virtual Expected<std::vector<OutboxItem>> outbox(const std::string& state, std::size_t limit) = 0;
   // How many items of `kind` are in `state`, without reading them.

@@ -340,10 +340,10 @@ void Api::handle(HttpRequest&& req, Responder respond) {
     json::array statuses;
     json::object latest;
     if (auto list = ctx_.store.statuses(d.id)) {
-      for (const auto& [from, code, at] : *list) {
-        statuses.push_back(json::object{{"from", from}, {"code", code}, {"at", at}});
-        latest[from] = code;
+      for (const StatusRecord& s : *list) {
+        statuses.push_back(json::object{{"from", s.from}, {"code", s.code}, {"at", s.at}});
       }
+      for (const auto& [from, code] : latest_statuses(*list)) latest[from] = code;
     }
     return reply(json_response(200, json::object{{"id", d.id},
                                                  {"history", history},
@@ -392,7 +392,7 @@ void Api::handle(HttpRequest&& req, Responder respond) {
       json::object latest;
       for (const auto& r : d.recipients) latest[r] = "";
       if (auto list = ctx_.store.statuses(d.id)) {
-        for (const auto& [from, code, at] : *list) latest[from] = code;
+        for (const auto& [from, code] : latest_statuses(*list)) latest[from] = code;
       }
       items.push_back(json::object{{"id", d.id},
                                    {"document_id", d.document_id},

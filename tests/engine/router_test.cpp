@@ -119,6 +119,21 @@ class RouterTest : public ::testing::Test {
     EXPECT_TRUE(two);
     return *two;
   }
+  // The sample status packet from `agency`, answering the sample document (sent by H53).
+  static std::string status_from(const std::string& agency, const std::string& code,
+                                 const std::string& time) {
+    std::string status = data("status_processing_05.edxml");
+    replace_all(status, "000.00.00.H41", agency);
+    replace_all(status, "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT",
+                "000.00.11.H53,2020/10/30,2491/STC-BCTC");
+    replace_all(status, "<edXML:OrganId>000.00.00.G22</edXML:OrganId>",
+                std::string("<edXML:OrganId>") + kH53 + "</edXML:OrganId>");
+    replace_all(status, "<edXML:StatusCode>05</edXML:StatusCode>",
+                "<edXML:StatusCode>" + code + "</edXML:StatusCode>");
+    replace_all(status, "<edXML:Timestamp>2015/09/20 11:08:36</edXML:Timestamp>",
+                "<edXML:Timestamp>" + time + "</edXML:Timestamp>");
+    return status;
+  }
   IntakeReceipt receive(const std::string& from, const std::string& xml) {
     auto r = intake_->submit_sync(sign_as(from, xml), {"clerk", from, "req"});
     EXPECT_TRUE(r) << r.error().message;
@@ -317,15 +332,7 @@ TEST_F(RouterTest, StatusPacketsAdvanceTheSendersInstance) {
   EXPECT_EQ(pending.back().to_agency, kA53);
 
   // The recipient answers 06 (completed) for that document.
-  std::string status = data("status_processing_05.edxml");
-  replace_all(status, "000.00.00.H41", kA53);
-  replace_all(status, "000.00.00.G22,2015/09/30,7816/VPCP-TTĐT",
-              "000.00.11.H53,2020/10/30,2491/STC-BCTC");
-  replace_all(status, "<edXML:OrganId>000.00.00.G22</edXML:OrganId>",
-              std::string("<edXML:OrganId>") + kH53 + "</edXML:OrganId>");
-  replace_all(status, "<edXML:StatusCode>05</edXML:StatusCode>",
-              "<edXML:StatusCode>06</edXML:StatusCode>");
-  IntakeReceipt answer = receive(kA53, status);
+  IntakeReceipt answer = receive(kA53, status_from(kA53, "06", "2015/09/20 11:08:36"));
   EXPECT_FALSE(answer.duplicate);
   bool outgoing_finished = false;
   auto instances = store_->instances_of(receipt.document);
@@ -335,6 +342,38 @@ TEST_F(RouterTest, StatusPacketsAdvanceTheSendersInstance) {
   EXPECT_TRUE(outgoing_finished);
   auto chain = verify_audit_chain(*store_);
   EXPECT_TRUE(chain && chain->ok);
+}
+
+TEST_F(RouterTest, TheLatestStatusIsTheOneIssuedLastWhateverTheOrderOfArrival) {
+  IntakeReceipt receipt = receive(kH53, to_both(data("edoc_new.edxml")));
+  auto from_h41 = [&](const std::string& code, const std::string& time) {
+    auto r = intake_->submit_sync(sign_as(kH41, status_from(kH41, code, time)),
+                                  {"peer:nghe-an", "", "req", "nghe-an"});
+    ASSERT_TRUE(r) << r.error().message;
+  };
+  // 03 arrives first; then 01, issued before it, carried back again after a crash lost its first
+  // carrier; then 04 and 05 issued in the same second, 05 first.
+  from_h41("03", "2020/10/30 10:00:05");
+  from_h41("01", "2020/10/30 10:00:00");
+  auto statuses = store_->statuses(receipt.document);
+  ASSERT_TRUE(statuses);
+  std::vector<std::string> arrived;
+  std::vector<std::int64_t> issued;
+  for (const StatusRecord& s : *statuses) {
+    if (s.from != kH41) continue;
+    arrived.push_back(s.code);
+    issued.push_back(s.issued);
+  }
+  EXPECT_EQ(arrived, (std::vector<std::string>{"03", "01"}));
+  const std::int64_t ten = days_from_civil({2020, 10, 30}) * 86400 + 10 * 3600;
+  EXPECT_EQ(issued, (std::vector<std::int64_t>{ten + 5, ten}));
+  EXPECT_EQ(latest_statuses(*statuses).at(kH41), "03");
+
+  from_h41("05", "2020/10/30 10:00:09");
+  from_h41("04", "2020/10/30 10:00:09");
+  statuses = store_->statuses(receipt.document);
+  ASSERT_TRUE(statuses);
+  EXPECT_EQ(latest_statuses(*statuses).at(kH41), "05");
 }
 
 TEST_F(RouterTest, ADossierIsConsultedByAnAgencyHereAndItsAnswerJoinsTheDossier) {
@@ -439,21 +478,25 @@ TEST_F(RouterTest, AnUpdateAsksAboutTheOldVersionAndHandsOverTheNewOne) {
   EXPECT_EQ(codes.back(), std::string("status:") + kH53 + ":05");
 }
 
-TEST_F(RouterTest, TheSameStatusAgainWithinASecondIsStampedASecondLater) {
-  receive(kH53, data("edoc_new.edxml"));
+TEST_F(RouterTest, EachStatusToAnAgencyIsStampedASecondAfterTheOneBefore) {
+  receive(kH53, data("edoc_new.edxml"));               // 01
   ASSERT_TRUE(act(open(kA53)[0].id, "accept", kA53));  // 03
   ASSERT_TRUE(act(open(kA53)[0].id, "assign", kA53));  // 04, then 05 on entering "process"
   receive(kH53, revision(1));
   ASSERT_TRUE(act(open(kA53)[0].id, "refuse-recall", kA53));  // 16, then 05 again
-  // The receiver knows a status packet by sender, document, code and second: the second 05 in the
-  // same second would be taken for a copy of the first.
-  std::vector<Timestamp> fives;
+  // All within one second of the clock. The receiver knows a status packet by sender, document,
+  // code and second (the second 05 in the same second would be taken for a copy of the first),
+  // and orders one agency's statuses by that second (16 then 05 again is not a tie).
+  std::vector<std::string> codes;
+  std::vector<Timestamp> at;
   for (const auto& i : *store_->outbox("pending", 100)) {
-    if (i.kind == "status" && i.code == "05") fives.push_back(i.created_at);
+    if (i.kind != "status") continue;
+    codes.push_back(i.code);
+    at.push_back(i.created_at);
   }
-  ASSERT_EQ(fives.size(), 2u);
-  EXPECT_EQ(fives[0], clock_.now());
-  EXPECT_EQ(fives[1], clock_.now() + 1);
+  EXPECT_EQ(codes, (std::vector<std::string>{"01", "03", "04", "05", "16", "05"}));
+  const Timestamp now = clock_.now();
+  EXPECT_EQ(at, (std::vector<Timestamp>{now, now + 1, now + 2, now + 3, now + 4, now + 5}));
 }
 
 TEST_F(RouterTest, AReplacementAfterAnAcceptedUpdateAsksAboutTheUpdate) {

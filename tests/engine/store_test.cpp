@@ -149,7 +149,7 @@ TEST_F(StoreTest, StoresDocumentsExactlyAndSurvivesReopening) {
   std::int64_t id = 0;
   {
     auto store = open_sqlite_store(path_);
-    EXPECT_EQ(store->schema_version(), 13);
+    EXPECT_EQ(store->schema_version(), 14);
     ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
       auto r = tx.insert_document(doc("m1"));
       if (!r) return r.error();
@@ -486,6 +486,50 @@ TEST_F(StoreTest, OneRecipientsItemsAboutADocumentComeDueInTheOrderTheyArose) {
   ASSERT_TRUE(store->write_sync(
       [&](StoreTx& tx) { return tx.record_attempt(ids[0], "delivered", 2, 60, ""); }));
   EXPECT_THAT(codes(), ::testing::ElementsAre("000.00.11.H5305", "000.00.00.G2204"));
+}
+
+TEST_F(StoreTest, StatusesReceivedBeforeTheyHadAnIssuedTimeGetTheirArrivalInLocalTime) {
+  std::int64_t doc_id = 0;
+  {
+    auto store = open_sqlite_store(path_);
+    ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
+      auto id = tx.insert_document(doc("sent"));
+      if (!id) return id.error();
+      doc_id = *id;
+      if (auto r = tx.record_status(doc_id, "000.00.00.G22", "01", 1000, std::nullopt); !r)
+        return r;
+      return tx.record_status(doc_id, "000.00.00.G22", "03", 2000, 500);
+    }));
+    auto statuses = store->statuses(doc_id);
+    ASSERT_TRUE(statuses);
+    ASSERT_EQ(statuses->size(), 2u);
+    EXPECT_EQ((*statuses)[0].issued, 1000 + 7 * 3600);  // none in the packet: its arrival
+    EXPECT_EQ((*statuses)[1].issued, 500);
+  }
+  // As schema 13 left them: no issued time.
+  tamper(
+      "ALTER TABLE received_statuses DROP COLUMN issued;"
+      "UPDATE meta SET value = '13' WHERE key = 'schema_version'");
+  auto store = open_sqlite_store(path_, 3600);
+  EXPECT_EQ(store->schema_version(), 14);
+  auto statuses = store->statuses(doc_id);
+  ASSERT_TRUE(statuses);
+  ASSERT_EQ(statuses->size(), 2u);
+  EXPECT_EQ((*statuses)[0].issued, 1000 + 3600);
+  EXPECT_EQ((*statuses)[1].issued, 2000 + 3600);
+  EXPECT_EQ(latest_statuses(*statuses).at("000.00.00.G22"), "03");
+}
+
+TEST(LatestStatuses, AreTheLastIssuedThenTheHigherCodeThenTheLastArrived) {
+  EXPECT_TRUE(latest_statuses({}).empty());
+  const std::vector<StatusRecord> statuses = {
+      {"A", "04", 10, 100}, {"A", "01", 11, 90},   // arrived late, issued before
+      {"B", "05", 10, 100}, {"B", "04", 12, 100},  // one second: the higher code
+      {"C", "02", 10, 100}, {"C", "02", 13, 100},  // the same: the later arrival
+      {"D", "16", 10, 100}, {"D", "06", 14, 101}};
+  auto latest = latest_statuses(statuses);
+  EXPECT_EQ(latest, (std::map<std::string, std::string>{
+                        {"A", "04"}, {"B", "05"}, {"C", "02"}, {"D", "06"}}));
 }
 
 TEST_F(StoreTest, RefusesADatabaseFromTheFuture) {
