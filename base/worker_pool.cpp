@@ -51,7 +51,9 @@ void WorkerPool::for_each(std::size_t count, const std::function<void(std::size_
     next_ = 0;
     ++generation_;
   }
-  if (count > 1) wake_.notify_all();
+  // As many helpers as there is work for besides the caller's share: waking them all for two
+  // items sent most back to sleep with nothing done.
+  for (std::size_t i = 1; i < count && i <= threads_.size(); ++i) wake_.notify_one();
   run_job();
   std::unique_lock lock(mutex_);
   // Helpers that joined may still be inside f; the job is over once none is.
