@@ -5,6 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <random>
 #include <stdexcept>
 
 #include "base/encoding.hpp"
@@ -15,18 +17,43 @@ namespace lienthong {
 
 namespace fs = std::filesystem;
 
-unsigned short free_loopback_port() {
+int ephemeral_ports_start() {
+  int low = 0, high = 0;
+  if (FILE* f = std::fopen("/proc/sys/net/ipv4/ip_local_port_range", "r")) {
+    if (std::fscanf(f, "%d %d", &low, &high) != 2) low = 0;
+    std::fclose(f);
+  }
+  return low >= 2048 && low <= 65535 ? low : 32768;
+}
+
+namespace {
+
+bool bindable_on_loopback(unsigned short port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error("cannot open a socket");
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0;
+  a.sin_port = htons(port);
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
   ::close(fd);
-  if (!ok) throw std::runtime_error("cannot find a free port on 127.0.0.1");
-  return ntohs(a.sin_port);
+  return ok;
+}
+
+}  // namespace
+
+unsigned short free_loopback_port() {
+  // Below the kernel's ephemeral range: a port from port 0 or a connection's local port can
+  // come from anywhere in that range, and take the port of a node stopped for a moment before
+  // it binds it again.
+  const int end = ephemeral_ports_start();
+  thread_local std::mt19937 random(std::random_device{}());
+  std::uniform_int_distribution<int> pick(end / 2, end - 1);
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    const auto port = static_cast<unsigned short>(pick(random));
+    if (bindable_on_loopback(port)) return port;
+  }
+  throw std::runtime_error("cannot find a free port on 127.0.0.1 below " + std::to_string(end));
 }
 
 LoopbackFederation::LoopbackFederation(fs::path dir, std::vector<LoopbackNode> nodes,

@@ -47,7 +47,10 @@ class LoopbackFederation {
   std::vector<LoopbackNode> nodes_;
 };
 
-// A free TCP port on 127.0.0.1, as the kernel gives one for port 0 (free when asked).
+// A TCP port free on 127.0.0.1 when asked, taken at random below the kernel's ephemeral range
+// (ip_local_port_range), where neither port 0 nor an outgoing connection can take it later.
 unsigned short free_loopback_port();
+// The first port of the kernel's ephemeral range; 32768 when it cannot be read.
+int ephemeral_ports_start();
 
 }  // namespace lienthong

@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "adapters/peer/peer_client.hpp"
@@ -138,6 +139,29 @@ class Federation : public ::testing::Test {
   std::vector<std::unique_ptr<Node>> nodes_;
   std::vector<std::string> extra_;  // more configuration for node i
 };
+
+// A node that stops and starts again binds the same peering port: ports come from below the
+// ephemeral range, where another test's port 0 or a connection's local port cannot take one
+// while its node is down.
+TEST(LoopbackPort, IsFreeAndTakenAtRandomBelowTheEphemeralRange) {
+  const int end = ephemeral_ports_start();
+  std::set<unsigned short> seen;
+  for (int i = 0; i < 20; ++i) {
+    const unsigned short port = free_loopback_port();
+    EXPECT_LT(port, end);
+    EXPECT_GE(port, end / 2);
+    seen.insert(port);
+  }
+  EXPECT_GT(seen.size(), 10u);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(*seen.begin());
+  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  ::close(fd);
+}
 
 TEST_F(Federation, ADocumentReachesItsRecipientOnTheOtherNodeOnceAndItsStatusesComeBack) {
   Reply sent = http(node(0).port(), "POST", "/api/v1/documents",
