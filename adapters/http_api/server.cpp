@@ -89,7 +89,8 @@ beast::tcp_stream& tcp_of(Stream& stream) {
   return std::visit([](auto& s) -> beast::tcp_stream& { return beast::get_lowest_layer(s); },
                     stream);
 }
-constexpr std::size_t kReadChunk = 8 << 10;
+// Beast reads a body as much at a time as the buffer has room: two TLS records.
+constexpr std::size_t kReadChunk = 32 << 10;
 // After refusing a request we stop sending and read what the client still sends for a while, so
 // that closing does not reset the connection before the client has read the refusal.
 constexpr std::chrono::milliseconds kLingerTime = 1s;

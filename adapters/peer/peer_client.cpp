@@ -142,6 +142,7 @@ class PeerClient::Peer {
     beast::flat_buffer buffer;
   };
   static constexpr std::size_t kMaxIdle = 32;
+  static constexpr std::size_t kReadRoom = 32 << 10;  // two TLS records
 
   using Response = http::response<http::string_body>;
 
@@ -156,7 +157,12 @@ class PeerClient::Peer {
         idle_.pop_back();
       }
     }
-    if (!c) c = std::make_unique<Connection>();
+    if (!c) {
+      c = std::make_unique<Connection>();
+      // Beast reads as much as the buffer holds free: a small one would take the answer
+      // (statuses of a whole batch) a few hundred bytes at a time, each a trip through Asio.
+      c->buffer.reserve(kReadRoom);
+    }
     std::optional<Expected<Response>> result;
     net::co_spawn(c->io, exchange(*c, target, content_type, body, with_statuses, result),
                   [&](std::exception_ptr e) {
