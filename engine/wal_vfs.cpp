@@ -17,12 +17,15 @@ constexpr int kFrameHeader = 24;
 
 std::atomic<std::uint64_t> g_writes_in{0};
 std::atomic<std::uint64_t> g_writes_out{0};
+std::atomic<std::uint64_t> g_db_writes_in{0};
+std::atomic<std::uint64_t> g_db_writes_out{0};
 
 // Our part of the sqlite3_file SQLite allocates (szOsFile); the file underneath follows it.
 struct File {
   sqlite3_file base;  // first: SQLite sees this
   sqlite3_file* real = nullptr;
   bool wal = false;
+  bool main_db = false;
   std::string pending;  // bytes to write at pending_at, contiguous
   sqlite3_int64 pending_at = 0;
   bool commit_header = false;  // the last write was the header of a transaction's last frame
@@ -43,7 +46,7 @@ sqlite3_vfs* root(sqlite3_vfs* vfs) {
 int flush(File* f) {
   int rc = SQLITE_OK;
   for (std::size_t at = 0; at < f->pending.size() && rc == SQLITE_OK; at += kWriteMost) {
-    g_writes_out.fetch_add(1, std::memory_order_relaxed);
+    (f->wal ? g_writes_out : g_db_writes_out).fetch_add(1, std::memory_order_relaxed);
     const std::size_t n = std::min(kWriteMost, f->pending.size() - at);
     rc = f->real->pMethods->xWrite(f->real, f->pending.data() + at, static_cast<int>(n),
                                    f->pending_at + static_cast<sqlite3_int64>(at));
@@ -67,15 +70,17 @@ int x_read(sqlite3_file* p, void* out, int amount, sqlite3_int64 offset) {
 
 int x_write(sqlite3_file* p, const void* data, int amount, sqlite3_int64 offset) {
   File* f = of(p);
-  if (!f->wal) return f->real->pMethods->xWrite(f->real, data, amount, offset);
-  g_writes_in.fetch_add(1, std::memory_order_relaxed);
-  // A write elsewhere (SQLite rewriting a frame of the same transaction) ends the run.
+  if (!f->wal && !f->main_db) return f->real->pMethods->xWrite(f->real, data, amount, offset);
+  (f->wal ? g_writes_in : g_db_writes_in).fetch_add(1, std::memory_order_relaxed);
+  // A write elsewhere (SQLite rewriting a frame of the same transaction, or a checkpoint skipping
+  // pages) ends the run.
   if (!f->pending.empty() &&
       offset != f->pending_at + static_cast<sqlite3_int64>(f->pending.size())) {
     if (int rc = flush(f); rc != SQLITE_OK) return rc;
   }
   if (f->pending.empty()) f->pending_at = offset;
   f->pending.append(static_cast<const char*>(data), static_cast<std::size_t>(amount));
+  if (!f->wal) return f->pending.size() >= kFlushAt ? flush(f) : SQLITE_OK;
   // A commit frame's header holds the database size after the commit (0 in the others). Its
   // page written, the transaction goes to the file even if SQLite will not sync it
   // (synchronous=NORMAL): it becomes visible to other connections right after.
@@ -100,10 +105,14 @@ int x_file_size(sqlite3_file* p, sqlite3_int64* size) {
   return real(p)->pMethods->xFileSize(real(p), size);
 }
 
+// The database file's pages are held only while its lock and the WAL index stay as they are: a
+// rollback journal's commit ends with an unlock, a checkpoint with the WAL index's update.
 int x_lock(sqlite3_file* p, int level) {
+  if (int rc = flush(of(p)); rc != SQLITE_OK) return rc;
   return real(p)->pMethods->xLock(real(p), level);
 }
 int x_unlock(sqlite3_file* p, int level) {
+  if (int rc = flush(of(p)); rc != SQLITE_OK) return rc;
   return real(p)->pMethods->xUnlock(real(p), level);
 }
 int x_check_reserved_lock(sqlite3_file* p, int* out) {
@@ -126,6 +135,7 @@ int x_shm_map(sqlite3_file* p, int region, int size, int extend, void volatile**
   return real(p)->pMethods->xShmMap(real(p), region, size, extend, out);
 }
 int x_shm_lock(sqlite3_file* p, int offset, int n, int flags) {
+  if (int rc = flush(of(p)); rc != SQLITE_OK) return rc;
   return real(p)->pMethods->xShmLock(real(p), offset, n, flags);
 }
 void x_shm_barrier(sqlite3_file* p) {
@@ -180,6 +190,7 @@ int x_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* p, int flags, int* 
   File* f = new (p) File{};
   f->real = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(p) + kFileSize);
   f->wal = (flags & SQLITE_OPEN_WAL) != 0;
+  f->main_db = (flags & SQLITE_OPEN_MAIN_DB) != 0;
   const int rc = root(vfs)->xOpen(root(vfs), name, f->real, flags, out_flags);
   if (rc != SQLITE_OK || !f->real->pMethods) {
     // SQLite closes a file whose pMethods is set, even when the open failed.
@@ -264,8 +275,9 @@ const char* wal_coalescing_vfs() {
 }
 
 WalVfsStats wal_vfs_stats() {
-  return {g_writes_in.load(std::memory_order_relaxed),
-          g_writes_out.load(std::memory_order_relaxed)};
+  return {g_writes_in.load(std::memory_order_relaxed), g_writes_out.load(std::memory_order_relaxed),
+          g_db_writes_in.load(std::memory_order_relaxed),
+          g_db_writes_out.load(std::memory_order_relaxed)};
 }
 
 }  // namespace lienthong::sqlite
