@@ -310,8 +310,9 @@ struct StoreStats {
   std::uint64_t writes = 0;  // requests in them
   std::uint64_t largest_group = 0;
   std::uint64_t failed_writes = 0;
-  Histogram::Snapshot commit_seconds;  // BEGIN to durable COMMIT, per group
-  Histogram::Snapshot group_sizes;     // requests per group
+  std::uint64_t checkpoints_asked = 0;  // of the checkpointer thread, as the WAL grew
+  Histogram::Snapshot commit_seconds;   // BEGIN to durable COMMIT, per group
+  Histogram::Snapshot group_sizes;      // requests per group
 };
 
 // The node's durable state. Writes go through one writer that groups concurrent requests into one

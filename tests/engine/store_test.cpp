@@ -110,6 +110,28 @@ TEST_F(StoreTest, CheckpointerKeepsTheWalBounded) {
   }
 }
 
+// Past 16 MB of WAL the checkpointer is asked again only once the WAL has grown by another 8 MB,
+// not after every commit (each of its runs syncs the database file).
+TEST_F(StoreTest, TheCheckpointerIsAskedOncePerFewMegabytesOfWal) {
+  // 100 commits of 12 originals of 16 KB, three pages each: about 3,600 pages of WAL (28 MB).
+  constexpr int kCommits = 100, kPerCommit = 12;
+  auto store = open_sqlite_store(path_);
+  for (int t = 0; t < kCommits; ++t) {
+    ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
+      for (int i = 0; i < kPerCommit; ++i) {
+        NewDocument d = doc("m" + std::to_string(t) + "-" + std::to_string(i));
+        d.original = std::string(16 << 10, static_cast<char>('a' + i % 26));
+        if (auto r = tx.insert_document(d); !r) return r.error();
+      }
+      return {};
+    }));
+  }
+  const StoreStats stats = store->stats();
+  EXPECT_GE(stats.checkpoints_asked, 1u);
+  // At 2,000 pages and at 3,000 (fewer if the WAL started over meanwhile).
+  EXPECT_LE(stats.checkpoints_asked, 3u);
+}
+
 // A large package reaches the store in a spool file: it is copied in a piece at a time and comes
 // back byte for byte, and a reader that needs only the header does not read it.
 TEST_F(StoreTest, StoresASpooledOriginalAndReadsTheHeaderAlone) {
