@@ -1094,7 +1094,8 @@ class SqliteStore final : public Store {
         !r)
       throw std::runtime_error(r.error().message);
     for (auto [slot, sql] :
-         {std::pair{&savepoint_, "SAVEPOINT request"}, std::pair{&release_, "RELEASE request"},
+         {std::pair{&begin_, "BEGIN IMMEDIATE"}, std::pair{&commit_, "COMMIT"},
+          std::pair{&savepoint_, "SAVEPOINT request"}, std::pair{&release_, "RELEASE request"},
           std::pair{&rollback_to_, "ROLLBACK TO request"}}) {
       auto st = writer_db_.prepare(sql);
       if (!st) throw std::runtime_error(st.error().message);
@@ -1492,7 +1493,7 @@ class SqliteStore final : public Store {
       const auto started = std::chrono::steady_clock::now();
       const std::int64_t seq_before = last_seq_;
       const std::string hash_before = last_hash_;
-      auto begin = writer_db_.exec("BEGIN IMMEDIATE");
+      auto begin = once(*begin_);
       for (auto& req : group) {
         if (!begin) {
           results.push_back(begin.error());
@@ -1519,7 +1520,7 @@ class SqliteStore final : public Store {
       bool committed = false;
       if (begin) {
         auto c = tx.flush_tallies();
-        if (c) c = writer_db_.exec("COMMIT");
+        if (c) c = once(*commit_);
         if (!c) {
           (void)writer_db_.exec("ROLLBACK");
           last_seq_ = seq_before;
@@ -1594,9 +1595,11 @@ class SqliteStore final : public Store {
   }
 
   // The savepoint statements of the group-commit loop; their errors show in the request's own.
-  static void step(sqlite::Stmt& st) {
-    (void)st.run();
+  static void step(sqlite::Stmt& st) { (void)once(st); }
+  static Expected<void> once(sqlite::Stmt& st) {
+    auto r = st.run();
     st.reset();
+    return r;
   }
 
   static constexpr std::size_t kMaxGroup = 1024;
@@ -1621,7 +1624,7 @@ class SqliteStore final : public Store {
   sqlite::Db writer_db_;
   sqlite::Db reader_db_;
   sqlite::Db checkpoint_db_;
-  std::optional<sqlite::Stmt> savepoint_, release_, rollback_to_;
+  std::optional<sqlite::Stmt> begin_, commit_, savepoint_, release_, rollback_to_;
   std::mutex read_mutex_;
   std::int64_t last_seq_ = 0;
   std::string last_hash_;
