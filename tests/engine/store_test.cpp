@@ -45,6 +45,20 @@ class StoreTest : public ::testing::Test {
     d.original = std::string("<edXML>\0binary-safe</edXML>", 27);
     return d;
   }
+  // `commits` transactions of `per_commit` documents with a 16 KB original each, named
+  // m<commit>-<index>.
+  static void write_originals(Store& store, int commits, int per_commit) {
+    for (int t = 0; t < commits; ++t) {
+      ASSERT_TRUE(store.write_sync([&](StoreTx& tx) -> Expected<void> {
+        for (int i = 0; i < per_commit; ++i) {
+          NewDocument d = doc("m" + std::to_string(t) + "-" + std::to_string(i));
+          d.original = std::string(16 << 10, static_cast<char>('a' + i % 26));
+          if (auto r = tx.insert_document(d); !r) return r.error();
+        }
+        return {};
+      }));
+    }
+  }
   static AuditEvent event(const std::string& action, std::int64_t document = 0) {
     AuditEvent e;
     e.at = 1795395600;
@@ -90,16 +104,7 @@ TEST_F(StoreTest, CheckpointerKeepsTheWalBounded) {
   constexpr int kTransactions = 12, kPerTransaction = 500;  // 96 MB of originals in all
   {
     auto store = open_sqlite_store(path_);
-    for (int t = 0; t < kTransactions; ++t) {
-      ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
-        for (int i = 0; i < kPerTransaction; ++i) {
-          NewDocument d = doc("m" + std::to_string(t) + "-" + std::to_string(i));
-          d.original = std::string(16 << 10, static_cast<char>('a' + i % 26));
-          if (auto r = tx.insert_document(d); !r) return r.error();
-        }
-        return {};
-      }));
-    }
+    ASSERT_NO_FATAL_FAILURE(write_originals(*store, kTransactions, kPerTransaction));
     const auto wal = fs::file_size(path_ + "-wal");
     EXPECT_LT(wal, 64u << 20) << "the WAL was never checkpointed";
     EXPECT_GT(fs::file_size(path_), 32u << 20) << "nothing reached the database file";
@@ -116,16 +121,7 @@ TEST_F(StoreTest, TheCheckpointerIsAskedOncePerFewMegabytesOfWal) {
   // 100 commits of 12 originals of 16 KB, three pages each: about 3,600 pages of WAL (28 MB).
   constexpr int kCommits = 100, kPerCommit = 12;
   auto store = open_sqlite_store(path_);
-  for (int t = 0; t < kCommits; ++t) {
-    ASSERT_TRUE(store->write_sync([&](StoreTx& tx) -> Expected<void> {
-      for (int i = 0; i < kPerCommit; ++i) {
-        NewDocument d = doc("m" + std::to_string(t) + "-" + std::to_string(i));
-        d.original = std::string(16 << 10, static_cast<char>('a' + i % 26));
-        if (auto r = tx.insert_document(d); !r) return r.error();
-      }
-      return {};
-    }));
-  }
+  ASSERT_NO_FATAL_FAILURE(write_originals(*store, kCommits, kPerCommit));
   const StoreStats stats = store->stats();
   EXPECT_GE(stats.checkpoints_asked, 1u);
   // At 2,000 pages and at 3,000 (fewer if the WAL started over meanwhile).
